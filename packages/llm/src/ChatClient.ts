@@ -1,0 +1,153 @@
+/**
+ * The chat-completion client every LLM-backed component uses (score-model judge, query model, pairwise judge,
+ * document rewriter): one request/response shape over OpenAI-compatible HTTP servers and local GGUF models, with
+ * logprobs, n > 1, seeds and structured output. Backends implement `ChatClient`; retries, limits, caching and
+ * cost accounting wrap any backend.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Context, Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChatMessage {
+  readonly role: "system" | "user" | "assistant"
+  readonly content: string
+}
+
+/**
+ * Structured-output request: JSON mode or a JSON Schema the server should enforce (servers that ignore it are
+ * handled by lenient extraction + Schema decode + one repair attempt).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResponseFormat =
+  | { readonly type: "json_object" }
+  | { readonly type: "json_schema"; readonly name: string; readonly schema: Record<string, unknown> }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChatRequest {
+  readonly messages: ReadonlyArray<ChatMessage>
+  /** Overrides the client's configured model. */
+  readonly model?: string | undefined
+  readonly temperature?: number | undefined
+  readonly topP?: number | undefined
+  readonly maxTokens?: number | undefined
+  readonly seed?: number | undefined
+  /** Number of choices (`n`). */
+  readonly n?: number | undefined
+  /** Ask for logprobs with this many alternatives per token (`top_logprobs`). */
+  readonly topLogprobs?: number | undefined
+  readonly responseFormat?: ResponseFormat | undefined
+  readonly stop?: ReadonlyArray<string> | undefined
+  /** Pipeline stage for usage/cost accounting (e.g. "score", "stage2-generate"). */
+  readonly stage?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TokenLogprob {
+  readonly token: string
+  readonly logprob: number
+  readonly top: ReadonlyArray<{ readonly token: string; readonly logprob: number }>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChatChoice {
+  readonly text: string
+  readonly finishReason: string
+  readonly logprobs?: ReadonlyArray<TokenLogprob> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Usage {
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChatResponse {
+  readonly id: string
+  readonly model: string
+  readonly choices: ReadonlyArray<ChatChoice>
+  readonly usage: Usage
+  /** True when served from the response cache (no request was sent). */
+  readonly cached: boolean
+}
+
+/**
+ * Why an LLM call failed. `retryable` tells the retry policy whether another attempt can succeed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
+  reason: Schema.Literals([
+    "rate-limited",
+    "server-error",
+    "timeout",
+    "connection",
+    "bad-request",
+    "auth",
+    "not-found",
+    "invalid-output",
+    "budget-exceeded",
+    "circuit-open",
+    "unavailable"
+  ]),
+  endpoint: Schema.String,
+  message: Schema.String,
+  status: Schema.optionalKey(Schema.Int),
+  retryable: Schema.Boolean,
+  retryAfterMs: Schema.optionalKey(Schema.Number),
+  /** For `invalid-output`: the raw model text that could not be decoded. */
+  raw: Schema.optionalKey(Schema.String)
+}) {}
+
+/**
+ * A chat-completion backend.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChatClientShape {
+  /** Stable identity for provenance and cache keys, e.g. `openai-compatible:http://127.0.0.1:8000/v1#qwen3-8b`. */
+  readonly id: string
+  readonly model: string
+  readonly complete: (request: ChatRequest) => Effect.Effect<ChatResponse, LlmError>
+  /**
+   * Structured output: asks for JSON matching `schema`, extracts JSON leniently from the text (code fences,
+   * prose around it), decodes with the Schema, makes one repair attempt, and otherwise fails with an
+   * `invalid-output` LlmError carrying the raw text.
+   */
+  readonly completeObject: <A, I>(
+    request: ChatRequest,
+    schema: Schema.Codec<A, I>
+  ) => Effect.Effect<{ readonly value: A; readonly response: ChatResponse }, LlmError>
+}
+
+/**
+ * The chat client service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class ChatClient extends Context.Service<ChatClient, ChatClientShape>()("@ssra/llm/ChatClient") {}

@@ -1,0 +1,1 @@
+export * as ChatClient from "./ChatClient.js"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README command 2: set up a fresh machine and run every check — lint, typecheck, all tests. Its last line is
+# "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+source scripts/bootstrap.sh
+pnpm run lint
+pnpm run typecheck --output-logs=errors-only
+pnpm run test
