@@ -5,10 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Effect } from "effect"
 import { DatasetError } from "./DatasetError.js"
 
 /**
@@ -101,7 +102,12 @@ export const writeFile = (target: string, content: string | Uint8Array): Effect.
   Effect.try({
     try: () => writeFileSync(target, content),
     catch: (cause) =>
-      new DatasetError({ file: target, reason: "io", detail: String((cause as Error)?.message ?? cause), hint: "check the directory exists, is writable and the disk has space" })
+      new DatasetError({
+        file: target,
+        reason: "io",
+        detail: String((cause as Error)?.message ?? cause),
+        hint: "check the directory exists, is writable and the disk has space"
+      })
   })
 
 /**

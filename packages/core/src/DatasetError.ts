@@ -20,7 +20,8 @@ export class DatasetError extends Schema.TaggedError<DatasetError>()("DatasetErr
 }) {
   override get message(): string {
     const where = `${this.file}${this.line !== undefined ? `:${this.line}` : ""}`
-    const field = this.field !== undefined && this.field !== "" ? ` field ${this.field}:` : ""
+    const named = this.field !== undefined && this.field !== "" && !this.detail.startsWith(`${this.field}:`)
+    const field = named ? ` field ${this.field}:` : ""
     return `${where}:${field} ${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
   }
 }

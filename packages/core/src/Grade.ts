@@ -98,3 +98,18 @@ export const inferScale = (observed: Iterable<number>): GradeScale => {
   if (max > 3) throw new RangeError(`grade ${max} is outside 0..3`)
   return { max: max as 1 | 2 | 3 }
 }
+
+/**
+ * The schema of a grade on a given scale: an integer 0..`max`, so a 3 in a set graded 0–2 fails naming the
+ * scale.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const onScale = (s: GradeScale) =>
+  Schema.Int.check(
+    Schema.isBetween(
+      { minimum: 0, maximum: s.max },
+      { expected: `a grade on the 0..${s.max} scale${s.name !== undefined ? ` (${s.name})` : ""}` }
+    )
+  )

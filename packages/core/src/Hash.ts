@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import { Effect } from "effect"
 import { DatasetError } from "./DatasetError.js"
 
 /**
@@ -18,7 +19,11 @@ import { DatasetError } from "./DatasetError.js"
 export const canonicalJson = (value: unknown): string =>
   JSON.stringify(value, (_key, v) =>
     v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]])
+        )
       : v
   )
 

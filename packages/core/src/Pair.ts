@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { Grade } from "./Grade.js"
+import { Grade, type GradeScale, onScale } from "./Grade.js"
 
 const NonBlank = Schema.String.check(Schema.isPattern(/\S/, { message: "Expected a non-empty text" }))
 
@@ -30,6 +30,19 @@ export const LabeledPair = Schema.Struct({
  * @category models
  */
 export type LabeledPair = typeof LabeledPair.Type
+
+/**
+ * A human-graded pair whose label must lie on `scale` (e.g. 0–2 for QBQTC): a label of 3 in such a set is an
+ * error naming the `label` field and the scale.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const labeledPairOn = (scale: GradeScale) =>
+  Schema.Struct({
+    ...LabeledPair.fields,
+    label: onScale(scale)
+  })
 
 /**
  * A pair from the click log: a real user query and the document it led to, no grade.

@@ -206,4 +206,7 @@ export const withSeed =
  * @since 0.1.0
  * @category constructors
  */
-export const fromRandom: Effect.Effect<SeededRandom> = Effect.map(Random.nextIntBetween(0, 2 ** 31 - 1), (s) => new SeededRandom(s))
+export const fromRandom: Effect.Effect<SeededRandom> = Effect.map(
+  Random.nextIntBetween(0, 2 ** 31 - 1),
+  (s) => new SeededRandom(s)
+)

@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u200B-\u200D\uFEFF]/g
 const SPACE = /[\s\u3000]+/g
 
@@ -16,7 +15,8 @@ const SPACE = /[\s\u3000]+/g
  * @since 0.1.0
  * @category normalization
  */
-export const normalize = (text: string): string => text.normalize("NFKC").replace(CONTROL, "").replace(SPACE, " ").trim()
+export const normalize = (text: string): string =>
+  text.normalize("NFKC").replace(CONTROL, "").replace(SPACE, " ").trim()
 
 /**
  * The key two queries share when they are "the same" for de-duplication: `normalize`, lower-cased, with

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as AtomicFile from "./AtomicFile.js"
+export * as Dataset from "./Dataset.js"
 export * as DatasetError from "./DatasetError.js"
 export * as Document from "./Document.js"
 export * as Grade from "./Grade.js"
@@ -13,7 +14,9 @@ export * as Jsonl from "./Jsonl.js"
 export * as Manifest from "./Manifest.js"
 export * as Models from "./Models.js"
 export * as Pair from "./Pair.js"
+export * as Parquet from "./Parquet.js"
 export * as Sampling from "./Sampling.js"
 export * as SyntheticQuery from "./SyntheticQuery.js"
 export * as Text from "./Text.js"
 export * as TrainingRow from "./TrainingRow.js"
+export * as Trec from "./Trec.js"

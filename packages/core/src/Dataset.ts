@@ -1,0 +1,183 @@
+/**
+ * The layout of a relevance set folder (the bundled `data/qbqtc/`, `data/kuake_qtr/` and any set prepared the
+ * same way): which file holds what, a check that they exist before a long run starts, and the grade scale read
+ * from the labeled pairs rather than assumed.
+ *
+ * @since 0.1.0
+ */
+
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Effect, Stream } from "effect"
+import { DatasetError } from "./DatasetError.js"
+import { type GradeScale, inferScale as inferScaleOf } from "./Grade.js"
+import * as Jsonl from "./Jsonl.js"
+import { LabeledPair, labeledPairOn, UnlabeledPair } from "./Pair.js"
+import * as Trec from "./Trec.js"
+
+/**
+ * The file names of the layout.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const fileNames = {
+  labeled: "labeled.jsonl",
+  unlabeled: "unlabeled.jsonl",
+  retrievalTest: "retrieval_test.jsonl",
+  pairTest: "pair_test.jsonl",
+  qrels: "retrieval_qrels.trec"
+} as const
+
+/**
+ * One of the layout's files.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Part = keyof typeof fileNames
+
+/**
+ * The absolute paths of a set's files.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Files {
+  readonly dir: string
+  readonly labeled: string
+  readonly unlabeled: string
+  readonly retrievalTest: string
+  readonly pairTest: string
+  readonly qrels: string
+}
+
+const parts = Object.keys(fileNames) as ReadonlyArray<Part>
+
+/**
+ * The paths of the set in `dir`, checking that the `require`d parts (default: all five) exist as files. A
+ * missing part fails with the file it expected and the files the folder does have.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const files = (
+  dir: string,
+  options: { readonly require?: ReadonlyArray<Part> | undefined } = {}
+): Effect.Effect<Files, DatasetError> =>
+  Effect.suspend(() => {
+    const root = path.resolve(dir)
+    let stat: fs.Stats | undefined
+    try {
+      stat = fs.statSync(root)
+    } catch {
+      stat = undefined
+    }
+    if (stat === undefined || !stat.isDirectory()) {
+      return Effect.fail(
+        new DatasetError({
+          file: root,
+          reason: "not-found",
+          detail: "dataset folder not found",
+          hint: `pass a folder holding ${Object.values(fileNames).join(", ")}`
+        })
+      )
+    }
+    const result = { dir: root, ...Object.fromEntries(parts.map((p) => [p, path.join(root, fileNames[p])])) } as Files
+    const missing = (options.require ?? parts).filter((p) => {
+      try {
+        return !fs.statSync(result[p]).isFile()
+      } catch {
+        return true
+      }
+    })
+    if (missing.length > 0) {
+      const present = fs.readdirSync(root).sort().join(", ") || "nothing"
+      return Effect.fail(
+        new DatasetError({
+          file: result[missing[0]!],
+          reason: "not-found",
+          detail: `missing ${missing.map((p) => fileNames[p]).join(", ")} in ${root} (it has: ${present})`,
+          hint: "see data/SOURCE-README.md for the layout"
+        })
+      )
+    }
+    return Effect.succeed(result)
+  })
+
+/**
+ * The grade scale of a labeled JSONL file: the smallest scale holding every label (QBQTC → 0–2, KUAKE-QTR → 0–3).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const inferScale = (labeledFile: string): Effect.Effect<GradeScale, DatasetError> =>
+  Stream.runFold(
+    Jsonl.read(labeledFile, LabeledPair),
+    () => ({ max: 0 }),
+    (acc, row) => {
+      if (row.label > acc.max) acc.max = row.label
+      return acc
+    }
+  ).pipe(Effect.map(({ max }) => inferScaleOf([max])))
+
+/**
+ * A set opened for use: its files and its grade scale.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Opened {
+  readonly name: string
+  readonly files: Files
+  readonly scale: GradeScale
+}
+
+/**
+ * Checks the layout and infers the scale from `labeled.jsonl`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open = (
+  dir: string,
+  options: { readonly require?: ReadonlyArray<Part> | undefined } = {}
+): Effect.Effect<Opened, DatasetError> =>
+  Effect.gen(function* () {
+    const found = yield* files(dir, { require: [...new Set<Part>(["labeled", ...(options.require ?? parts)])] })
+    const scale = yield* inferScale(found.labeled)
+    const name = path.basename(found.dir)
+    return { name, files: found, scale: { ...scale, name } }
+  })
+
+/**
+ * The labeled pairs of a part (`labeled`, `retrievalTest` or `pairTest`), each label checked against the set's
+ * scale.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const labeled = (
+  set: Opened,
+  part: "labeled" | "retrievalTest" | "pairTest" = "labeled",
+  options: Jsonl.ReadOptions = {}
+): Stream.Stream<LabeledPair, DatasetError> =>
+  Jsonl.read(set.files[part], labeledPairOn(set.scale), options) as Stream.Stream<LabeledPair, DatasetError>
+
+/**
+ * The unlabeled pairs of a set.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const unlabeled = (set: Opened, options: Jsonl.ReadOptions = {}): Stream.Stream<UnlabeledPair, DatasetError> =>
+  Jsonl.read(set.files.unlabeled, UnlabeledPair, options)
+
+/**
+ * The retrieval qrels of a set, grades checked against its scale.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const qrels = (set: Opened, options: Trec.ReadOptions = {}): Stream.Stream<Trec.Qrel, DatasetError> =>
+  Trec.readQrels(set.files.qrels, { ...options, scale: set.scale })
