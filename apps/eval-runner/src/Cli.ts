@@ -1,0 +1,265 @@
+/**
+ * The `ssra-eval` command tree: `run <suite>`, `compare <results…>`, `trec --qrels --run` (like
+ * `trec_eval -q -m ndcg_cut.k`) and `pairs --input` (AP at grade thresholds like scikit-learn).
+ *
+ * @since 0.1.0
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { Jsonl } from "@ssra/core"
+import { Comparison, EvaluationError, EvaluationResult, Metrics, Report, ResultFile, Trec } from "@ssra/evaluation"
+import { Cause, Console, Effect, Exit, Option, Schema } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as Runner from "./Runner.js"
+import * as Suite from "./Suite.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const version = "0.1.0"
+
+const json = Flag.Boolean("json").pipe(
+  Flag.withDescription("Print JSON with full-precision numbers"),
+  Flag.withDefault(false)
+)
+
+const runCommand = Command.make(
+  "run",
+  {
+    suite: Argument.String("suite").pipe(Argument.withDescription("Suite file (YAML or JSON)")),
+    output: Flag.String("output").pipe(
+      Flag.withAlias("o"),
+      Flag.withDescription("Output directory (default: the suite's `output`)"),
+      Flag.optional
+    ),
+    resamples: Flag.Int("resamples").pipe(
+      Flag.withDescription("Bootstrap resamples for CIs (default 2000)"),
+      Flag.optional
+    )
+  },
+  Effect.fn(function* ({ suite, output, resamples }) {
+    const loaded = yield* Suite.load(suite)
+    const summary = yield* Runner.run(loaded, {
+      output: Option.getOrUndefined(output),
+      resamples: Option.getOrUndefined(resamples),
+      log: (line) => Console.error(line)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+    yield* Console.log(summary.markdown)
+    yield* Console.error(
+      `wrote ${summary.files.length} files under ${summary.output} (report.html, summary.md, results.json, results/, runs/)`
+    )
+  })
+).pipe(
+  Command.withDescription(
+    "Run an evaluation suite: results JSON (MTEB layout), Markdown summary, HTML report, TREC runs"
+  )
+)
+
+const compareCommand = Command.make(
+  "compare",
+  {
+    files: Argument.String("results").pipe(
+      Argument.variadic({ min: 1 }),
+      Argument.withDescription(
+        "Result files (task JSON or results.json); the first system of each task is the baseline"
+      )
+    ),
+    metric: Flag.String("metric").pipe(
+      Flag.withDescription("Metric key to compare (repeatable; default: the headline metrics)"),
+      Flag.atLeast(0)
+    ),
+    seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
+    resamples: Flag.Int("resamples").pipe(Flag.withDefault(2000)),
+    permutations: Flag.Int("permutations").pipe(Flag.withDefault(10000)),
+    json
+  },
+  Effect.fn(function* ({ files, metric, seed, resamples, permutations, json }) {
+    const results: Array<ResultFile.TaskResult> = []
+    for (const f of files) results.push(...(yield* ResultFile.read(f)))
+    const deltas = yield* Comparison.compare(results, {
+      metrics: metric.length === 0 ? undefined : metric,
+      seed,
+      resamples,
+      permutations
+    })
+    if (json) {
+      yield* Console.log(JSON.stringify(deltas, null, 2))
+      return
+    }
+    const md = Report.markdown({ title: "comparison", created: "", results: [], deltas })
+    yield* Console.log(md.slice(md.indexOf("| task |")))
+  })
+).pipe(Command.withDescription("Deltas between systems on the same tasks, with paired-bootstrap 95% CIs and p-values"))
+
+const trecCommand = Command.make(
+  "trec",
+  {
+    qrels: Flag.String("qrels").pipe(Flag.withDescription("TREC qrels: qid iter docid grade")),
+    run: Flag.String("run").pipe(Flag.withDescription("TREC run: qid Q0 docid rank score tag")),
+    metric: Flag.String("metric").pipe(
+      Flag.withAlias("m"),
+      Flag.withDescription("ndcg@k, map@k, recall@k, p@k, mrr@k or ndcg_cut.k (repeatable; default ndcg@10)"),
+      Flag.atLeast(0)
+    ),
+    perQuery: Flag.Boolean("per-query").pipe(
+      Flag.withAlias("q"),
+      Flag.withDescription("Also print each query's values (trec_eval -q)"),
+      Flag.withDefault(false)
+    ),
+    json
+  },
+  Effect.fn(function* ({ qrels, run, metric, perQuery, json }) {
+    const judged = yield* Trec.readQrels(qrels)
+    const ranked = yield* Trec.readRun(run)
+    const result = yield* Trec.evaluate(judged, ranked, {
+      measures: metric.length === 0 ? ["ndcg@10"] : metric,
+      runFile: run
+    })
+    if (json) {
+      const out: Record<string, unknown> = {
+        measures: result.measures,
+        queries: result.queries.length,
+        judgedNotInRun: result.judgedNotInRun,
+        mean: result.mean
+      }
+      if (perQuery) {
+        out.perQuery = Object.fromEntries(
+          result.queries.map((q, i) => [q, Object.fromEntries(result.measures.map((m) => [m, result.perQuery[m]![i]]))])
+        )
+      }
+      yield* Console.log(JSON.stringify(out, null, 2))
+      return
+    }
+    const lines: Array<string> = []
+    for (const m of result.measures) {
+      const name = Trec.trecName(m).padEnd(22)
+      if (perQuery) {
+        result.queries.forEach((q, i) => {
+          lines.push(`${name}\t${q}\t${result.perQuery[m]![i]!.toFixed(4)}`)
+        })
+      }
+      lines.push(`${name}\tall\t${result.mean[m]!.toFixed(4)}`)
+    }
+    yield* Console.log(lines.join("\n"))
+    if (result.judgedNotInRun > 0)
+      yield* Console.error(
+        `note: ${result.judgedNotInRun} judged queries have no documents in the run (skipped, as trec_eval does without -c)`
+      )
+  })
+).pipe(Command.withDescription("Evaluate a TREC run against qrels like trec_eval -q -m ndcg_cut.k"))
+
+const ScoredRow = Schema.Struct({
+  label: Schema.Int,
+  score: Schema.Number,
+  qid: Schema.optionalKey(Schema.String),
+  did: Schema.optionalKey(Schema.String)
+})
+
+const pairsCommand = Command.make(
+  "pairs",
+  {
+    input: Flag.String("input").pipe(
+      Flag.withAlias("i"),
+      Flag.withDescription("JSONL rows with integer `label` and numeric `score`")
+    ),
+    grades: Flag.Int("grades").pipe(
+      Flag.withDescription("Highest grade of the scale (default: 3); labels above it are errors"),
+      Flag.withDefault(3)
+    ),
+    json
+  },
+  Effect.fn(function* ({ input, grades, json }) {
+    const rows = yield* Effect.mapError(
+      Jsonl.readAll(input, ScoredRow),
+      (e) =>
+        new EvaluationError.EvaluationError({
+          reason: e.reason === "empty" ? "empty" : "malformed",
+          file: input,
+          detail: e.message,
+          hint: 'each line: {"label": 2, "score": 0.73}'
+        })
+    )
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!
+      const id = r.qid === undefined ? {} : { id: `${r.qid}/${r.did ?? ""}` }
+      if (r.label < 0 || r.label > grades) {
+        return yield* new EvaluationError.EvaluationError({
+          reason: "grade-out-of-scale",
+          file: input,
+          line: i + 1,
+          ...id,
+          detail: `label ${r.label} is outside 0..${grades}`
+        })
+      }
+      if (!Number.isFinite(r.score)) {
+        return yield* new EvaluationError.EvaluationError({
+          reason: "nan-score",
+          file: input,
+          line: i + 1,
+          ...id,
+          detail: `score ${r.score} is not finite`
+        })
+      }
+    }
+    const ap = Metrics.apAtThresholds(
+      rows.map((r) => r.label),
+      rows.map((r) => r.score),
+      [1, 2, 3]
+    )
+    const mean = Metrics.meanDefined(Object.values(ap))
+    if (json) {
+      yield* Console.log(JSON.stringify({ pairs: rows.length, ...ap, "ap@mean": mean }, null, 2))
+      return
+    }
+    yield* Console.log(
+      [...Object.entries(ap), ["ap@mean", mean] as const]
+        .map(([k, v]) => `${k.padEnd(8)}\t${EvaluationResult.formatValue(v)}`)
+        .join("\n") + `\npairs   \t${rows.length}`
+    )
+  })
+).pipe(
+  Command.withDescription("AP at grade thresholds ≥1/2/3 of scored pairs, like scikit-learn's average_precision_score")
+)
+
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("ssra-eval").pipe(
+  Command.withDescription(
+    "ssra-eval: exact IR metrics, evaluation suites, comparisons and reports. Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid input, 4 model/backend, 7 I/O."
+  ),
+  Command.withSubcommands([runCommand, compareCommand, trecCommand, pairsCommand])
+)
+
+const exitCodeOf = (error: EvaluationError.EvaluationError): number =>
+  error.reason === "io" ? 7 : error.reason === "model" ? 4 : 3
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script); never fails: prints the error and returns the exit
+ * code.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  Command.runWith(command, { version })(argv).pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(0)
+      const error = Cause.squash(exit.cause)
+      if (error instanceof EvaluationError.EvaluationError)
+        return Effect.as(Console.error(`error: ${error.message}`), exitCodeOf(error))
+      if (
+        typeof error === "object" &&
+        error !== null &&
+        "_tag" in error &&
+        /ShowHelp|Missing|Invalid|Unrecognized|Unknown|Duplicate/.test(String((error as { _tag: string })._tag))
+      ) {
+        return Effect.succeed(2)
+      }
+      return Effect.as(Console.error(`internal error: ${Cause.pretty(exit.cause)}`), 1)
+    })
+  )

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs"
+import { it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import { assert, describe, expect } from "vitest"
+import { Trec } from "../src/index.js"
+
+const fixture = JSON.parse(
+  readFileSync(new URL("../../../fixtures/metrics/ndcg_cut.json", import.meta.url), "utf8")
+) as {
+  queries: Array<{
+    qid: string
+    qrels: Record<string, number>
+    run: Record<string, number>
+    expected: Record<string, number>
+  }>
+  mean: Record<string, number>
+}
+
+const qrelsText = fixture.queries
+  .flatMap((q) => Object.entries(q.qrels).map(([d, g]) => `${q.qid} 0 ${d} ${g}`))
+  .join("\n")
+const runText = fixture.queries
+  .flatMap((q) => Object.entries(q.run).map(([d, s], i) => `${q.qid} Q0 ${d} ${i + 1} ${s} test`))
+  .join("\n")
+
+describe("Trec", () => {
+  it.effect("evaluates the golden run through TREC files like trec_eval -q", () =>
+    Effect.gen(function* () {
+      const qrels = yield* Trec.parseQrels(qrelsText, "golden.qrels")
+      const run = yield* Trec.parseRun(runText, "golden.run")
+      const result = yield* Trec.evaluate(qrels, run, {
+        measures: ["ndcg@1", "ndcg_cut.3", "ndcg_cut_5", "ndcg@10", "ndcg@20"]
+      })
+      assert.deepStrictEqual([...result.measures], ["ndcg_at_1", "ndcg_at_3", "ndcg_at_5", "ndcg_at_10", "ndcg_at_20"])
+      for (const [name, mean] of Object.entries(fixture.mean)) {
+        const key = name.replace("@", "_at_")
+        expect(Math.abs(result.mean[key]! - mean)).toBeLessThanOrEqual(1e-12)
+        fixture.queries.forEach((q, i) => {
+          assert.strictEqual(result.queries[i], q.qid)
+          expect(Math.abs(result.perQuery[key]![i]! - q.expected[name]!)).toBeLessThanOrEqual(1e-12)
+        })
+      }
+      assert.strictEqual(result.judgedNotInRun, 0)
+    })
+  )
+
+  it.effect("round-trips a run through formatRun in rank order", () =>
+    Effect.gen(function* () {
+      const run = yield* Trec.parseRun(runText)
+      const again = yield* Trec.parseRun(Trec.formatRun(run))
+      const qrels = yield* Trec.parseQrels(qrelsText)
+      const a = yield* Trec.evaluate(qrels, run, { measures: ["ndcg@10", "map@10", "recall@10", "p@5", "mrr@10"] })
+      const b = yield* Trec.evaluate(qrels, again, { measures: ["ndcg@10", "map@10", "recall@10", "p@5", "mrr@10"] })
+      assert.deepStrictEqual(a.mean, b.mean)
+      const firstLine = Trec.formatRun(run).split("\n")[0]!
+      assert.match(firstLine, /^qA Q0 d4 1 0\.95 ssra$/)
+    })
+  )
+
+  it.effect("bad input names the file, line and id", () =>
+    Effect.gen(function* () {
+      const dup = yield* Effect.flip(Trec.parseRun("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t", "r.run"))
+      assert.strictEqual(dup.reason, "duplicate-document")
+      assert.match(dup.message, /r\.run:2: q1\/d1/)
+      const nan = yield* Effect.flip(Trec.parseRun("q1 Q0 d1 1 NaN t", "r.run"))
+      assert.strictEqual(nan.reason, "nan-score")
+      const qrels = yield* Trec.parseQrels("q1 0 d1 1\nq2 0 d1 0")
+      const run = yield* Trec.parseRun("q3 Q0 d1 1 0.5 t", "r.run")
+      const unknown = yield* Effect.flip(Trec.evaluate(qrels, run, { runFile: "r.run" }))
+      assert.strictEqual(unknown.reason, "unknown-query")
+      assert.match(unknown.message, /r\.run: q3:/)
+      const off = yield* Effect.flip(Trec.parseQrels("q1 0 d1 5", "x.qrels", { maxGrade: 3 }))
+      assert.strictEqual(off.reason, "grade-out-of-scale")
+      const empty = yield* Effect.flip(Trec.parseRun("\n", "e.run"))
+      assert.strictEqual(empty.reason, "empty")
+      const measure = yield* Effect.flip(
+        Trec.evaluate(qrels, yield* Trec.parseRun("q1 Q0 d1 1 1 t"), { measures: ["bogus"] })
+      )
+      assert.match(measure.message, /unknown measure/)
+      const missing = yield* Trec.evaluate(qrels, yield* Trec.parseRun("q1 Q0 d1 1 1 t"))
+      assert.strictEqual(missing.judgedNotInRun, 1)
+      assert.strictEqual(Exit.isSuccess(yield* Effect.exit(Trec.readRun("/nonexistent/file.run"))), false)
+    })
+  )
+})
