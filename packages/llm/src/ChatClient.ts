@@ -8,6 +8,7 @@
  */
 import type { Effect } from "effect"
 import { Context, Schema } from "effect"
+import { completeObjectWith, jsonSchemaOf } from "./internal/structured.js"
 
 /**
  * @since 0.1.0
@@ -151,3 +152,41 @@ export interface ChatClientShape {
  * @category services
  */
 export class ChatClient extends Context.Service<ChatClient, ChatClientShape>()("@ssra/llm/ChatClient") {}
+
+/**
+ * Builds a client from its `complete`; `completeObject` is derived (JSON Schema response format + instruction,
+ * lenient extraction, Schema decode, one repair attempt, then `invalid-output`). Wrappers (retry, cache, limits,
+ * cost) use this so every underlying call of a structured request goes through them.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: {
+  readonly id: string
+  readonly model: string
+  readonly complete: (request: ChatRequest) => Effect.Effect<ChatResponse, LlmError>
+}): ChatClientShape => ({
+  id: options.id,
+  model: options.model,
+  complete: options.complete,
+  completeObject: completeObjectWith(options.id, options.complete)
+})
+
+/**
+ * Wraps a client's `complete` (retry, limits, cache…) and derives `completeObject` from the wrapped call.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const mapComplete = (
+  client: ChatClientShape,
+  f: (complete: ChatClientShape["complete"]) => ChatClientShape["complete"]
+): ChatClientShape => make({ id: client.id, model: client.model, complete: f(client.complete) })
+
+/**
+ * The JSON Schema `completeObject` sends for a Schema (its encoded side, definitions under `$defs`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const jsonSchema: (schema: Schema.Top) => Record<string, unknown> = jsonSchemaOf

@@ -1,0 +1,50 @@
+/**
+ * Composes the behaviour-at-scale wrappers around any chat client in the order that makes each one right:
+ * progress → cost/budget → cache → retry → circuit breaker → rate limits → backend. Cache hits skip everything
+ * below the cache and cost nothing; each retry attempt passes the breaker and the limits.
+ *
+ * @since 0.1.0
+ */
+import type { ChatClientShape } from "./ChatClient.js"
+import * as CircuitBreaker from "./CircuitBreaker.js"
+import type * as CostTracker from "./CostTracker.js"
+import type * as Progress from "./Progress.js"
+import * as RateLimiter from "./RateLimiter.js"
+import type * as ResponseCache from "./ResponseCache.js"
+import * as Retry from "./Retry.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientStackOptions {
+  readonly limits?: RateLimiter.RateLimits | RateLimiter.RateLimiter | undefined
+  readonly breaker?: CircuitBreaker.CircuitBreakerOptions | CircuitBreaker.CircuitBreaker | undefined
+  readonly retry?: Retry.RetryPolicy | false | undefined
+  readonly cache?: ResponseCache.ResponseCache | undefined
+  readonly cost?: CostTracker.CostTracker | undefined
+  readonly progress?: Progress.ProgressTracker | undefined
+}
+
+/**
+ * Wraps `client` with the given pieces (retry on by default; the rest only when given).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const wrap = (client: ChatClientShape, options: ClientStackOptions = {}): ChatClientShape => {
+  let c = client
+  if (options.limits !== undefined) {
+    const limiter = "run" in options.limits ? options.limits : RateLimiter.make(options.limits)
+    c = RateLimiter.wrap(c, limiter)
+  }
+  if (options.breaker !== undefined) {
+    const breaker = "run" in options.breaker ? options.breaker : CircuitBreaker.make(options.breaker)
+    c = CircuitBreaker.wrap(c, breaker)
+  }
+  if (options.retry !== false) c = Retry.wrap(c, options.retry ?? {})
+  if (options.cache !== undefined) c = options.cache.wrap(c)
+  if (options.cost !== undefined) c = options.cost.wrap(c)
+  if (options.progress !== undefined) c = options.progress.wrap(c)
+  return c
+}
