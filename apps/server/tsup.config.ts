@@ -1,4 +1,5 @@
 import { preset } from "@ssra/tooling-tsup"
 import { defineConfig } from "tsup"
 
-export default defineConfig(preset())
+// src/bin.ts starts with `#!/usr/bin/env node`, which esbuild keeps at the top of dist/bin.js.
+export default defineConfig(preset({ entry: ["src/index.ts", "src/bin.ts"] }))
