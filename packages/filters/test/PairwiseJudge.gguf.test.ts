@@ -3,10 +3,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { PairwiseConsistencyFilter, PairwiseJudge } from "@ssra/filters"
-import { LlamaCpp } from "@ssra/llm"
 import { Effect } from "effect"
 import { candidate } from "./fixtures.js"
-import { writeTinyLlamaGguf } from "./support/TinyGguf.js"
+import { LlamaCpp, TinyGguf } from "@ssra/llm"
 
 // The real local-GGUF path: node-llama-cpp loads a tiny random-weight llama written by the test; the judge's
 // JSON-schema grammar ({"better": "A" | "B" | "tie"}) makes even random weights answer in the expected form.
@@ -15,7 +14,7 @@ describe("PairwiseJudge over a local GGUF (node-llama-cpp)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "judge-gguf-"))
     const file = path.join(dir, "tiny.gguf")
     try {
-      writeTinyLlamaGguf(file)
+      TinyGguf.writeTinyLlamaGguf(file)
       const result = await Effect.runPromise(
         Effect.scoped(
           Effect.gen(function* () {

@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { LlamaCpp } from "../src/index.js"
-import { writeTinyLlamaGguf } from "./support/TinyGguf.js"
+import { writeTinyLlamaGguf } from "../src/TinyGguf.js"
 
 const Verdict = Schema.Struct({ grade: Schema.Literals([0, 1, 2, 3]) })
 

@@ -1,8 +1,10 @@
-// Copied from packages/llm/test/support/TinyGguf.ts (test support is not exported across packages).
 /**
  * Writes a tiny random-weight llama GGUF (v3) so the node-llama-cpp backend can be tested on the real code path
  * without downloading a model: SPM vocabulary with byte fallback, a ChatML chat template, one transformer block
- * and F32 tensors, seeded so every run writes the same bytes.
+ * and F32 tensors, seeded so every run writes the same bytes. Its answers are noise; use it to check wiring
+ * (loading, grammars, structured output, embeddings), never quality.
+ *
+ * @since 0.1.0
  */
 import * as fs from "node:fs"
 
@@ -105,6 +107,9 @@ const CHATML_TEMPLATE =
 
 /**
  * Writes the model to `file` and returns its size in bytes.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
 export const writeTinyLlamaGguf = (file: string, seed = 42): number => {
   const nEmbd = 64
