@@ -1,0 +1,426 @@
+/**
+ * An LLM as the score model: the versioned grading prompt (`ScorePrompt`) sent through `@ssra/llm`'s chat
+ * client, answers read as structured output `{"grade": n}`. Probabilities come from the token logprobs of the
+ * grade digit (`top_logprobs`) when the server returns them, otherwise from n sampled answers (`n` in one
+ * request, topped up by repeated seeded calls when the server ignores `n`). An answer off the scale ("4"), not
+ * an integer ("two"), prose or nothing is a counted rejection with its reason and raw text — never a guess.
+ *
+ * @since 0.1.0
+ */
+import { Grade, Models } from "@ssra/core"
+import type { ChatClient } from "@ssra/llm"
+import { Effect, Schema } from "effect"
+import * as Features from "./Features.js"
+import * as ScorePrompt from "./ScorePrompt.js"
+
+/**
+ * Why an answer was rejected.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RejectionReason =
+  | "empty"
+  | "no-json"
+  | "missing-grade"
+  | "not-an-integer"
+  | "out-of-scale"
+  | "no-valid-sample"
+  | "no-logprobs"
+
+/**
+ * The judge's verdict on one pair: a judgment, or a rejection with its reason and the raw answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome =
+  | {
+      readonly _tag: "Judged"
+      readonly judgment: Models.GradeJudgment
+      readonly method: "logprobs" | "samples"
+      /** Sampled answers that were valid / rejected (samples method; 1/0 for logprobs). */
+      readonly validSamples: number
+      readonly invalidSamples: number
+    }
+  | { readonly _tag: "Rejected"; readonly reason: RejectionReason; readonly detail: string; readonly raw: string }
+
+/**
+ * Counts over a batch of outcomes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Counts {
+  readonly judged: number
+  readonly rejected: number
+  readonly byReason: Readonly<Partial<Record<RejectionReason, number>>>
+  readonly byMethod: Readonly<{ logprobs: number; samples: number }>
+  /** Individual sampled answers rejected inside judged pairs. */
+  readonly invalidSamples: number
+}
+
+/**
+ * Judge options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly client: ChatClient.ChatClientShape
+  readonly scale: Grade.GradeScale
+  /** In-domain examples (see `ScorePrompt.fewShot`); none by default. */
+  readonly fewShot?: ReadonlyArray<ScorePrompt.Example> | undefined
+  /** Recorded in the judge id; only `ScorePrompt.version` exists today. */
+  readonly promptVersion?: typeof ScorePrompt.version | undefined
+  /** Model override (e.g. a fine-tuned model id); the client's model otherwise. */
+  readonly model?: string | undefined
+  /** `auto` (default): logprobs when the server returns them, else samples. */
+  readonly probabilities?: "auto" | "logprobs" | "samples" | undefined
+  /** Samples per pair for the samples method (default 5; must be > 1). */
+  readonly samples?: number | undefined
+  /** Sampling temperature for the samples method (default 0.8). */
+  readonly temperature?: number | undefined
+  /** Alternatives per token requested for the logprobs method (default 10). */
+  readonly topLogprobs?: number | undefined
+  readonly seed?: number | undefined
+  /** Completion token cap per answer (default 24; `{"grade": 2}` is ~6 tokens for real tokenizers). */
+  readonly maxTokens?: number | undefined
+  readonly concurrency?: number | undefined
+  /** Usage/cost stage name (default "score"). */
+  readonly stage?: string | undefined
+  /** Id prefix (default "llm-judge"). */
+  readonly idPrefix?: string | undefined
+}
+
+/**
+ * An LLM judge: a core `Grader` whose `grade` fails with `ModelError` (`invalid-output`) when any pair is
+ * rejected, plus `judge`, which returns every pair's outcome and the counts instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LlmJudge extends Models.Grader {
+  readonly kind: "llm"
+  readonly promptVersion: string
+  readonly judge: (
+    pairs: ReadonlyArray<{ readonly query: string; readonly doc: string }>
+  ) => Effect.Effect<{ readonly outcomes: ReadonlyArray<Outcome>; readonly counts: Counts }, Models.ModelError>
+}
+
+type Parsed =
+  | { readonly ok: true; readonly grade: Grade.Grade }
+  | { readonly ok: false; readonly reason: RejectionReason; readonly detail: string }
+
+const FENCE = /^```(?:json)?\s*([\s\S]*?)\s*```$/
+
+const parseObject = (text: string): unknown => {
+  const trimmed = text.trim()
+  const fenced = FENCE.exec(trimmed)
+  const body = fenced ? fenced[1]! : trimmed
+  try {
+    return JSON.parse(body)
+  } catch {
+    const start = body.indexOf("{")
+    const end = body.lastIndexOf("}")
+    if (start >= 0 && end > start) {
+      try {
+        return JSON.parse(body.slice(start, end + 1))
+      } catch {
+        return undefined
+      }
+    }
+    return undefined
+  }
+}
+
+/**
+ * Checks a decoded `grade` value against the scale.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const checkGrade = (value: unknown, scale: Grade.GradeScale): Parsed => {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    return { ok: false, reason: "not-an-integer", detail: `grade ${JSON.stringify(value)} is not an integer` }
+  }
+  if (!Grade.isOnScale(scale, value))
+    return { ok: false, reason: "out-of-scale", detail: `grade ${value} is outside 0..${scale.max}` }
+  return { ok: true, grade: value }
+}
+
+/**
+ * Reads one answer text: JSON (bare, fenced or inside prose) with an integer `grade` on the scale.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseAnswer = (text: string, scale: Grade.GradeScale): Parsed => {
+  if (text.trim() === "") return { ok: false, reason: "empty", detail: "the model returned no text" }
+  const value = parseObject(text)
+  if (value === undefined || value === null || typeof value !== "object" || Array.isArray(value)) {
+    return { ok: false, reason: "no-json", detail: "the answer is not a JSON object" }
+  }
+  if (!("grade" in value)) return { ok: false, reason: "missing-grade", detail: "the JSON object has no grade field" }
+  return checkGrade((value as { grade: unknown }).grade, scale)
+}
+
+/**
+ * Per-grade probabilities from the logprobs of the grade token: the first all-digit token after the text
+ * `grade`, its alternatives' probability mass summed per on-scale grade and renormalized. `undefined` when the
+ * response carries no such token.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const gradeProbabilities = (
+  logprobs: ReadonlyArray<ChatClient.TokenLogprob> | undefined,
+  scale: Grade.GradeScale
+): Array<number> | undefined => {
+  if (logprobs === undefined || logprobs.length === 0) return undefined
+  let text = ""
+  for (const t of logprobs) {
+    const seenKey = text.includes("grade")
+    text += t.token
+    if (!seenKey || !/^\s*\d+\s*$/.test(t.token)) continue
+    const mass = new Array<number>(scale.max + 1).fill(0)
+    const alternatives = t.top.length > 0 ? t.top : [{ token: t.token, logprob: t.logprob }]
+    const seen = new Set<string>()
+    for (const a of alternatives) {
+      if (seen.has(a.token)) continue
+      seen.add(a.token)
+      const trimmed = a.token.trim()
+      if (!/^\d+$/.test(trimmed)) continue
+      const g = Number(trimmed)
+      if (Grade.isOnScale(scale, g) && Number.isFinite(a.logprob)) mass[g]! += Math.exp(a.logprob)
+    }
+    if (!seen.has(t.token) && /^\d+$/.test(t.token.trim())) {
+      const g = Number(t.token.trim())
+      if (Grade.isOnScale(scale, g) && Number.isFinite(t.logprob)) mass[g]! += Math.exp(t.logprob)
+    }
+    const total = mass.reduce((s, m) => s + m, 0)
+    if (!(total > 0)) return undefined
+    return mass.map((m) => m / total)
+  }
+  return undefined
+}
+
+const toModelError =
+  (backend: string) =>
+  (e: ChatClient.LlmError): Models.ModelError =>
+    new Models.ModelError({
+      backend,
+      reason:
+        e.reason === "budget-exceeded"
+          ? "budget-exceeded"
+          : e.reason === "bad-request"
+            ? "invalid-input"
+            : e.reason === "invalid-output"
+              ? "invalid-output"
+              : "unavailable",
+      message: `${e.endpoint}: ${e.message}`,
+      ...(e.raw !== undefined ? { raw: e.raw } : {})
+    })
+
+/** The structured output: `{"grade": n}` with n an integer on the scale (its JSON Schema is sent to the model). */
+const gradeObject = (scale: Grade.GradeScale) =>
+  Schema.Struct({ grade: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: scale.max })) })
+
+const judgment = (probabilities: ReadonlyArray<number>): Models.GradeJudgment => ({
+  grade: Models.argmaxGrade(probabilities),
+  probabilities,
+  expected: Models.expectedGrade(probabilities)
+})
+
+/**
+ * Counts a batch of outcomes.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const count = (outcomes: ReadonlyArray<Outcome>): Counts => {
+  const byReason: Partial<Record<RejectionReason, number>> = {}
+  const byMethod = { logprobs: 0, samples: 0 }
+  let judged = 0
+  let invalidSamples = 0
+  for (const o of outcomes) {
+    if (o._tag === "Judged") {
+      judged++
+      byMethod[o.method]++
+      invalidSamples += o.invalidSamples
+    } else byReason[o.reason] = (byReason[o.reason] ?? 0) + 1
+  }
+  return { judged, rejected: outcomes.length - judged, byReason, byMethod, invalidSamples }
+}
+
+/**
+ * Builds an LLM judge over a chat client.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): LlmJudge => {
+  const { client, scale } = options
+  const examples = options.fewShot ?? []
+  const promptVersion = options.promptVersion ?? ScorePrompt.version
+  const samples = options.samples ?? 5
+  if (!(Number.isInteger(samples) && samples > 1))
+    throw new RangeError(`samples must be an integer > 1, got ${samples}`)
+  const mode = options.probabilities ?? "auto"
+  const seed = options.seed ?? 0
+  const stage = options.stage ?? "score"
+  const model = options.model ?? client.model
+  const maxTokens = options.maxTokens ?? 24
+  const id = `${options.idPrefix ?? "llm-judge"}:${model}:${promptVersion}:${examples.length}-shot`
+  const fail = toModelError(id)
+  const format = ScorePrompt.responseFormat(scale)
+  const schema = gradeObject(scale)
+  // Monotonic: once a response comes back without logprobs, auto mode stops asking for them.
+  let logprobsAvailable = mode !== "samples"
+
+  const viaLogprobs = (pair: { readonly query: string; readonly doc: string }, index: number) =>
+    client
+      .completeObject(
+        {
+          messages: ScorePrompt.messages(scale, pair, examples),
+          model,
+          temperature: 0,
+          maxTokens,
+          seed: seed + index,
+          topLogprobs: options.topLogprobs ?? 10,
+          responseFormat: format,
+          stage
+        },
+        schema
+      )
+      .pipe(
+        Effect.map(({ response, value }): Outcome | "no-logprobs" => {
+          const checked = checkGrade(value.grade, scale)
+          const raw = response.choices[0]?.text ?? ""
+          if (!checked.ok) return { _tag: "Rejected", reason: checked.reason, detail: checked.detail, raw }
+          const probabilities = gradeProbabilities(response.choices[0]?.logprobs, scale)
+          if (probabilities === undefined) return "no-logprobs"
+          return {
+            _tag: "Judged",
+            judgment: judgment(probabilities),
+            method: "logprobs",
+            validSamples: 1,
+            invalidSamples: 0
+          }
+        }),
+        Effect.catchIf(
+          (e) => e.reason === "invalid-output",
+          (e) => {
+            const raw = e.raw ?? ""
+            const parsed = parseAnswer(raw, scale)
+            // completeObject already made its one repair attempt; name the reason from the final raw answer
+            return Effect.succeed<Outcome>(
+              parsed.ok
+                ? { _tag: "Rejected", reason: "no-json", detail: e.message, raw }
+                : {
+                    _tag: "Rejected",
+                    reason: parsed.reason,
+                    detail: `${parsed.detail} (after one repair attempt)`,
+                    raw
+                  }
+            )
+          }
+        )
+      )
+
+  const viaSamples = (pair: { readonly query: string; readonly doc: string }, index: number) =>
+    Effect.gen(function* () {
+      const request = {
+        messages: ScorePrompt.messages(scale, pair, examples),
+        model,
+        temperature: options.temperature ?? 0.8,
+        maxTokens,
+        responseFormat: format,
+        stage
+      }
+      const texts: Array<string> = []
+      const first = yield* client.complete({ ...request, n: samples, seed: seed + index })
+      for (const c of first.choices) texts.push(c.text)
+      // The server ignored n: repeated calls with derived seeds until n answers (one call per missing answer).
+      for (let k = 1; texts.length < samples && k < samples * 2; k++) {
+        const more = yield* client.complete({ ...request, n: 1, seed: seed + index + k * 7919 })
+        if (more.choices.length === 0) break
+        texts.push(more.choices[0]!.text)
+      }
+      const counts = new Array<number>(scale.max + 1).fill(0)
+      let invalid = 0
+      let firstProblem: { reason: RejectionReason; detail: string; raw: string } | undefined
+      for (const text of texts.slice(0, samples)) {
+        const parsed = parseAnswer(text, scale)
+        if (parsed.ok) counts[parsed.grade]!++
+        else {
+          invalid++
+          firstProblem ??= { reason: parsed.reason, detail: parsed.detail, raw: text }
+        }
+      }
+      const valid = counts.reduce((s, c) => s + c, 0)
+      if (valid === 0) {
+        return {
+          _tag: "Rejected",
+          reason: texts.length === 1 && firstProblem ? firstProblem.reason : "no-valid-sample",
+          detail: `none of ${texts.length} sampled answers was a grade on 0..${scale.max}${firstProblem ? `; first: ${firstProblem.reason}: ${firstProblem.detail}` : ""}`,
+          raw: firstProblem?.raw ?? ""
+        } satisfies Outcome as Outcome
+      }
+      return {
+        _tag: "Judged",
+        judgment: judgment(counts.map((c) => c / valid)),
+        method: "samples",
+        validSamples: valid,
+        invalidSamples: invalid
+      } satisfies Outcome as Outcome
+    })
+
+  const judgeOne = (
+    pair: { readonly query: string; readonly doc: string },
+    index: number
+  ): Effect.Effect<Outcome, ChatClient.LlmError> =>
+    Effect.gen(function* () {
+      if (logprobsAvailable) {
+        const outcome = yield* viaLogprobs(pair, index)
+        if (outcome !== "no-logprobs") return outcome
+        if (mode === "logprobs") {
+          return {
+            _tag: "Rejected",
+            reason: "no-logprobs",
+            detail:
+              'the server returned no logprobs for the grade token and probabilities: "logprobs" was required (use "auto" to fall back to samples)',
+            raw: ""
+          } satisfies Outcome as Outcome
+        }
+        logprobsAvailable = false
+      }
+      return yield* viaSamples(pair, index)
+    })
+
+  const judge = (pairs: ReadonlyArray<{ readonly query: string; readonly doc: string }>) =>
+    Effect.andThen(
+      Features.requireText(id, pairs),
+      Effect.forEach(pairs, (pair, i) => judgeOne(pair, i), { concurrency: options.concurrency ?? 4 }).pipe(
+        Effect.map((outcomes) => ({ outcomes, counts: count(outcomes) })),
+        Effect.mapError(fail)
+      )
+    )
+
+  const grade = (pairs: ReadonlyArray<{ readonly query: string; readonly doc: string }>) =>
+    Effect.flatMap(judge(pairs), ({ outcomes, counts }) => {
+      const firstBad = outcomes.findIndex((o) => o._tag === "Rejected")
+      if (firstBad < 0) return Effect.succeed(outcomes.map((o) => (o as Extract<Outcome, { _tag: "Judged" }>).judgment))
+      const bad = outcomes[firstBad] as Extract<Outcome, { _tag: "Rejected" }>
+      return Effect.fail(
+        new Models.ModelError({
+          backend: id,
+          reason: "invalid-output",
+          message: `${counts.rejected} of ${pairs.length} pairs got no valid grade (${JSON.stringify(counts.byReason)}); first: pair ${firstBad}: ${bad.reason}: ${bad.detail}. Use judge() to keep the valid ones`,
+          raw: bad.raw
+        })
+      )
+    })
+
+  return { id, kind: "llm", scale, promptVersion, judge, grade }
+}
