@@ -2,16 +2,21 @@
  * The TREC formats trec_eval and pytrec_eval read: qrels (`qid 0 did grade`, the human grades) and runs
  * (`qid Q0 did rank score tag`, a system's ranking). Both are read as streams with errors naming file, line and
  * column, and written atomically; a run never carries a NaN score or the same document twice for one query.
+ * One byte-level parser (fields found by scanning bytes, ids interned to integers, numbers parsed without a string)
+ * serves every reader: the streams, the `Map` readers and the packed readers (`readRunPacked`, `readQrelsPacked`)
+ * that large evaluations use.
  *
  * @since 0.1.0
  */
 
+import { Buffer } from "node:buffer"
 import { createHash } from "node:crypto"
 import { Effect, Schema, Stream } from "effect"
 import * as AtomicFile from "./AtomicFile.js"
 import { DatasetError } from "./DatasetError.js"
 import type { GradeScale } from "./Grade.js"
-import { LineProblem, type LineReadOptions, readLines } from "./internal/lines.js"
+import { type LineReadOptions, readLines } from "./internal/lines.js"
+import { Interner, LineScanner, PackProblem, packBytes, packFile } from "./internal/trecScan.js"
 
 /**
  * One judged (query, document) pair: `qid iteration did grade`.
@@ -61,23 +66,6 @@ export type RunEntry = typeof RunEntry.Type
  */
 export interface ReadOptions extends LineReadOptions {}
 
-const SPACE = /\s+/
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
-const INTEGER = /^[+-]?\d+$/
-
-const split = (text: string, columns: ReadonlyArray<string>, format: string, example: string): Array<string> => {
-  const parts = text.trim().split(SPACE)
-  if (parts.length !== columns.length) {
-    throw new LineProblem(
-      "malformed",
-      `expected ${columns.length} whitespace-separated columns (${columns.join(" ")}), got ${parts.length}`,
-      parts.length < columns.length ? columns[parts.length] : undefined,
-      `a ${format} line looks like "${example}"`
-    )
-  }
-  return parts
-}
-
 /**
  * Streams the judgments of a qrels file. With `scale`, a grade outside it is an error (grade 3 in a 0–2 set).
  * The same (qid, did) twice is an error.
@@ -90,33 +78,15 @@ export const readQrels = (
   options: ReadOptions & { readonly scale?: GradeScale | undefined } = {}
 ): Stream.Stream<Qrel, DatasetError> =>
   readLines(file, "TREC qrels", options, () => {
-    const seen = new Map<string, Set<string>>()
-    const max = options.scale?.max
+    const parse = entryParser("qrels", options.scale?.max)
     return (text) => {
-      const [qid, iteration, did, gradeText] = split(text, ["qid", "iteration", "did", "grade"], "qrels", "q1 0 d7 2")
-      if (!INTEGER.test(gradeText!)) {
-        throw new LineProblem("invalid", `column 4 (grade): expected an integer grade, got "${gradeText}"`, "grade")
+      const { scanner, bytes } = parse(text)
+      return {
+        qid: scanner.queries.strings[scanner.qid]!,
+        iteration: scanner.text(bytes, 1),
+        did: scanner.documents.strings[scanner.did]!,
+        grade: scanner.value
       }
-      const grade = Number(gradeText)
-      if (grade < 0 || (max !== undefined && grade > max)) {
-        throw new LineProblem(
-          "invalid",
-          `column 4 (grade): ${grade} is outside the grade scale 0..${max ?? "∞"}`,
-          "grade",
-          max !== undefined ? `this set's grades stop at ${max}` : "grades are non-negative integers"
-        )
-      }
-      let dids = seen.get(qid!)
-      if (dids === undefined) seen.set(qid!, (dids = new Set()))
-      if (dids.has(did!))
-        throw new LineProblem(
-          "invalid",
-          `duplicate judgment for qid ${qid} did ${did}`,
-          "did",
-          "keep one grade per (qid, did)"
-        )
-      dids.add(did!)
-      return { qid: qid!, iteration: iteration!, did: did!, grade }
     }
   })
 
@@ -129,44 +99,227 @@ export const readQrels = (
  */
 export const readRun = (file: string, options: ReadOptions = {}): Stream.Stream<RunEntry, DatasetError> =>
   readLines(file, "TREC run", options, () => {
-    const seen = new Map<string, Set<string>>()
+    const parse = entryParser("run", undefined)
     return (text) => {
-      const [qid, q0, did, rankText, scoreText, tag] = split(
-        text,
-        ["qid", "Q0", "did", "rank", "score", "tag"],
-        "run",
-        "q1 Q0 d7 1 12.5 bm25"
-      )
-      if (!INTEGER.test(rankText!) || Number(rankText) < 0) {
-        throw new LineProblem("invalid", `column 4 (rank): expected a non-negative integer, got "${rankText}"`, "rank")
+      const { scanner, bytes } = parse(text)
+      return {
+        qid: scanner.queries.strings[scanner.qid]!,
+        q0: scanner.text(bytes, 1),
+        did: scanner.documents.strings[scanner.did]!,
+        rank: scanner.rank,
+        score: scanner.value,
+        tag: scanner.text(bytes, 5)
       }
-      if (!NUMBER.test(scoreText!)) {
-        throw new LineProblem(
-          "invalid",
-          `column 5 (score): expected a finite number, got "${scoreText}"`,
-          "score",
-          "NaN and infinite scores are not allowed"
-        )
-      }
-      const score = Number(scoreText)
-      if (!Number.isFinite(score))
-        throw new LineProblem("invalid", `column 5 (score): ${scoreText} overflows to ${score}`, "score")
-      let dids = seen.get(qid!)
-      if (dids === undefined) seen.set(qid!, (dids = new Set()))
-      if (dids.has(did!))
-        throw new LineProblem(
-          "invalid",
-          `duplicate document: qid ${qid} lists did ${did} twice`,
-          "did",
-          "each document may appear once per query"
-        )
-      dids.add(did!)
-      return { qid: qid!, q0: q0!, did: did!, rank: Number(rankText), score, tag: tag! }
     }
   })
 
 /**
- * Reads a qrels file into `qid → (did → grade)`.
+ * The streaming readers' line parser: the packed scanner's, plus an exact duplicate check for files whose
+ * queries are not contiguous (the scanner's own check covers contiguous queries).
+ */
+const entryParser = (format: "run" | "qrels", maxGrade: number | undefined) => {
+  const scanner = new LineScanner(format, { maxGrade })
+  const seen = new Set<number | string>()
+  return (text: string) => {
+    const bytes = Buffer.from(text, "utf8")
+    scanner.line(bytes, 0, bytes.length)
+    const key = scanner.qid < 1 << 20 ? scanner.qid * 4294967296 + scanner.did : `${scanner.qid} ${scanner.did}`
+    if (scanner.interleaved && seen.has(key))
+      throw scanner.duplicate(scanner.queries.strings[scanner.qid]!, scanner.documents.strings[scanner.did]!)
+    seen.add(key)
+    return { scanner, bytes }
+  }
+}
+
+/**
+ * Interned document ids: dense integers in first-seen order, one string per distinct id. Share one between a
+ * qrels file and a run (`documents` option) so their integer ids line up.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DocumentIds = Interner
+
+/**
+ * A fresh, empty `DocumentIds`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeDocumentIds = (): DocumentIds => new Interner()
+
+/**
+ * A qrels or run file packed by query: query `q` (in first-seen order) owns entries `offsets[q]..offsets[q+1]`
+ * of `docs` (ids into `documents`) and `values` (grades or scores), in file order; `lineOf(p)` is entry `p`'s
+ * 1-based source line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Packed {
+  readonly file: string
+  readonly queries: ReadonlyArray<string>
+  readonly offsets: Uint32Array
+  readonly docs: Uint32Array
+  readonly values: Float64Array
+  readonly lineOf: (p: number) => number
+  readonly documents: DocumentIds
+}
+
+/**
+ * Why a packed read failed: `kind` tells duplicates, non-finite scores and out-of-scale grades apart from other
+ * malformed lines; `qid`/`did` name the entry when known. `toDatasetError()` gives the core error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TrecReadError extends Schema.TaggedError<TrecReadError>()("TrecReadError", {
+  file: Schema.String,
+  line: Schema.optionalKey(Schema.Int),
+  field: Schema.optionalKey(Schema.String),
+  kind: Schema.Literals([
+    "not-found",
+    "io",
+    "encoding",
+    "empty",
+    "malformed",
+    "invalid",
+    "duplicate",
+    "non-finite",
+    "grade-range"
+  ]),
+  qid: Schema.optionalKey(Schema.String),
+  did: Schema.optionalKey(Schema.String),
+  detail: Schema.String,
+  hint: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    return this.toDatasetError().message
+  }
+  /** The same error as a `DatasetError` (what the other readers fail with). */
+  toDatasetError(): DatasetError {
+    const reason =
+      this.kind === "duplicate" || this.kind === "non-finite" || this.kind === "grade-range" ? "invalid" : this.kind
+    return new DatasetError({
+      file: this.file,
+      ...(this.line !== undefined ? { line: this.line } : {}),
+      ...(this.field !== undefined ? { field: this.field } : {}),
+      reason,
+      detail: this.detail,
+      ...(this.hint !== undefined ? { hint: this.hint } : {})
+    })
+  }
+}
+
+const toReadError = (file: string, error: unknown): TrecReadError => {
+  if (!(error instanceof PackProblem)) {
+    return new TrecReadError({ file, kind: "io", detail: String((error as Error)?.message ?? error) })
+  }
+  const p = error.problem
+  const hint = p?.hint ?? error.hint
+  return new TrecReadError({
+    file,
+    ...(error.line !== undefined ? { line: error.line } : {}),
+    ...(p?.field !== undefined ? { field: p.field } : {}),
+    kind: p?.kind ?? error.reason,
+    ...(p?.qid !== undefined ? { qid: p.qid } : {}),
+    ...(p?.did !== undefined ? { did: p.did } : {}),
+    detail: error.detail,
+    ...(hint !== undefined ? { hint } : {})
+  })
+}
+
+/**
+ * Options of the packed readers: `maxGrade` (qrels; or `scale`), and `documents` to share document ids.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PackOptions {
+  readonly scale?: GradeScale | undefined
+  readonly maxGrade?: number | undefined
+  readonly documents?: DocumentIds | undefined
+}
+
+const pack = (
+  format: "run" | "qrels",
+  file: string,
+  source: string | Uint8Array,
+  options: PackOptions
+): Effect.Effect<Packed, TrecReadError> =>
+  Effect.try({
+    try: () => {
+      const scan = { maxGrade: options.maxGrade ?? options.scale?.max, documents: options.documents }
+      const packed = typeof source === "string" ? packFile(format, source, scan) : packBytes(format, source, scan)
+      return { file, ...packed }
+    },
+    catch: (error) => toReadError(file, error)
+  })
+
+/**
+ * Reads a whole qrels file straight from bytes into packed typed arrays (the fast path: no string per line, no
+ * per-judgment object). Same validation as `readQrels`; fails on the first bad line.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readQrelsPacked = (file: string, options: PackOptions = {}): Effect.Effect<Packed, TrecReadError> =>
+  pack("qrels", file, file, options)
+
+/**
+ * Reads a whole run file straight from bytes into packed typed arrays (the fast path). Same validation as
+ * `readRun`: a non-finite score or a document listed twice for a query fails, naming line, qid and did.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readRunPacked = (file: string, options: PackOptions = {}): Effect.Effect<Packed, TrecReadError> =>
+  pack("run", file, file, options)
+
+/**
+ * Parses qrels held in memory (`bytes`, UTF-8) like `readQrelsPacked`; `file` names them in errors.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const parseQrelsPacked = (
+  bytes: Uint8Array,
+  file = "<qrels>",
+  options: PackOptions = {}
+): Effect.Effect<Packed, TrecReadError> => pack("qrels", file, bytes, options)
+
+/**
+ * Parses a run held in memory (`bytes`, UTF-8) like `readRunPacked`; `file` names it in errors.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const parseRunPacked = (
+  bytes: Uint8Array,
+  file = "<run>",
+  options: PackOptions = {}
+): Effect.Effect<Packed, TrecReadError> => pack("run", file, bytes, options)
+
+/**
+ * `qid → (did → value)` from a packed file, in file order.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toMap = (packed: Packed): Map<string, Map<string, number>> => {
+  const map = new Map<string, Map<string, number>>()
+  const strings = packed.documents.strings
+  packed.queries.forEach((qid, q) => {
+    const docs = new Map<string, number>()
+    for (let p = packed.offsets[q]!; p < packed.offsets[q + 1]!; p++)
+      docs.set(strings[packed.docs[p]!]!, packed.values[p]!)
+    map.set(qid, docs)
+  })
+  return map
+}
+
+/**
+ * Reads a qrels file into `qid → (did → grade)` (through the packed reader; a duplicate judgment is an error).
  *
  * @since 0.1.0
  * @category reading
@@ -175,19 +328,25 @@ export const readQrelsMap = (
   file: string,
   options: ReadOptions & { readonly scale?: GradeScale | undefined } = {}
 ): Effect.Effect<Map<string, Map<string, number>>, DatasetError> =>
-  Stream.runFold(
-    readQrels(file, options),
-    () => new Map<string, Map<string, number>>(),
-    (map, q) => {
-      let docs = map.get(q.qid)
-      if (docs === undefined) map.set(q.qid, (docs = new Map()))
-      docs.set(q.did, q.grade)
-      return map
-    }
-  )
+  isPlain(options)
+    ? Effect.mapBoth(readQrelsPacked(file, { scale: options.scale }), {
+        onFailure: (e) => e.toDatasetError(),
+        onSuccess: toMap
+      })
+    : Stream.runFold(
+        readQrels(file, options),
+        () => new Map<string, Map<string, number>>(),
+        (map, q) => {
+          let docs = map.get(q.qid)
+          if (docs === undefined) map.set(q.qid, (docs = new Map()))
+          docs.set(q.did, q.grade)
+          return map
+        }
+      )
 
 /**
- * Reads a run file into `qid → (did → score)`.
+ * Reads a run file into `qid → (did → score)` (through the packed reader; a document listed twice for a query
+ * is an error, as in `readRun`).
  *
  * @since 0.1.0
  * @category reading
@@ -196,16 +355,26 @@ export const readRunMap = (
   file: string,
   options: ReadOptions = {}
 ): Effect.Effect<Map<string, Map<string, number>>, DatasetError> =>
-  Stream.runFold(
-    readRun(file, options),
-    () => new Map<string, Map<string, number>>(),
-    (map, e) => {
-      let docs = map.get(e.qid)
-      if (docs === undefined) map.set(e.qid, (docs = new Map()))
-      docs.set(e.did, e.score)
-      return map
-    }
-  )
+  isPlain(options)
+    ? Effect.mapBoth(readRunPacked(file), { onFailure: (e) => e.toDatasetError(), onSuccess: toMap })
+    : Stream.runFold(
+        readRun(file, options),
+        () => new Map<string, Map<string, number>>(),
+        (map, e) => {
+          let docs = map.get(e.qid)
+          if (docs === undefined) map.set(e.qid, (docs = new Map()))
+          docs.set(e.did, e.score)
+          return map
+        }
+      )
+
+/** Options the packed reader does not handle (skipping, BOM, size limits, summaries) go through the stream. */
+const isPlain = (options: ReadOptions): boolean =>
+  options.onInvalid !== "skip" &&
+  options.allowBom !== true &&
+  options.allowEmpty !== true &&
+  options.maxLineBytes === undefined &&
+  options.onSummary === undefined
 
 /**
  * Ranks one query's scored documents into run entries: score descending, ties broken by did ascending (so equal

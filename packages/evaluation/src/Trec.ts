@@ -1,14 +1,17 @@
 /**
  * TREC qrels and run files, and trec_eval-compatible evaluation of a run against qrels: the same numbers as
- * `trec_eval -q -m ndcg_cut.10 …`, so any result here can be checked with an external tool.
+ * `trec_eval -q -m ndcg_cut.10 …`, so any result here can be checked with an external tool. Parsing is
+ * `@ssra/core`'s `Trec` byte parser (one implementation for the whole project); `evaluateFiles` is the fast path
+ * for large files (packed arrays end to end, no `Map` per query).
  *
  * @since 0.1.0
  */
 
-import { AtomicFile } from "@ssra/core"
+import { Buffer } from "node:buffer"
+import { AtomicFile, Trec as CoreTrec } from "@ssra/core"
 import { Effect } from "effect"
 import { EvaluationError } from "./EvaluationError.js"
-import { forEachChunk, forEachLine, splitFields } from "./internal/textLines.js"
+import { evaluatePackedRankings } from "./internal/packedRankings.js"
 import * as Metrics from "./Metrics.js"
 
 /**
@@ -28,138 +31,29 @@ export type Qrels = Map<string, Map<string, number>>
 export type Run = Map<string, Map<string, number>>
 
 /**
- * A streaming qrels parser: feed it text (whole lines), then `finish`.
+ * The core TREC reader's error as an evaluation error: duplicates, non-finite scores and out-of-scale grades
+ * keep their own reasons, and the entry is named `qid/did`.
  */
-const qrelsParser = (file: string, options: { readonly maxGrade?: number | undefined }) => {
-  const qrels: Qrels = new Map()
-  const bounds = new Int32Array(10)
-  let failure: EvaluationError | undefined
-  let lastQid = ""
-  let docs: Map<string, number> | undefined
-  const onLine = (text: string, start: number, end: number, line: number) => {
-    if (failure !== undefined) return
-    const count = splitFields(text, start, end, bounds)
-    if (count === 0) return
-    if (count !== 4) {
-      failure = new EvaluationError({
-        reason: "malformed",
-        file,
-        line,
-        detail: `expected 4 fields "qid iter docid grade", got ${count}`
-      })
-      return
-    }
-    const qidLength = bounds[1]! - bounds[0]!
-    if (docs === undefined || qidLength !== lastQid.length || !text.startsWith(lastQid, bounds[0]!)) {
-      lastQid = text.slice(bounds[0]!, bounds[1]!)
-      docs = qrels.get(lastQid)
-      if (docs === undefined) qrels.set(lastQid, (docs = new Map()))
-    }
-    const did = text.slice(bounds[4]!, bounds[5]!)
-    const gradeText = text.slice(bounds[6]!, bounds[7]!)
-    const grade = Number(gradeText)
-    if (!Number.isInteger(grade)) {
-      failure = new EvaluationError({
-        reason: "malformed",
-        file,
-        line,
-        id: `${lastQid}/${did}`,
-        detail: `grade "${gradeText}" is not an integer`
-      })
-      return
-    }
-    if (grade < 0 || (options.maxGrade !== undefined && grade > options.maxGrade)) {
-      failure = new EvaluationError({
-        reason: "grade-out-of-scale",
-        file,
-        line,
-        id: `${lastQid}/${did}`,
-        detail: `grade ${grade} is outside 0..${options.maxGrade ?? "∞"}`
-      })
-      return
-    }
-    if (docs.has(did)) {
-      failure = new EvaluationError({
-        reason: "duplicate-document",
-        file,
-        line,
-        id: `${lastQid}/${did}`,
-        detail: "document judged twice for the same query"
-      })
-      return
-    }
-    docs.set(did, grade)
-  }
-  const finish = (): Effect.Effect<Qrels, EvaluationError> => {
-    if (failure !== undefined) return Effect.fail(failure)
-    if (qrels.size === 0) return Effect.fail(new EvaluationError({ reason: "empty", file, detail: "no judgments" }))
-    return Effect.succeed(qrels)
-  }
-  return { onLine, finish, failed: () => failure !== undefined }
-}
-
-/**
- * A streaming run parser (the rank column is ignored, as trec_eval does).
- */
-const runParser = (file: string) => {
-  const run: Run = new Map()
-  const bounds = new Int32Array(14)
-  let failure: EvaluationError | undefined
-  let lastQid = ""
-  let docs: Map<string, number> | undefined
-  const onLine = (text: string, start: number, end: number, line: number) => {
-    if (failure !== undefined) return
-    const count = splitFields(text, start, end, bounds)
-    if (count === 0) return
-    if (count !== 6) {
-      failure = new EvaluationError({
-        reason: "malformed",
-        file,
-        line,
-        detail: `expected 6 fields "qid Q0 docid rank score tag", got ${count}`
-      })
-      return
-    }
-    const qidLength = bounds[1]! - bounds[0]!
-    if (docs === undefined || qidLength !== lastQid.length || !text.startsWith(lastQid, bounds[0]!)) {
-      lastQid = text.slice(bounds[0]!, bounds[1]!)
-      docs = run.get(lastQid)
-      if (docs === undefined) run.set(lastQid, (docs = new Map()))
-    }
-    const did = text.slice(bounds[4]!, bounds[5]!)
-    const scoreText = text.slice(bounds[8]!, bounds[9]!)
-    const score = Number(scoreText)
-    if (!Number.isFinite(score)) {
-      failure = new EvaluationError({
-        reason: "nan-score",
-        file,
-        line,
-        id: `${lastQid}/${did}`,
-        detail: `score "${scoreText}" is not a finite number`
-      })
-      return
-    }
-    if (docs.has(did)) {
-      failure = new EvaluationError({
-        reason: "duplicate-document",
-        file,
-        line,
-        id: `${lastQid}/${did}`,
-        detail: "document listed twice for the same query",
-        hint: "a run ranks each document once per query"
-      })
-      return
-    }
-    docs.set(did, score)
-  }
-  const finish = (): Effect.Effect<Run, EvaluationError> => {
-    if (failure !== undefined) return Effect.fail(failure)
-    if (run.size === 0)
-      return Effect.fail(new EvaluationError({ reason: "empty", file, detail: "no ranked documents" }))
-    return Effect.succeed(run)
-  }
-  return { onLine, finish, failed: () => failure !== undefined }
-}
+const fromReadError = (e: CoreTrec.TrecReadError): EvaluationError =>
+  new EvaluationError({
+    reason:
+      e.kind === "duplicate"
+        ? "duplicate-document"
+        : e.kind === "non-finite"
+          ? "nan-score"
+          : e.kind === "grade-range"
+            ? "grade-out-of-scale"
+            : e.kind === "empty"
+              ? "empty"
+              : e.kind === "io" || e.kind === "not-found"
+                ? "io"
+                : "malformed",
+    file: e.file,
+    ...(e.line !== undefined ? { line: e.line } : {}),
+    ...(e.qid !== undefined ? { id: e.did !== undefined ? `${e.qid}/${e.did}` : e.qid } : {}),
+    detail: e.detail,
+    ...(e.hint !== undefined ? { hint: e.hint } : {})
+  })
 
 /**
  * Parses qrels text (`qid iteration docid grade` per line). A repeated (query, document) judgment or a
@@ -173,11 +67,12 @@ export const parseQrels = (
   file = "<qrels>",
   options: { readonly maxGrade?: number | undefined } = {}
 ): Effect.Effect<Qrels, EvaluationError> =>
-  Effect.suspend(() => {
-    const parser = qrelsParser(file, options)
-    forEachLine(text, 1, parser.onLine)
-    return parser.finish()
-  })
+  Effect.suspend(() =>
+    Effect.mapBoth(CoreTrec.parseQrelsPacked(Buffer.from(text, "utf8"), file, { maxGrade: options.maxGrade }), {
+      onFailure: fromReadError,
+      onSuccess: CoreTrec.toMap
+    })
+  )
 
 /**
  * Parses a run (`qid Q0 docid rank score tag` per line; the rank column is ignored, as trec_eval does). A
@@ -187,46 +82,36 @@ export const parseQrels = (
  * @category parsing
  */
 export const parseRun = (text: string, file = "<run>"): Effect.Effect<Run, EvaluationError> =>
-  Effect.suspend(() => {
-    const parser = runParser(file)
-    forEachLine(text, 1, parser.onLine)
-    return parser.finish()
-  })
-
-const readWith = <A>(
-  file: string,
-  parser: { onLine: Parameters<typeof forEachLine>[2]; finish: () => Effect.Effect<A, EvaluationError> }
-) =>
-  Effect.flatMap(
-    Effect.try({
-      try: () => forEachChunk(file, (text, firstLine) => forEachLine(text, firstLine, parser.onLine)),
-      catch: (cause) =>
-        new EvaluationError({
-          reason: "io",
-          file,
-          detail: `cannot read: ${(cause as Error).message}`,
-          hint: "check the path"
-        })
-    }),
-    () => parser.finish()
+  Effect.suspend(() =>
+    Effect.mapBoth(CoreTrec.parseRunPacked(Buffer.from(text, "utf8"), file), {
+      onFailure: fromReadError,
+      onSuccess: CoreTrec.toMap
+    })
   )
 
 /**
- * Reads and parses a qrels file (streamed in blocks: any size).
+ * Reads and parses a qrels file (read in blocks straight from bytes: any size).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const readQrels = (file: string, options: { readonly maxGrade?: number | undefined } = {}) =>
-  readWith(file, qrelsParser(file, options))
+export const readQrels = (
+  file: string,
+  options: { readonly maxGrade?: number | undefined } = {}
+): Effect.Effect<Qrels, EvaluationError> =>
+  Effect.mapBoth(CoreTrec.readQrelsPacked(file, { maxGrade: options.maxGrade }), {
+    onFailure: fromReadError,
+    onSuccess: CoreTrec.toMap
+  })
 
 /**
- * Reads and parses a run file (streamed in blocks: any size).
+ * Reads and parses a run file (read in blocks straight from bytes: any size).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const readRun = (file: string) => readWith(file, runParser(file))
+export const readRun = (file: string): Effect.Effect<Run, EvaluationError> =>
+  Effect.mapBoth(CoreTrec.readRunPacked(file), { onFailure: fromReadError, onSuccess: CoreTrec.toMap })
 
 /**
  * Formats a run in TREC format, each query's documents in rank order (trec_eval's order) with 1-based ranks.
@@ -335,6 +220,60 @@ export interface TrecEvaluation {
   readonly judgedNotInRun: number
 }
 
+type Measure = ReturnType<typeof parseMeasure> & {}
+
+/** Options of `evaluate`, `evaluatePacked` and `evaluateFiles`. */
+interface EvaluateOptions {
+  readonly measures?: ReadonlyArray<string> | undefined
+  readonly runFile?: string | undefined
+  readonly relevance?: number | undefined
+}
+
+const parseMeasures = (names: ReadonlyArray<string>): Array<Measure> | EvaluationError => {
+  const measures: Array<Measure> = []
+  for (const name of names) {
+    const m = parseMeasure(name)
+    if (m === undefined) {
+      return new EvaluationError({
+        reason: "malformed",
+        id: name,
+        detail: `unknown measure "${name}"`,
+        hint: "use ndcg@k, map@k, recall@k, p@k or mrr@k (or trec_eval's ndcg_cut.k)"
+      })
+    }
+    measures.push(m)
+  }
+  return measures
+}
+
+const unknownQuery = (qid: string, runFile: string | undefined) =>
+  new EvaluationError({
+    reason: "unknown-query",
+    ...(runFile === undefined ? {} : { file: runFile }),
+    id: qid,
+    detail: "query is in the run but has no judgments in the qrels",
+    hint: "evaluate against the qrels of the same test set"
+  })
+
+const summarize = (
+  evaluateAt: (cutoffs: ReadonlyArray<number>) => Record<string, Float64Array>,
+  measures: ReadonlyArray<Measure>,
+  queries: ReadonlyArray<string>,
+  judgedNotInRun: number
+): TrecEvaluation => {
+  const all = evaluateAt([...new Set(measures.map((m) => m.k))])
+  const perQuery: Record<string, Float64Array> = {}
+  const mean: Record<string, number> = {}
+  for (const m of measures) {
+    const values = all[m.key]!
+    perQuery[m.key] = values
+    let s = 0
+    for (let i = 0; i < values.length; i++) s += values[i]!
+    mean[m.key] = s / values.length
+  }
+  return { measures: measures.map((m) => m.key), queries, perQuery, mean, judgedNotInRun }
+}
+
 /**
  * Evaluates a run against qrels like `trec_eval -q`: every run query must be judged (an unknown query id is an
  * error naming `runFile` and the id), judged queries missing from the run are skipped and counted, and each
@@ -346,45 +285,17 @@ export interface TrecEvaluation {
 export const evaluate = (
   qrels: Qrels,
   run: Run,
-  options: {
-    readonly measures?: ReadonlyArray<string> | undefined
-    readonly runFile?: string | undefined
-    readonly relevance?: number | undefined
-  } = {}
+  options: EvaluateOptions = {}
 ): Effect.Effect<TrecEvaluation, EvaluationError> =>
   Effect.suspend(() => {
-    const names = options.measures ?? ["ndcg@10"]
-    const measures: Array<ReturnType<typeof parseMeasure> & {}> = []
-    for (const name of names) {
-      const m = parseMeasure(name)
-      if (m === undefined) {
-        return Effect.fail(
-          new EvaluationError({
-            reason: "malformed",
-            id: name,
-            detail: `unknown measure "${name}"`,
-            hint: "use ndcg@k, map@k, recall@k, p@k or mrr@k (or trec_eval's ndcg_cut.k)"
-          })
-        )
-      }
-      measures.push(m)
-    }
+    const measures = parseMeasures(options.measures ?? ["ndcg@10"])
+    if (measures instanceof EvaluationError) return Effect.fail(measures)
     const queries = [...run.keys()]
     let positions = 0
     let judged = 0
     for (const qid of queries) {
       const j = qrels.get(qid)
-      if (j === undefined) {
-        return Effect.fail(
-          new EvaluationError({
-            reason: "unknown-query",
-            ...(options.runFile === undefined ? {} : { file: options.runFile }),
-            id: qid,
-            detail: "query is in the run but has no judgments in the qrels",
-            hint: "evaluate against the qrels of the same test set"
-          })
-        )
-      }
+      if (j === undefined) return Effect.fail(unknownQuery(qid, options.runFile))
       positions += run.get(qid)!.size
       judged += j.size
     }
@@ -408,22 +319,142 @@ export const evaluate = (
       offsets[q + 1] = p
       judgedOffsets[q + 1] = jp
     })
-    const cutoffs = [...new Set(measures.map((m) => m.k))]
-    const all = Metrics.evaluateRankings(
-      { offsets, scores, ids, gains, judgedOffsets, judgedGains },
-      cutoffs,
-      options.relevance ?? 1
-    )
-    const perQuery: Record<string, Float64Array> = {}
-    const mean: Record<string, number> = {}
-    for (const m of measures) {
-      const values = all[m.key]!
-      perQuery[m.key] = values
-      let s = 0
-      for (let i = 0; i < values.length; i++) s += values[i]!
-      mean[m.key] = s / values.length
-    }
     let judgedNotInRun = 0
     for (const qid of qrels.keys()) if (!run.has(qid)) judgedNotInRun++
-    return Effect.succeed({ measures: measures.map((m) => m.key), queries, perQuery, mean, judgedNotInRun })
+    return Effect.succeed(
+      summarize(
+        (cutoffs) =>
+          Metrics.evaluateRankings(
+            { offsets, scores, ids, gains, judgedOffsets, judgedGains },
+            cutoffs,
+            options.relevance ?? 1
+          ),
+        measures,
+        queries,
+        judgedNotInRun
+      )
+    )
+  })
+
+/**
+ * `evaluate` over packed qrels and a packed run (`@ssra/core`'s `Trec.readQrelsPacked` / `readRunPacked`): the
+ * same semantics and bit-identical numbers, without a `Map` entry per document. Pass the qrels' `documents` to
+ * the run reader (`{ documents: qrels.documents }`) to skip translating document ids.
+ *
+ * @since 0.1.0
+ * @category evaluation
+ */
+export const evaluatePacked = (
+  qrels: CoreTrec.Packed,
+  run: CoreTrec.Packed,
+  options: EvaluateOptions = {}
+): Effect.Effect<TrecEvaluation, EvaluationError> =>
+  Effect.suspend(() => {
+    const measures = parseMeasures(options.measures ?? ["ndcg@10"])
+    if (measures instanceof EvaluationError) return Effect.fail(measures)
+    const judgedIndex = new Map<string, number>()
+    for (let j = 0; j < qrels.queries.length; j++) judgedIndex.set(qrels.queries[j]!, j)
+    const queries = run.queries
+    const nq = queries.length
+    // run query → qrels query, and whether the qrels hold exactly the run's queries in the same order
+    const toJudged = new Uint32Array(nq)
+    let aligned = qrels.queries.length === nq
+    let judged = 0
+    for (let q = 0; q < nq; q++) {
+      const j = judgedIndex.get(queries[q]!)
+      if (j === undefined) return Effect.fail(unknownQuery(queries[q]!, options.runFile))
+      toJudged[q] = j
+      if (j !== q) aligned = false
+      judged += qrels.offsets[j + 1]! - qrels.offsets[j]!
+    }
+    // run document id → qrels document id (identity when both share one `DocumentIds`)
+    const shared = run.documents === qrels.documents
+    const translate = shared ? undefined : new Int32Array(run.documents.size)
+    if (translate !== undefined) {
+      const strings = run.documents.strings
+      for (let d = 0; d < translate.length; d++) translate[d] = qrels.documents.idOf(strings[d]!)
+    }
+    const positions = run.docs.length
+    const gains = new Float64Array(positions)
+    const runStrings = run.documents.strings
+    const stamp = new Int32Array(qrels.documents.size)
+    const gainOf = new Float64Array(qrels.documents.size)
+    for (let q = 0; q < nq; q++) {
+      const j = toJudged[q]!
+      for (let p = qrels.offsets[j]!; p < qrels.offsets[j + 1]!; p++) {
+        stamp[qrels.docs[p]!] = q + 1
+        gainOf[qrels.docs[p]!] = qrels.values[p]!
+      }
+      for (let p = run.offsets[q]!; p < run.offsets[q + 1]!; p++) {
+        const did = run.docs[p]!
+        const d = translate === undefined ? did : translate[did]!
+        gains[p] = d >= 0 && stamp[d] === q + 1 ? gainOf[d]! : 0
+      }
+    }
+    let judgedOffsets: Uint32Array
+    let judgedGains: Float64Array
+    if (aligned) {
+      judgedOffsets = qrels.offsets
+      judgedGains = qrels.values
+    } else {
+      judgedOffsets = new Uint32Array(nq + 1)
+      judgedGains = new Float64Array(judged)
+      let jp = 0
+      for (let q = 0; q < nq; q++) {
+        const j = toJudged[q]!
+        judgedGains.set(qrels.values.subarray(qrels.offsets[j]!, qrels.offsets[j + 1]!), jp)
+        jp += qrels.offsets[j + 1]! - qrels.offsets[j]!
+        judgedOffsets[q + 1] = jp
+      }
+    }
+    return Effect.succeed(
+      summarize(
+        (cutoffs) =>
+          evaluatePackedRankings(
+            {
+              offsets: run.offsets,
+              scores: run.values,
+              docs: run.docs,
+              strings: runStrings,
+              gains,
+              judgedOffsets,
+              judgedGains
+            },
+            cutoffs,
+            options.relevance ?? 1
+          ),
+        measures,
+        queries,
+        qrels.queries.length - nq
+      )
+    )
+  })
+
+/**
+ * Evaluates a run file against a qrels file like `trec_eval -q qrels run` (the fast path: both files parsed
+ * straight from bytes into packed arrays, then `evaluatePacked`). Errors name the file, line and `qid/did`.
+ *
+ * @since 0.1.0
+ * @category evaluation
+ */
+export const evaluateFiles = (
+  qrelsFile: string,
+  runFile: string,
+  options: {
+    readonly measures?: ReadonlyArray<string> | undefined
+    readonly relevance?: number | undefined
+    readonly maxGrade?: number | undefined
+  } = {}
+): Effect.Effect<TrecEvaluation, EvaluationError> =>
+  Effect.gen(function* () {
+    const qrels = yield* Effect.mapError(
+      CoreTrec.readQrelsPacked(qrelsFile, { maxGrade: options.maxGrade }),
+      fromReadError
+    )
+    const run = yield* Effect.mapError(CoreTrec.readRunPacked(runFile, { documents: qrels.documents }), fromReadError)
+    return yield* evaluatePacked(qrels, run, {
+      measures: options.measures,
+      relevance: options.relevance,
+      runFile
+    })
   })
