@@ -1,0 +1,492 @@
+/**
+ * The embedded dual encoder: hashed features (see `Featurizer`) looked up in Float32 embedding tables, pooled
+ * (mean or sqrt-n), L2-normalized. Towers are shared or separate for queries and documents; dimensions nest
+ * (Matryoshka), so any prefix such as 64 of 128 is re-normalized and usable alone. Checkpoints are a directory
+ * with `model.safetensors` and `config.json`, written atomically; loading gives bit-identical embeddings.
+ *
+ * @since 0.1.0
+ */
+import { AtomicFile, Hash, Models, Sampling } from "@ssra/core"
+import { Effect, Schema } from "effect"
+import { AiError, EmbeddingModel } from "effect/ai"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { CheckpointError } from "./CheckpointError.js"
+import * as Featurizer from "./Featurizer.js"
+import * as Safetensors from "./Safetensors.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DualEncoderConfig {
+  readonly featurizer: Featurizer.FeaturizerConfig
+  /** Full embedding width. */
+  readonly dimensions: number
+  /** Nested prefix sizes trained to work alone, ascending, the last equal to `dimensions`. */
+  readonly matryoshkaDimensions: ReadonlyArray<number>
+  readonly towers: "shared" | "separate"
+  readonly pooling: "mean" | "sqrt"
+  /**
+   * `idf`: each feature's row is scaled by a fixed weight (BM25-style IDF fitted on a corpus with
+   * `fitFeatureWeights`) before pooling, so rare, informative n-grams count more than common ones.
+   */
+  readonly featureWeighting: "none" | "idf"
+  /** Standard deviation of the initial weights. */
+  readonly initScale: number
+  readonly seed: number
+}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DualEncoderConfig = Schema.Struct({
+  featurizer: Featurizer.FeaturizerConfig,
+  dimensions: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4096 })),
+  matryoshkaDimensions: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4096 }))),
+  towers: Schema.Literals(["shared", "separate"]),
+  pooling: Schema.Literals(["mean", "sqrt"]),
+  featureWeighting: Schema.Literals(["none", "idf"]),
+  initScale: Schema.Number.check(Schema.isGreaterThan(0)),
+  seed: Schema.Int
+})
+
+/**
+ * The checkpoint format version this code reads and writes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const formatVersion = 1
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultConfig: DualEncoderConfig = {
+  featurizer: Featurizer.defaultConfig,
+  dimensions: 128,
+  matryoshkaDimensions: [32, 64, 128],
+  towers: "shared",
+  pooling: "mean",
+  featureWeighting: "none",
+  initScale: 0.1,
+  seed: 42
+}
+
+/**
+ * A dual encoder: a core `TextEmbedder` whose weights the trainer updates in place.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DualEncoderModel extends Models.TextEmbedder {
+  readonly config: DualEncoderConfig
+  readonly featurizer: Featurizer.Featurizer
+  /** buckets × dimensions, row-major. */
+  readonly queryTable: Float32Array
+  /** The same array as `queryTable` when towers are shared. */
+  readonly documentTable: Float32Array
+  /** Per-bucket pooling weights (`featureWeighting: "idf"`), else null. */
+  readonly featureWeights: Float32Array | null
+  /** log of the softmax temperature (learned or fixed in training; kept so a resumed run continues it). */
+  logTemperature: number
+  /** What produced the weights (training args, data manifest hashes); written to `config.json`. */
+  provenance: Readonly<Record<string, unknown>>
+}
+
+const checkConfig = (config: DualEncoderConfig): void => {
+  const m = config.matryoshkaDimensions
+  if (m.length === 0 || m[m.length - 1] !== config.dimensions || m.some((d, i) => d < 1 || (i > 0 && d <= m[i - 1]!))) {
+    throw new RangeError(`matryoshkaDimensions must ascend and end at dimensions (${config.dimensions}), got [${m}]`)
+  }
+}
+
+const build = (
+  config: DualEncoderConfig,
+  queryTable: Float32Array,
+  documentTable: Float32Array,
+  featureWeights: Float32Array | null,
+  logTemperature: number,
+  provenance: Readonly<Record<string, unknown>>
+): DualEncoderModel => {
+  const featurizer = Featurizer.make(config.featurizer)
+  const model: DualEncoderModel = {
+    id: `ssra-dual-encoder/${config.towers}-${config.dimensions}d-${config.featurizer.buckets}b`,
+    dimensions: config.dimensions,
+    config,
+    featurizer,
+    queryTable,
+    documentTable,
+    featureWeights,
+    logTemperature,
+    provenance,
+    embed: (texts, options) =>
+      Effect.try({
+        try: () => encodeTexts(model, texts, options.kind, options.dimensions ?? config.dimensions),
+        catch: (cause) =>
+          new Models.ModelError({
+            backend: model.id,
+            reason: "invalid-input",
+            message: (cause as Error)?.message ?? String(cause),
+            cause
+          })
+      })
+  }
+  return model
+}
+
+/**
+ * A fresh model with seeded random weights (normal, `initScale`). Separate towers start equal, so an untrained
+ * model is symmetric.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: Partial<DualEncoderConfig> = {}, seed?: number): DualEncoderModel => {
+  const dimensions = config.dimensions ?? defaultConfig.dimensions
+  const full: DualEncoderConfig = {
+    ...defaultConfig,
+    ...config,
+    // a width without explicit nesting nests at the powers of two from 32 below it
+    matryoshkaDimensions:
+      config.matryoshkaDimensions ?? [32, 64, 128, 256, 512, 1024].filter((d) => d < dimensions).concat([dimensions]),
+    featurizer: { ...defaultConfig.featurizer, ...config.featurizer },
+    ...(seed === undefined ? {} : { seed })
+  }
+  checkConfig(full)
+  const size = full.featurizer.buckets * full.dimensions
+  const table = new Float32Array(size)
+  const rng = new Sampling.SeededRandom(full.seed)
+  for (let i = 0; i < size; i++) table[i] = rng.normal() * full.initScale
+  const weights = full.featureWeighting === "idf" ? new Float32Array(full.featurizer.buckets).fill(1) : null
+  return build(full, table, full.towers === "shared" ? table : table.slice(), weights, Math.log(0.05), {})
+}
+
+/**
+ * Sums the rows of `ids` from `table` (each times its feature weight when given) into `out[offset..offset+dim)`
+ * and scales by the pooling factor.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const poolInto = (
+  table: Float32Array,
+  dim: number,
+  ids: Int32Array,
+  pooling: "mean" | "sqrt",
+  out: Float32Array,
+  offset: number,
+  weights: Float32Array | null = null
+): void => {
+  for (let j = 0; j < dim; j++) out[offset + j] = 0
+  for (let k = 0; k < ids.length; k++) {
+    const row = ids[k]! * dim
+    if (weights === null) for (let j = 0; j < dim; j++) out[offset + j] += table[row + j]!
+    else {
+      const w = weights[ids[k]!]!
+      for (let j = 0; j < dim; j++) out[offset + j] += w * table[row + j]!
+    }
+  }
+  const scale = poolingScale(ids.length, pooling)
+  for (let j = 0; j < dim; j++) out[offset + j] *= scale
+}
+
+/**
+ * The factor applied to the summed rows: 1/n (mean) or 1/√n.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const poolingScale = (n: number, pooling: "mean" | "sqrt"): number => (pooling === "mean" ? 1 / n : 1 / Math.sqrt(n))
+
+/**
+ * Plain (throwing) batch encoding for hot loops: featurize, pool, keep the first `dimensions` values and
+ * L2-normalize them. Throws `FeaturizeError` for an empty text and `RangeError` for a bad `dimensions`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeTexts = (
+  model: DualEncoderModel,
+  texts: ReadonlyArray<string>,
+  kind: Models.TextKind,
+  dimensions: number = model.config.dimensions
+): Array<Float32Array> => {
+  const dim = model.config.dimensions
+  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > dim) {
+    throw new RangeError(`dimensions must be an integer in 1..${dim}, got ${dimensions}`)
+  }
+  const table = kind === "query" ? model.queryTable : model.documentTable
+  const pooled = new Float32Array(dim)
+  const out: Array<Float32Array> = []
+  for (const text of texts) {
+    poolInto(table, dim, model.featurizer.featurize(text), model.config.pooling, pooled, 0, model.featureWeights)
+    const v = pooled.slice(0, dimensions)
+    let norm = 0
+    for (let j = 0; j < dimensions; j++) norm += v[j]! * v[j]!
+    norm = Math.sqrt(norm)
+    if (norm > 0) for (let j = 0; j < dimensions; j++) v[j]! /= norm
+    out.push(v)
+  }
+  return out
+}
+
+/**
+ * A deep copy (weights, temperature and provenance).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clone = (model: DualEncoderModel): DualEncoderModel => {
+  const q = model.queryTable.slice()
+  return build(
+    model.config,
+    q,
+    model.config.towers === "shared" ? q : model.documentTable.slice(),
+    model.featureWeights?.slice() ?? null,
+    model.logTemperature,
+    model.provenance
+  )
+}
+
+/**
+ * Fits the `idf` feature weights on a corpus (in place): `w_f = ln(1 + (N − df_f + 0.5) / (df_f + 0.5))`, the
+ * BM25 IDF of bucket f over the N texts; buckets never seen get the IDF of df = 0.
+ *
+ * @since 0.1.0
+ * @category training
+ */
+export const fitFeatureWeights = (model: DualEncoderModel, corpus: ReadonlyArray<string>): void => {
+  const weights = model.featureWeights
+  if (weights === null) throw new RangeError('fitFeatureWeights needs a model made with featureWeighting: "idf"')
+  const df = new Int32Array(weights.length)
+  const seen = new Int32Array(weights.length).fill(-1)
+  corpus.forEach((text, t) => {
+    for (const id of model.featurizer.featurize(text)) {
+      if (seen[id] !== t) {
+        seen[id] = t
+        df[id]!++
+      }
+    }
+  })
+  const N = corpus.length
+  for (let f = 0; f < weights.length; f++) weights[f] = Math.log(1 + (N - df[f]! + 0.5) / (df[f]! + 0.5))
+}
+
+/**
+ * The `config.json` of a checkpoint.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CheckpointConfig = Schema.Struct({
+  format: Schema.Literal("ssra-dual-encoder"),
+  formatVersion: Schema.Int,
+  id: Schema.String,
+  model: DualEncoderConfig,
+  temperature: Schema.Number,
+  weights: Schema.Struct({ file: Schema.String, sha256: Schema.String }),
+  provenance: Schema.Record(Schema.String, Schema.Unknown)
+})
+
+const WEIGHTS = "model.safetensors"
+const CONFIG = "config.json"
+
+/**
+ * Writes the files of a directory into a temporary sibling, then swaps it in: a reader never sees a weights file
+ * and a config from different saves.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const writeDirectorySync = (dir: string, write: (tempDir: string) => void): void => {
+  const parent = path.dirname(path.resolve(dir))
+  fs.mkdirSync(parent, { recursive: true })
+  const temp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`))
+  try {
+    write(temp)
+    let old: string | undefined
+    if (fs.existsSync(dir)) {
+      old = `${temp}.old`
+      fs.renameSync(dir, old)
+    }
+    fs.renameSync(temp, dir)
+    if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
+  } catch (error) {
+    fs.rmSync(temp, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/**
+ * Writes `model.safetensors` + `config.json` into an existing directory (no swap; `save` wraps it).
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const writeFilesSync = (model: DualEncoderModel, dir: string): void => {
+  const { config } = model
+  const shape = [config.featurizer.buckets, config.dimensions]
+  const tensors: Record<string, Safetensors.Tensor> = {
+    "query.embedding": { shape, data: model.queryTable },
+    temperature: { shape: [1], data: Float32Array.of(Math.exp(model.logTemperature)) }
+  }
+  if (config.towers === "separate") tensors["document.embedding"] = { shape, data: model.documentTable }
+  if (model.featureWeights !== null) tensors["feature.weight"] = { shape: [config.featurizer.buckets], data: model.featureWeights }
+  if (!Number.isFinite(model.logTemperature)) {
+    throw new CheckpointError({ path: dir, reason: "non-finite", detail: `temperature is ${Math.exp(model.logTemperature)}` })
+  }
+  const chunks = Safetensors.encode(
+    { tensors, metadata: { format: "ssra-dual-encoder", formatVersion: String(formatVersion), towers: config.towers } },
+    path.join(dir, WEIGHTS)
+  )
+  const writer = AtomicFile.openSync(path.join(dir, WEIGHTS))
+  const hash = Hash.sha256
+  let digest: string
+  try {
+    for (const c of chunks) writer.write(c)
+    writer.commit()
+    digest = hash(fs.readFileSync(path.join(dir, WEIGHTS)))
+  } catch (error) {
+    writer.abort()
+    throw error
+  }
+  const json: typeof CheckpointConfig.Type = {
+    format: "ssra-dual-encoder",
+    formatVersion,
+    id: model.id,
+    model: config,
+    temperature: model.logTemperature,
+    weights: { file: WEIGHTS, sha256: digest },
+    provenance: model.provenance
+  }
+  AtomicFile.writeFileSync(path.join(dir, CONFIG), JSON.stringify(json, null, 2) + "\n")
+}
+
+const toCheckpointError = (dir: string) => (cause: unknown) =>
+  cause instanceof CheckpointError
+    ? cause
+    : new CheckpointError({ path: dir, reason: "io", detail: String((cause as Error)?.message ?? cause), hint: "check the directory is writable and the disk has space" })
+
+/**
+ * Saves a checkpoint directory (`model.safetensors` + `config.json`), replacing any previous one atomically.
+ * Fails without writing when a weight is NaN or infinite.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const save = (model: DualEncoderModel, dir: string): Effect.Effect<void, CheckpointError> =>
+  Effect.try({ try: () => writeDirectorySync(dir, (temp) => writeFilesSync(model, temp)), catch: toCheckpointError(dir) })
+
+/**
+ * Plain (throwing) `load`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const loadSync = (dir: string): DualEncoderModel => {
+  const configFile = path.join(dir, CONFIG)
+  let raw: unknown
+  try {
+    raw = JSON.parse(fs.readFileSync(configFile, "utf8"))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new CheckpointError({
+      path: configFile,
+      reason: code === "ENOENT" ? "not-found" : "corrupt",
+      detail: String((error as Error).message),
+      hint: "a checkpoint directory holds model.safetensors and config.json written by DualEncoder.save"
+    })
+  }
+  const version = (raw as { formatVersion?: unknown })?.formatVersion
+  const format = (raw as { format?: unknown })?.format
+  if (format !== "ssra-dual-encoder") {
+    throw new CheckpointError({ path: configFile, reason: "invalid", detail: `format is ${JSON.stringify(format)}, expected "ssra-dual-encoder"` })
+  }
+  if (version !== formatVersion) {
+    throw new CheckpointError({
+      path: configFile,
+      reason: "version",
+      detail: `checkpoint format version ${JSON.stringify(version)} is not supported; this build reads version ${formatVersion}`,
+      hint: "retrain, or load it with the ssra version that wrote it"
+    })
+  }
+  let json: typeof CheckpointConfig.Type
+  try {
+    json = Schema.decodeUnknownSync(CheckpointConfig)(raw)
+  } catch (error) {
+    throw new CheckpointError({ path: configFile, reason: "invalid", detail: `config.json does not match the checkpoint schema: ${(error as Error).message}` })
+  }
+  checkConfig(json.model)
+  const weightsFile = path.join(dir, json.weights.file)
+  const bytes = (() => {
+    try {
+      return fs.readFileSync(weightsFile)
+    } catch (error) {
+      throw new CheckpointError({ path: weightsFile, reason: "not-found", detail: String((error as Error).message) })
+    }
+  })()
+  const digest = Hash.sha256(bytes)
+  if (digest !== json.weights.sha256) {
+    throw new CheckpointError({ path: weightsFile, reason: "mismatch", detail: `sha256 ${digest} differs from config.json's ${json.weights.sha256}`, hint: "the weights and config come from different saves" })
+  }
+  const file = Safetensors.decode(bytes, weightsFile)
+  const expected = json.model.featurizer.buckets * json.model.dimensions
+  const table = (name: string) => {
+    const t = file.tensors[name]
+    if (t === undefined || t.data.length !== expected) {
+      throw new CheckpointError({ path: weightsFile, reason: "corrupt", detail: `tensor ${name} missing or not ${json.model.featurizer.buckets}×${json.model.dimensions}` })
+    }
+    return t.data
+  }
+  const q = table("query.embedding")
+  const d = json.model.towers === "separate" ? table("document.embedding") : q
+  let weights: Float32Array | null = null
+  if (json.model.featureWeighting === "idf") {
+    weights = file.tensors["feature.weight"]?.data ?? null
+    if (weights === null || weights.length !== json.model.featurizer.buckets) {
+      throw new CheckpointError({ path: weightsFile, reason: "corrupt", detail: `tensor feature.weight missing or not ${json.model.featurizer.buckets} long` })
+    }
+  }
+  return build(json.model, q, d, weights, json.temperature, json.provenance)
+}
+
+/**
+ * Loads a checkpoint directory; a checkpoint of another format version, a corrupt file or weights that do not
+ * match the config fail with a `CheckpointError` that says so.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const load = (dir: string): Effect.Effect<DualEncoderModel, CheckpointError> =>
+  Effect.try({ try: () => loadSync(dir), catch: toCheckpointError(dir) })
+
+/**
+ * The model as an `effect/ai` `EmbeddingModel` for one side (queries or documents) and width, so code written
+ * against `EmbeddingModel` (batched `embed`, `embedMany`) can use it; an empty text fails with `AiError`
+ * (`InvalidRequestError`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const embeddingModel = (
+  model: DualEncoderModel,
+  options: { readonly kind: Models.TextKind; readonly dimensions?: number | undefined }
+): Effect.Effect<EmbeddingModel.EmbeddingModel> =>
+  EmbeddingModel.make({
+    embedMany: ({ inputs }) =>
+      Effect.try({
+        try: () => ({
+          results: encodeTexts(model, inputs, options.kind, options.dimensions ?? model.config.dimensions).map((v) => Array.from(v)),
+          usage: { inputTokens: undefined }
+        }),
+        catch: (cause) =>
+          new AiError.AiError({
+            module: "DualEncoder",
+            method: "embedMany",
+            reason: new AiError.InvalidRequestError({ description: (cause as Error)?.message ?? String(cause) })
+          })
+      })
+  })
