@@ -1,0 +1,74 @@
+/**
+ * The `ssra` command tree and its runner: parses argv with effect/cli, runs the handler with a progress sink
+ * (bars on a terminal, JSON lines elsewhere), and turns any failure into a message and an exit code
+ * (see `ExitCode`).
+ *
+ * @since 0.1.0
+ */
+import { Console, Effect, Exit } from "effect"
+import { Command } from "effect/cli"
+import * as DataCommands from "./DataCommands.js"
+import * as ExitCode from "./ExitCode.js"
+import * as ExportCommand from "./ExportCommand.js"
+import * as RunCommands from "./RunCommands.js"
+import * as ServeCommand from "./ServeCommand.js"
+
+/**
+ * The CLI's version (printed by `--version`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const version = "0.1.0"
+
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command: Command.Command<"ssra", {}, {}, unknown, never> = Command.make("ssra").pipe(
+  Command.withDescription(
+    "SSRA: balanced, relevance-controlled synthetic training data for search embedding models. Exit codes: 0 ok, 1 internal, 2 usage/config, 3 invalid input, 4 backend not installed/configured, 5 backend unreachable, 6 budget reached, 7 I/O (disk), 130 interrupted."
+  ),
+  Command.withSubcommands([DataCommands.command, ...RunCommands.commands, ExportCommand.command, ServeCommand.command])
+)
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script path); never fails: prints the error and returns the
+ * exit code.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  Command.runWith(command, { version })(argv).pipe(
+    Effect.exit,
+    Effect.flatMap((exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(ExitCode.codes.ok as number)
+      const failure = exit.cause
+      const squashed = ExitCode.fromCause(failure)
+      // effect/cli already printed help and parse errors for usage mistakes.
+      const isCliError = failure.reasons.some(
+        (r) =>
+          r._tag === "Fail" &&
+          typeof r.error === "object" &&
+          r.error !== null &&
+          "_tag" in r.error &&
+          [
+            "ShowHelp",
+            "MissingOption",
+            "InvalidValue",
+            "UnrecognizedOption",
+            "MissingArgument",
+            "UnknownSubcommand",
+            "DuplicateOption"
+          ].includes(String((r.error as { _tag: string })._tag))
+      )
+      if (isCliError) return Effect.succeed(ExitCode.codes.usage as number)
+      return Effect.as(
+        squashed.code === 0 ? Console.log(squashed.message) : Console.error(`error: ${squashed.message}`),
+        squashed.code
+      )
+    })
+  )

@@ -1,0 +1,295 @@
+/**
+ * `ssra data validate|stats|convert|sample`: check a dataset the way a run will read it, print its statistics,
+ * convert between JSONL, Parquet and TREC qrels, and cut seeded samples.
+ *
+ * @since 0.1.0
+ */
+
+import * as path from "node:path"
+import { Inputs } from "@ssra/pipeline"
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { usage } from "./ExitCode.js"
+import * as Formats from "./Formats.js"
+
+const opt = <A>(o: Option.Option<A>): A | undefined => (Option.isSome(o) ? o.value : undefined)
+
+/**
+ * Flags naming a dataset: a folder in the bundled layout and/or individual files.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export const dataFlags = {
+  data: Flag.Directory("data").pipe(
+    Flag.withDescription(
+      "Dataset folder in the bundled layout (labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl, documents.jsonl). Example: --data data/kuake_qtr"
+    ),
+    Flag.optional
+  ),
+  labeled: Flag.File("labeled").pipe(
+    Flag.withDescription(
+      "Human-graded pairs, JSONL {qid,did,query,doc,label}. Overrides the folder's file. Example: --labeled my/labeled.jsonl"
+    ),
+    Flag.optional
+  ),
+  unlabeled: Flag.File("unlabeled").pipe(
+    Flag.withDescription(
+      "Click-log pairs without grades, JSONL {qid,did,query,doc}. Example: --unlabeled my/clicks.jsonl"
+    ),
+    Flag.optional
+  ),
+  documents: Flag.File("documents").pipe(
+    Flag.withDescription(
+      "Optional documents, JSONL {id,title,ocr?,asr?,text?}; every pair's did must be listed. Example: --documents my/videos.jsonl"
+    ),
+    Flag.optional
+  ),
+  retrievalTest: Flag.File("retrieval-test").pipe(
+    Flag.withDescription(
+      "Graded candidates per test query (nDCG@10). Example: --retrieval-test data/qbqtc/retrieval_test.jsonl"
+    ),
+    Flag.optional
+  ),
+  pairTest: Flag.File("pair-test").pipe(
+    Flag.withDescription("Graded test pairs (AP@>=1/2/3). Example: --pair-test data/qbqtc/pair_test.jsonl"),
+    Flag.optional
+  ),
+  skipInvalid: Flag.Boolean("skip-invalid").pipe(
+    Flag.withDescription(
+      "Skip invalid rows (written with reasons to .ssra-runs/rejects/<file>.rejects.jsonl) instead of stopping at the first. Example: --skip-invalid"
+    ),
+    Flag.withDefault(false)
+  ),
+  json: Flag.Boolean("json").pipe(
+    Flag.withDescription("Print machine-readable JSON. Example: --json"),
+    Flag.withDefault(false)
+  )
+}
+
+type DataInput = {
+  readonly data: Option.Option<string>
+  readonly labeled: Option.Option<string>
+  readonly unlabeled: Option.Option<string>
+  readonly documents: Option.Option<string>
+  readonly retrievalTest: Option.Option<string>
+  readonly pairTest: Option.Option<string>
+}
+
+/**
+ * The data files a set of data flags names.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const filesOf = (input: DataInput): Inputs.DataFiles => {
+  const base = Option.isSome(input.data) ? Inputs.filesIn(input.data.value) : {}
+  const pick = (k: keyof Inputs.DataFiles, o: Option.Option<string>) => opt(o) ?? base[k]
+  return {
+    labeled: pick("labeled", input.labeled),
+    unlabeled: pick("unlabeled", input.unlabeled),
+    documents: pick("documents", input.documents),
+    retrievalTest: pick("retrievalTest", input.retrievalTest),
+    pairTest: pick("pairTest", input.pairTest)
+  }
+}
+
+/** Where skipped rows go: inside the git-ignored `.ssra-runs/`, never beside the (possibly read-only or versioned) data. */
+const rejectsDir = path.join(".ssra-runs", "rejects")
+
+const requireAny = (files: Inputs.DataFiles) =>
+  Object.values(files).some((f) => f !== undefined)
+    ? Effect.void
+    : Effect.fail(
+        usage(
+          "no data files given",
+          "pass --data DIR (e.g. --data data/kuake_qtr) or individual files such as --labeled FILE"
+        )
+      )
+
+const validate = Command.make("validate", dataFlags, (input) =>
+  Effect.gen(function* () {
+    const files = filesOf(input)
+    yield* requireAny(files)
+    const dataset = yield* Inputs.load(files, { skipInvalid: input.skipInvalid, rejectsDir })
+    const stats = Inputs.stats(dataset)
+    if (input.json) {
+      yield* Console.log(
+        JSON.stringify(
+          { ok: true, files: stats.files.map((f) => ({ file: f.file, rows: f.rows })), warnings: stats.warnings },
+          null,
+          2
+        )
+      )
+      return
+    }
+    for (const f of stats.files) yield* Console.log(`ok  ${f.file}: ${f.rows} rows`)
+    for (const [kind, n] of Object.entries(stats.rejected))
+      yield* Console.log(`skipped ${n} invalid rows of ${kind} (reasons in .ssra-runs/rejects/)`)
+    yield* Console.log(`ok  ${stats.documents} documents, one text per id; grade scale ${stats.scale}`)
+    for (const w of stats.warnings) yield* Console.log(`warning: ${w}`)
+  })
+).pipe(
+  Command.withDescription(
+    "Check a dataset the way a run reads it: every row against its schema, one text per document id across files, pairs naming known documents. Exit 3 with file, row and field on the first problem."
+  ),
+  Command.withExamples([
+    { command: "ssra data validate --data data/kuake_qtr", description: "Validate the bundled Quark medical set" },
+    {
+      command: "ssra data validate --labeled my/labeled.jsonl --unlabeled my/clicks.jsonl --documents my/docs.jsonl",
+      description: "Validate your own files"
+    }
+  ])
+)
+
+const stats = Command.make("stats", dataFlags, (input) =>
+  Effect.gen(function* () {
+    const files = filesOf(input)
+    yield* requireAny(files)
+    const dataset = yield* Inputs.load(files, { skipInvalid: input.skipInvalid, rejectsDir })
+    const s = Inputs.stats(dataset)
+    if (input.json) {
+      yield* Console.log(JSON.stringify(s, null, 2))
+      return
+    }
+    yield* Console.log(`grade scale ${s.scale}, ${s.documents} documents`)
+    yield* Console.log("| file | rows | queries | documents | labels | mean query chars | mean doc chars |")
+    yield* Console.log("|---|---|---|---|---|---|---|")
+    for (const f of s.files) {
+      const labels = f.labels
+        ? Object.entries(f.labels)
+            .sort()
+            .map(([k, v]) => `${k}:${v}`)
+            .join(" ")
+        : "-"
+      yield* Console.log(
+        `| ${path.basename(f.file)} | ${f.rows} | ${f.queries} | ${f.documents} | ${labels} | ${f.meanQueryChars} | ${f.meanDocChars} |`
+      )
+    }
+    yield* Console.log(`unlabeled documents also in labeled: ${s.unlabeledDocumentsAlsoLabeled}`)
+    yield* Console.log(`retrieval-test queries with >= 10 candidates: ${s.retrievalQueriesWith10Candidates}`)
+    for (const w of s.warnings) yield* Console.log(`warning: ${w}`)
+  })
+).pipe(
+  Command.withDescription(
+    "Print rows, queries, documents, label histograms and lengths per file, and the overlaps that matter for SSRA."
+  ),
+  Command.withExamples([
+    { command: "ssra data stats --data data/qbqtc", description: "Statistics of the bundled QBQTC set" }
+  ])
+)
+
+const Kind = ["labeled", "unlabeled", "documents", "qrels"] as const
+
+const convert = Command.make(
+  "convert",
+  {
+    input: Flag.File("input").pipe(
+      Flag.withAlias("i"),
+      Flag.withDescription(
+        "File to read; format from the extension (.jsonl, .parquet, .trec/.qrels). Example: --input data/qbqtc/labeled.jsonl"
+      )
+    ),
+    output: Flag.String("output").pipe(
+      Flag.withAlias("o"),
+      Flag.withDescription("File to write (atomically); format from the extension. Example: --output labeled.parquet")
+    ),
+    kind: Flag.Literals("kind", Kind).pipe(
+      Flag.withDescription(
+        "Row kind, for validation: labeled, unlabeled, documents, or qrels (qid/did/label only). Default: labeled for JSONL/Parquet."
+      ),
+      Flag.withDefault("labeled" as const)
+    )
+  },
+  (input) =>
+    Effect.gen(function* () {
+      const from = Formats.formatOf(input.input)
+      const to = Formats.formatOf(input.output)
+      if (from === undefined || to === undefined) {
+        return yield* usage(
+          `cannot tell the format of ${from === undefined ? input.input : input.output}`,
+          "use the extensions .jsonl, .parquet, .trec or .qrels"
+        )
+      }
+      const kind = from === "trec" ? "qrels" : input.kind
+      const rows = yield* Formats.read(input.input, from, kind)
+      const written = yield* Formats.write(input.output, to, rows, kind)
+      yield* Console.log(`wrote ${written} rows to ${input.output} (${to})`)
+    })
+).pipe(
+  Command.withDescription(
+    "Convert between JSONL, Parquet and TREC qrels. Rows are validated on the way (labeled pairs by default). TREC qrels hold only qid, did and label."
+  ),
+  Command.withExamples([
+    { command: "ssra data convert -i data/qbqtc/labeled.jsonl -o labeled.parquet", description: "JSONL → Parquet" },
+    { command: "ssra data convert -i labeled.parquet -o labeled.jsonl", description: "Parquet → JSONL" },
+    {
+      command: "ssra data convert -i data/kuake_qtr/retrieval_test.jsonl -o qrels.trec",
+      description: "graded pairs → TREC qrels (qid 0 did label)"
+    }
+  ])
+)
+
+const sample = Command.make(
+  "sample",
+  {
+    ...dataFlags,
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Folder to write the sample to, in the bundled layout. Example: --out samples/kuake-small")
+    ),
+    seed: Flag.Int("seed").pipe(Flag.withDescription("Sampling seed. Example: --seed 7"), Flag.withDefault(42)),
+    labeledQueries: Flag.Int("labeled-queries").pipe(
+      Flag.withDescription("Labeled queries to keep (all their rows). Example: --labeled-queries 500"),
+      Flag.optional
+    ),
+    unlabeledRows: Flag.Int("unlabeled-rows").pipe(
+      Flag.withDescription("Unlabeled rows to keep. Example: --unlabeled-rows 800"),
+      Flag.optional
+    ),
+    retrievalQueries: Flag.Int("retrieval-queries").pipe(
+      Flag.withDescription("Retrieval-test queries to keep. Example: --retrieval-queries 40"),
+      Flag.optional
+    ),
+    pairRows: Flag.Int("pair-rows").pipe(
+      Flag.withDescription("Pair-test rows to keep (stratified by grade). Example: --pair-rows 600"),
+      Flag.optional
+    )
+  },
+  (input) =>
+    Effect.gen(function* () {
+      const files = filesOf(input)
+      yield* requireAny(files)
+      const dataset = yield* Inputs.load(files, { skipInvalid: input.skipInvalid, rejectsDir })
+      const small = Inputs.subsample(
+        dataset,
+        {
+          labeledQueries: opt(input.labeledQueries),
+          unlabeledRows: opt(input.unlabeledRows),
+          retrievalQueries: opt(input.retrievalQueries),
+          pairRows: opt(input.pairRows)
+        },
+        input.seed
+      )
+      const written = yield* Inputs.writeTo(small, input.out)
+      for (const [kind, file] of Object.entries(written)) yield* Console.log(`wrote ${file} (${kind})`)
+    })
+).pipe(
+  Command.withDescription("Cut a seeded sample by query (no query split across files), written in the bundled layout."),
+  Command.withExamples([
+    {
+      command: "ssra data sample --data data/kuake_qtr --out /tmp/kq --labeled-queries 300 --unlabeled-rows 500",
+      description: "A small sample for a quick run"
+    }
+  ])
+)
+
+/**
+ * The `ssra data` command group.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command: Command.Command<"data", {}, {}, unknown, never> = Command.make("data").pipe(
+  Command.withDescription("Validate, describe, convert and sample datasets."),
+  Command.withSubcommands([validate, stats, convert, sample])
+)

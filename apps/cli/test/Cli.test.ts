@@ -1,0 +1,303 @@
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Console, Effect } from "effect"
+import { Cli, ExitCode } from "../src/index.js"
+
+const runCli = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    const capture = (...args: ReadonlyArray<unknown>) => {
+      lines.push(args.map(String).join(" "))
+    }
+    const fake = { ...globalThis.console, log: capture, error: capture, info: capture, warn: capture }
+    const code = yield* Cli.run(argv).pipe(
+      Effect.provideService(Console.Console, fake as unknown as Console.Console),
+      Effect.provide(NodeServices.layer)
+    )
+    return { code, output: lines.join("\n") }
+  })
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cli-"))
+const write = (dir: string, name: string, rows: ReadonlyArray<unknown>) =>
+  fs.writeFileSync(path.join(dir, name), rows.map((r) => JSON.stringify(r)).join("\n") + "\n")
+
+// A small but real slice of the bundled Quark set (first rows of each file).
+const sliceOfBundled = (dir: string, labeled = 160, unlabeled = 40) => {
+  const data = path.resolve(import.meta.dirname, "../../../data/kuake_qtr")
+  const take = (name: string, n: number) =>
+    fs.readFileSync(path.join(data, name), "utf8").split("\n").filter(Boolean).slice(0, n).join("\n") + "\n"
+  fs.writeFileSync(path.join(dir, "labeled.jsonl"), take("labeled.jsonl", labeled))
+  fs.writeFileSync(path.join(dir, "unlabeled.jsonl"), take("unlabeled.jsonl", unlabeled))
+  fs.writeFileSync(path.join(dir, "pair_test.jsonl"), take("pair_test.jsonl", 60))
+  return dir
+}
+
+describe("ssra CLI", () => {
+  it.effect("--help lists the commands and the exit codes; a command's help explains each flag with an example", () =>
+    Effect.gen(function* () {
+      const root = yield* runCli(["--help"])
+      assert.strictEqual(root.code, 0)
+      for (const word of ["run", "experiment", "demo", "estimate", "export", "serve", "merge", "data", "Exit codes"])
+        assert.include(root.output, word)
+      const run = yield* runCli(["run", "--help"])
+      assert.strictEqual(run.code, 0)
+      for (const flag of ["--config", "--data", "--run-dir", "--shard", "--dry-run"]) assert.include(run.output, flag)
+      assert.include(run.output, "Example: --shard 2/4")
+    })
+  )
+
+  it.effect("data convert: JSONL → Parquet → JSONL keeps every row; graded pairs → TREC qrels", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const source = path.join(sliceOfBundled(tmp()), "labeled.jsonl")
+      const parquet = path.join(dir, "labeled.parquet")
+      const back = path.join(dir, "labeled.jsonl")
+      const qrels = path.join(dir, "qrels.trec")
+      assert.strictEqual((yield* runCli(["data", "convert", "-i", source, "-o", parquet])).code, 0)
+      assert.strictEqual((yield* runCli(["data", "convert", "-i", parquet, "-o", back])).code, 0)
+      const rows = (file: string) =>
+        fs
+          .readFileSync(file, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l))
+      assert.deepStrictEqual(rows(back), rows(source))
+      assert.strictEqual((yield* runCli(["data", "convert", "-i", source, "-o", qrels])).code, 0)
+      const first = rows(source)[0]
+      assert.strictEqual(fs.readFileSync(qrels, "utf8").split("\n")[0], `${first.qid} 0 ${first.did} ${first.label}`)
+    })
+  )
+
+  it.effect("an unknown flag is a usage error (exit 2)", () =>
+    Effect.gen(function* () {
+      const r = yield* runCli(["data", "validate", "--bogus"])
+      assert.strictEqual(r.code, ExitCode.codes.usage)
+    })
+  )
+
+  it.effect("mismatched document ids between files: exit 3 naming both files", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      write(dir, "labeled.jsonl", [{ qid: "q1", did: "d1", query: "头疼", doc: "头疼怎么办", label: 3 }])
+      write(dir, "unlabeled.jsonl", [{ qid: "q2", did: "d1", query: "头痛", doc: "另一个标题" }])
+      const r = yield* runCli(["data", "validate", "--data", dir])
+      assert.strictEqual(r.code, ExitCode.codes.input)
+      assert.include(r.output, "document id d1 names two different texts")
+      assert.include(r.output, "unlabeled.jsonl row 1")
+    })
+  )
+
+  it.effect("an unlabeled pool with no overlap with the documents: exit 3 saying what to fix", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      write(dir, "documents.jsonl", [{ id: "d1", title: "头疼怎么办" }])
+      write(dir, "labeled.jsonl", [{ qid: "q1", did: "d1", query: "头疼", doc: "头疼怎么办", label: 3 }])
+      write(dir, "unlabeled.jsonl", [{ qid: "q2", did: "zz", query: "头痛", doc: "别的" }])
+      const r = yield* runCli(["data", "validate", "--data", dir])
+      assert.strictEqual(r.code, ExitCode.codes.input)
+      assert.include(r.output, "none of its 1 pairs names a document")
+    })
+  )
+
+  it.effect("an invalid config file: exit 2 naming the field", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      fs.writeFileSync(path.join(dir, "ssra.yaml"), "seed: 3\ntraining:\n  epocs: 2\n")
+      const r = yield* runCli([
+        "run",
+        "--config",
+        path.join(dir, "ssra.yaml"),
+        "--data",
+        sliceOfBundled(tmp()),
+        "--dry-run"
+      ])
+      assert.strictEqual(r.code, ExitCode.codes.usage)
+      assert.include(r.output, "epocs")
+    })
+  )
+
+  it.effect("--dry-run validates and prints the plan without writing anything", () =>
+    Effect.gen(function* () {
+      const runDir = path.join(tmp(), "run")
+      const r = yield* runCli(["experiment", "--data", sliceOfBundled(tmp()), "--run-dir", runDir, "--dry-run"])
+      assert.strictEqual(r.code, 0)
+      assert.include(r.output, "synthesis:prompt-only")
+      assert.include(r.output, "needs an LLM backend")
+      assert.isFalse(fs.existsSync(runDir))
+    })
+  )
+
+  it.effect("an unreachable LLM endpoint fails before any work with exit 5", () =>
+    Effect.gen(function* () {
+      const runDir = path.join(tmp(), "run")
+      // a port that was free a moment ago: nothing listens there
+      const port = yield* Effect.promise(
+        () =>
+          new Promise<number>((resolve) => {
+            const server = net.createServer()
+            server.listen(0, "127.0.0.1", () => {
+              const p = (server.address() as net.AddressInfo).port
+              server.close(() => resolve(p))
+            })
+          })
+      )
+      const url = `http://127.0.0.1:${port}/v1`
+      const r = yield* runCli([
+        "experiment",
+        "--data",
+        sliceOfBundled(tmp()),
+        "--run-dir",
+        runDir,
+        "--llm-base-url",
+        url,
+        "--llm-model",
+        "m"
+      ])
+      assert.strictEqual(r.code, ExitCode.codes.backendUnreachable)
+      assert.include(r.output, `cannot reach the LLM endpoint ${url} (ECONNREFUSED)`)
+      assert.include(r.output, "--llm-base-url")
+    })
+  )
+
+  it.effect("a config naming a backend that is not configured: exit 4 before any work", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const runDir = path.join(dir, "run")
+      fs.writeFileSync(path.join(dir, "llm.json"), JSON.stringify({ backends: { scoreModel: "llm" } }))
+      const bad = yield* runCli([
+        "run",
+        "--config",
+        path.join(dir, "llm.json"),
+        "--data",
+        sliceOfBundled(tmp()),
+        "--run-dir",
+        runDir
+      ])
+      assert.strictEqual(bad.code, ExitCode.codes.backendMissing)
+      assert.include(bad.output, "no LLM backend is configured")
+      assert.include(bad.output, "configure backends.llm")
+      assert.isFalse(fs.existsSync(path.join(runDir, "artifacts")))
+    })
+  )
+
+  it.effect("a run that fails mid-way keeps its finished stages: the fixed rerun reuses them", () =>
+    Effect.gen(function* () {
+      const data = sliceOfBundled(tmp())
+      const dir = tmp()
+      const runDir = path.join(dir, "run")
+      const small = {
+        queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
+        training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
+        synthesis: { documents: 0 }
+      }
+      fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify({ ...small, stage2: { grades: [3] } }))
+      fs.writeFileSync(path.join(dir, "ok.json"), JSON.stringify(small))
+      const bad = yield* runCli(["run", "--config", path.join(dir, "bad.json"), "--data", data, "--run-dir", runDir])
+      assert.strictEqual(bad.code, ExitCode.codes.usage)
+      assert.include(bad.output, "stage2.grades")
+      assert.strictEqual(JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")).status, "failed")
+      const good = yield* runCli([
+        "stage",
+        "--name",
+        "stage2",
+        "--config",
+        path.join(dir, "ok.json"),
+        "--data",
+        data,
+        "--run-dir",
+        runDir
+      ])
+      assert.strictEqual(good.code, 0)
+      const manifest = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8"))
+      const reused = Object.fromEntries(
+        manifest.stages.map((s: { stage: string; reused: boolean }) => [s.stage, s.reused])
+      )
+      for (const stage of ["prepare", "train:base", "score-model", "stage1", "query-model:v1"])
+        assert.isTrue(reused[stage], stage)
+      assert.isFalse(reused.stage2)
+    })
+  )
+
+  it.effect("run then export: sentence-transformers, FlagEmbedding, query-model and score-model SFT files", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const runDir = path.join(dir, "run")
+      const config = {
+        data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
+        queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
+        stage2: { documents: 10 },
+        synthesis: { documents: 16 },
+        training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
+        evaluation: { bootstrapSamples: 50 },
+        generation: { chunkSize: 4 }
+      }
+      fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
+      const run = yield* runCli([
+        "run",
+        "--config",
+        path.join(dir, "ssra.json"),
+        "--data",
+        path.resolve(import.meta.dirname, "../../../data/kuake_qtr"),
+        "--skip-invalid",
+        "--run-dir",
+        runDir,
+        "--json"
+      ])
+      assert.strictEqual(run.code, 0)
+      const summary = JSON.parse(run.output.slice(run.output.indexOf("{")))
+      assert.deepStrictEqual(summary.systems.map((s: { system: string }) => s.system).slice(0, 2), ["base", "ssra"])
+      for (const f of [
+        "model/model.safetensors",
+        "score-model",
+        "query-model",
+        "manifest.json",
+        "report/report.md",
+        "report/report.html"
+      ]) {
+        assert.isTrue(fs.existsSync(path.join(runDir, f)), f)
+      }
+      const first = (file: string) => JSON.parse(fs.readFileSync(file, "utf8").split("\n")[0]!)
+      const st = path.join(dir, "st.jsonl")
+      assert.strictEqual(
+        (yield* runCli(["export", "--run", runDir, "--format", "sentence-transformers", "--out", st])).code,
+        0
+      )
+      assert.containsAllKeys(first(st), ["anchor", "positive", "score"])
+      const fe = path.join(dir, "fe.jsonl")
+      assert.strictEqual(
+        (yield* runCli(["export", "--run", runDir, "--format", "flag-embedding", "--out", fe])).code,
+        0
+      )
+      assert.containsAllKeys(first(fe), ["query", "pos", "neg"])
+      for (const format of ["sft-query", "sft-score"]) {
+        const out = path.join(dir, `${format}.jsonl`)
+        assert.strictEqual((yield* runCli(["export", "--run", runDir, "--format", format, "--out", out])).code, 0)
+        assert.isArray(first(out).messages)
+      }
+      const batch = path.join(dir, "batch.jsonl")
+      assert.strictEqual(
+        (yield* runCli(["export", "--run", runDir, "--format", "batch", "--model", "gpt-x", "--out", batch])).code,
+        0
+      )
+      const request = first(batch)
+      assert.strictEqual(request.url, "/v1/chat/completions")
+      assert.strictEqual(request.body.model, "gpt-x")
+      assert.match(request.custom_id, /\/[123]$/)
+      const missing = yield* runCli([
+        "export",
+        "--run",
+        dir,
+        "--format",
+        "sft-score",
+        "--out",
+        path.join(dir, "x.jsonl")
+      ])
+      assert.strictEqual(missing.code, ExitCode.codes.input)
+      assert.include(missing.output, "has no complete prepare artifact")
+    })
+  )
+})

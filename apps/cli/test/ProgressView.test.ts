@@ -1,0 +1,36 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ProgressView } from "../src/index.js"
+
+const sink = (isTTY: boolean) => {
+  const out: Array<string> = []
+  let t = 0
+  const view = ProgressView.make({ write: (s: string) => out.push(s), isTTY, columns: 200 }, () => t)
+  return { out, view, tick: (ms: number) => (t += ms) }
+}
+
+describe("ProgressView", () => {
+  it("writes one JSON object per event with rate and ETA when not a terminal", () => {
+    const { out, view, tick } = sink(false)
+    view.emit({ type: "stage-start", stage: "stage2", key: "abc" })
+    view.emit({ type: "progress", stage: "stage2", task: "generation", done: 0, total: 10, unit: "chunks" })
+    tick(2000)
+    view.emit({ type: "progress", stage: "stage2", task: "generation", done: 4, total: 10, unit: "chunks" })
+    const last = JSON.parse(out.at(-1)!)
+    assert.strictEqual(last.ratePerSecond, 2)
+    assert.strictEqual(last.etaSeconds, 3)
+    assert.strictEqual(JSON.parse(out[0]!).type, "stage-start")
+  })
+
+  it("draws a bar with rate and ETA on a terminal and a line per finished stage", () => {
+    const { out, view, tick } = sink(true)
+    view.emit({ type: "progress", stage: "synthesis:v2", task: "generation", done: 0, total: 8, unit: "chunks" })
+    tick(4000)
+    view.emit({ type: "progress", stage: "synthesis:v2", task: "generation", done: 4, total: 8, unit: "chunks" })
+    const bar = out.at(-1)!
+    assert.include(bar, "4/8 chunks")
+    assert.include(bar, "1.0/s")
+    assert.include(bar, "ETA 4s")
+    view.emit({ type: "stage-end", stage: "synthesis:v2", skipped: true, durationMs: 3, counts: { kept: 5 } })
+    assert.include(out.at(-1)!, "↺ synthesis:v2 reused")
+  })
+})

@@ -1,0 +1,130 @@
+/**
+ * The model backends a config names, resolved at the edge of a run: the LLM chat client (OpenAI-compatible
+ * endpoint through `@ssra/llm`, with retries, a disk response cache under the run directory and cost
+ * accounting), or a clear "needs an LLM backend" when none is configured.
+ *
+ * @since 0.1.0
+ */
+
+import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
+import { type ChatClient, ClientStack, CostTracker, OpenAiCompatible, Presets, ResponseCache } from "@ssra/llm"
+import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import type { LlmBackend } from "./PipelineConfig.js"
+import { PipelineError } from "./PipelineError.js"
+
+/**
+ * The message systems print when they need an LLM and none is configured.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const needsLlm = "needs an LLM backend"
+
+/**
+ * An LLM client and its cost tracker.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Llm {
+  readonly client: ChatClient.ChatClientShape
+  readonly cost: CostTracker.CostTracker
+}
+
+/**
+ * Builds the configured LLM client, or fails with `backend-missing` saying what to configure.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const llm = (
+  config: LlmBackend | undefined,
+  runDir: string,
+  what: string
+): Effect.Effect<Llm, PipelineError, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (config === undefined) {
+      return yield* new PipelineError({
+        reason: "backend-missing",
+        detail: `${what} ${needsLlm}: none is configured`,
+        hint: 'set backends.llm in the config file (e.g. { preset: "vllm", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen2.5-7B-Instruct" }) or SSRA_LLM_BASE_URL + SSRA_LLM_MODEL'
+      })
+    }
+    const preset = config.preset
+    if (preset !== undefined && !Schema.is(Presets.PresetName)(preset)) {
+      return yield* new PipelineError({
+        reason: "config",
+        detail: `backends.llm.preset "${preset}" is not a known preset`,
+        hint: `use one of ${Presets.PresetName.literals.join(", ")}`
+      })
+    }
+    const keyEnv = config.apiKeyEnv ?? (preset !== undefined ? Presets.get(preset).apiKeyEnv : undefined)
+    const key = keyEnv !== undefined ? process.env[keyEnv] : undefined
+    if (preset !== undefined && Presets.get(preset).requiresApiKey && (key === undefined || key === "")) {
+      return yield* new PipelineError({
+        reason: "config",
+        detail: `the ${preset} preset needs an API key in $${keyEnv}, which is not set`,
+        hint: `export ${keyEnv}=... (keys are read from the environment, never from config files)`
+      })
+    }
+    // The HTTP client lives as long as the caller's scope (a layer provided inline would be closed at once).
+    const http = yield* Layer.build(NodeHttpClient.layerUndici)
+    const base = yield* OpenAiCompatible.make({
+      model: config.model,
+      ...(preset !== undefined ? { preset } : {}),
+      ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
+      ...(key !== undefined && key !== "" ? { apiKey: Redacted.make(key) } : {})
+    }).pipe(Effect.provideContext(http))
+    const cache = yield* ResponseCache.make({ dir: path.join(runDir, "llm-cache") }).pipe(
+      Effect.mapError(
+        (e) =>
+          new PipelineError({
+            reason: "io",
+            detail: `LLM response cache: ${e.message}`,
+            hint: `check ${path.join(runDir, "llm-cache")} is writable`
+          })
+      )
+    )
+    // Usage is always tracked (tokens per stage in the manifest); cost needs prices, the budget cap needs maxCostUsd.
+    const cost = CostTracker.make({
+      prices: {
+        [config.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
+      },
+      ...(config.maxCostUsd !== undefined ? { budget: config.maxCostUsd } : {})
+    })
+    const client = ClientStack.wrap(base, {
+      limits: { maxInFlight: config.maxInFlight ?? 16 },
+      retry: { maxAttempts: config.maxAttempts ?? 6 },
+      cache,
+      cost
+    })
+    return { client, cost }
+  })
+
+/**
+ * Fails fast, before any work, when the configured LLM endpoint cannot be reached at all (connection refused,
+ * DNS failure, timeout); any HTTP answer counts as reachable. Sends no completion request.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const preflight = (config: LlmBackend): Effect.Effect<void, PipelineError> => {
+  const preset =
+    config.preset !== undefined && Schema.is(Presets.PresetName)(config.preset) ? Presets.get(config.preset) : undefined
+  const baseUrl = (config.baseUrl ?? preset?.baseUrl ?? Presets.get("vllm").baseUrl).replace(/\/+$/, "")
+  return Effect.tryPromise({
+    try: async () => {
+      await fetch(`${baseUrl}/models`, { signal: AbortSignal.timeout(5000) })
+    },
+    catch: (cause) => {
+      const inner = (cause as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } })?.cause
+      const reason = inner?.code ?? inner?.errors?.[0]?.code ?? inner?.message ?? (cause as Error)?.message ?? "unknown"
+      return new PipelineError({
+        reason: "backend-unreachable",
+        detail: `cannot reach the LLM endpoint ${baseUrl} (${reason})`,
+        hint: "start the server or fix backends.llm.baseUrl / --llm-base-url; nothing was run yet"
+      })
+    }
+  })
+}

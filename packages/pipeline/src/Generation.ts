@@ -1,0 +1,195 @@
+/**
+ * Grade-controlled generation as checkpointed work units: documents are cut into chunks; for each chunk the
+ * query model writes queries at each target grade, and the per-document gates run at once (score agreement,
+ * pairwise consistency, length, script), so one committed chunk holds finished, judged candidates with every
+ * verdict. Seeds derive from the run seed, the document and the grade only, so chunk order, resumption and
+ * sharding never change a row.
+ *
+ * @since 0.1.0
+ */
+import { type DatasetError, type Document, Grade, Hash, type Models, Sampling, SyntheticQuery, Text } from "@ssra/core"
+import type { Filter } from "@ssra/filters"
+import { Effect } from "effect"
+import { PipelineError } from "./PipelineError.js"
+import type * as RunManifest from "./RunManifest.js"
+import * as WorkUnits from "./WorkUnits.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GenerateOptions {
+  readonly stage: SyntheticQuery.SyntheticQuery["stage"]
+  /** Progress/manifest name of the stage (e.g. `stage2`, `synthesis:ssra`). */
+  readonly stageName: string
+  /** The artifact directory the chunks live in. */
+  readonly dir: string
+  readonly writer: Models.QueryWriter
+  readonly documents: ReadonlyArray<Document.Document>
+  readonly grades: ReadonlyArray<Grade.Grade>
+  readonly perGrade: number
+  readonly seed: number
+  readonly chunkSize: number
+  readonly shard?: WorkUnits.Shard | undefined
+  /** Gates applied to each chunk's candidates, in order (each sees only what the previous kept). */
+  readonly gates: ReadonlyArray<Filter.Filter<Models.ModelError>>
+  readonly parentRun?: string | undefined
+}
+
+/**
+ * Applies filters in sequence; returns every candidate (kept and rejected) in input order with its verdicts.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const applyGates = (
+  candidates: ReadonlyArray<SyntheticQuery.SyntheticQuery>,
+  gates: ReadonlyArray<Filter.Filter<Models.ModelError>>
+): Effect.Effect<Array<SyntheticQuery.SyntheticQuery>, Models.ModelError> =>
+  Effect.gen(function* () {
+    const final = new Map<string, SyntheticQuery.SyntheticQuery>()
+    let alive: ReadonlyArray<SyntheticQuery.SyntheticQuery> = candidates
+    for (const gate of gates) {
+      if (alive.length === 0) break
+      const result = yield* gate.apply(alive)
+      for (const r of result.rejected) final.set(r.id, r)
+      alive = result.kept
+    }
+    for (const k of alive) final.set(k.id, k)
+    return candidates.map((c) => final.get(c.id) ?? c)
+  })
+
+/**
+ * Whether every verdict of a candidate kept it.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isKept = (c: SyntheticQuery.SyntheticQuery): boolean => c.verdicts.every((v) => v.keep)
+
+/**
+ * Filter counts recomputed from the verdicts of all candidates (so resumed and sharded runs report the same).
+ *
+ * @since 0.1.0
+ * @category statistics
+ */
+export const countsFromVerdicts = (
+  rows: ReadonlyArray<SyntheticQuery.SyntheticQuery>
+): Array<typeof RunManifest.FilterCounts.Type> => {
+  const order: Array<string> = []
+  const table = new Map<string, { input: number; kept: number; rejected: number; reasons: Record<string, number> }>()
+  for (const row of rows) {
+    for (const v of row.verdicts) {
+      let entry = table.get(v.filter)
+      if (entry === undefined) {
+        entry = { input: 0, kept: 0, rejected: 0, reasons: {} }
+        table.set(v.filter, entry)
+        order.push(v.filter)
+      }
+      entry.input++
+      if (v.keep) entry.kept++
+      else {
+        entry.rejected++
+        const code = (v.reason ?? "rejected").split(":")[0]!
+        entry.reasons[code] = (entry.reasons[code] ?? 0) + 1
+      }
+    }
+  }
+  return order.map((filter) => ({ filter, ...table.get(filter)! }))
+}
+
+/**
+ * Per target grade: candidates written, and how many the score model judged at the target grade (the paper's
+ * Table 6 alignment, measured against the score model).
+ *
+ * @since 0.1.0
+ * @category statistics
+ */
+export const alignment = (rows: ReadonlyArray<SyntheticQuery.SyntheticQuery>) => {
+  const out: Record<string, { written: number; judgedAtTarget: number; kept: number }> = {}
+  for (const r of rows) {
+    const k = `grade${r.targetGrade}`
+    const e = (out[k] ??= { written: 0, judgedAtTarget: 0, kept: 0 })
+    e.written++
+    if (r.judged?.grade === r.targetGrade) e.judgedAtTarget++
+    if (isKept(r)) e.kept++
+  }
+  return out
+}
+
+/**
+ * Generates for every document at every grade in checkpointed chunks; returns every candidate with verdicts.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const generate = (
+  options: GenerateOptions
+): Effect.Effect<
+  Array<SyntheticQuery.SyntheticQuery>,
+  Models.ModelError | PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending
+> =>
+  WorkUnits.run({
+    stage: options.stageName,
+    name: "generation",
+    dir: options.dir,
+    items: options.documents,
+    chunkSize: options.chunkSize,
+    schema: SyntheticQuery.SyntheticQuery,
+    shard: options.shard,
+    identity: (d) => `${d.id}\u0000${Hash.sha256(d.text).slice(0, 16)}`,
+    process: (docs) =>
+      Effect.gen(function* () {
+        const requests: Array<Models.QueryRequest> = []
+        for (const document of docs) {
+          for (const targetGrade of options.grades) {
+            requests.push({
+              document,
+              targetGrade,
+              n: options.perGrade,
+              seed: Sampling.hashSeed(`${options.seed}/${document.id}/${targetGrade}`)
+            })
+          }
+        }
+        const generated = yield* options.writer.generate(requests)
+        if (generated.length !== requests.length) {
+          return yield* new PipelineError({
+            reason: "internal",
+            stage: options.stageName,
+            detail: `query model ${options.writer.id} answered ${generated.length} of ${requests.length} requests`
+          })
+        }
+        const candidates: Array<SyntheticQuery.SyntheticQuery> = []
+        const seen = new Set<string>()
+        requests.forEach((request, i) => {
+          for (const g of generated[i]!) {
+            const query = Text.normalize(g.query)
+            const id = Hash.hashValue([request.document.id, request.targetGrade, query]).slice(0, 20)
+            if (seen.has(id)) continue
+            seen.add(id)
+            candidates.push({
+              id,
+              did: request.document.id,
+              doc: request.document.text,
+              query,
+              stage: options.stage,
+              targetGrade: request.targetGrade,
+              generator: g.generator,
+              verdicts: [],
+              seed: request.seed,
+              ...(options.parentRun !== undefined ? { parentRun: options.parentRun } : {})
+            })
+          }
+        })
+        return yield* applyGates(candidates, options.gates)
+      })
+  })
+
+/**
+ * The target grades of a plan that exist on a scale (a 0–2 set never asks for grade 3).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const gradesOn = (scale: Grade.GradeScale, grades: ReadonlyArray<number>): Array<Grade.Grade> =>
+  [...new Set(grades)].filter((g) => Grade.isOnScale(scale, g)).sort() as Array<Grade.Grade>

@@ -1,0 +1,458 @@
+/**
+ * The inputs of a run: labeled pairs, the unlabeled click-log pool, optional documents and the test files, loaded
+ * through core's JSONL readers and cross-checked (one text per document id, pairs that name known documents, an
+ * unlabeled pool that overlaps the documents, test queries that leak into training). Also the data statistics
+ * and the seeded sub-sampling the demo and the tests use.
+ *
+ * @since 0.1.0
+ */
+
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { type DatasetError, Document, Grade, Hash, Jsonl, Pair, Sampling } from "@ssra/core"
+import { Effect, Schema } from "effect"
+import { PipelineError } from "./PipelineError.js"
+
+/**
+ * The files of a dataset; each is optional, but a run needs `labeled` and `unlabeled`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DataFiles {
+  readonly labeled?: string | undefined
+  readonly unlabeled?: string | undefined
+  readonly documents?: string | undefined
+  readonly retrievalTest?: string | undefined
+  readonly pairTest?: string | undefined
+}
+
+/**
+ * The file names of the bundled layout (`data/<set>/`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const standardNames = {
+  labeled: "labeled.jsonl",
+  unlabeled: "unlabeled.jsonl",
+  documents: "documents.jsonl",
+  retrievalTest: "retrieval_test.jsonl",
+  pairTest: "pair_test.jsonl"
+} as const
+
+/**
+ * The standard files present in `dir`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const filesIn = (dir: string): DataFiles => {
+  const out: Record<string, string> = {}
+  for (const [kind, name] of Object.entries(standardNames)) {
+    const file = path.join(dir, name)
+    if (fs.existsSync(file)) out[kind] = file
+  }
+  return out
+}
+
+/**
+ * A document record in a documents file: a short-video document is title + OCR + ASR; `text` (when given) is
+ * used as is, otherwise it is rendered with core's template.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DocumentInput = Schema.Struct({
+  id: Schema.NonEmptyString,
+  title: Schema.String,
+  ocr: Schema.optionalKey(Schema.String),
+  asr: Schema.optionalKey(Schema.String),
+  text: Schema.optionalKey(Schema.String),
+  source: Schema.optionalKey(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Dataset {
+  readonly files: DataFiles
+  readonly labeled: ReadonlyArray<Pair.LabeledPair>
+  readonly unlabeled: ReadonlyArray<Pair.UnlabeledPair>
+  readonly retrievalTest: ReadonlyArray<Pair.LabeledPair>
+  readonly pairTest: ReadonlyArray<Pair.LabeledPair>
+  /** Documents by id: from the documents file when given, else built from the pairs' `doc` text. */
+  readonly documents: ReadonlyMap<string, Document.Document>
+  readonly documentsFromFile: boolean
+  readonly scale: Grade.GradeScale
+  /** SHA-256 of each input file. */
+  readonly hashes: Readonly<Record<string, string>>
+  /** Rows skipped as invalid, per file kind (only with `skipInvalid`). */
+  readonly rejected: Readonly<Record<string, number>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadOptions {
+  /** Skip invalid rows (written to `<file>.rejects.jsonl`) instead of failing at the first one. */
+  readonly skipInvalid?: boolean | undefined
+  /** Where skipped rows go (`<name>.rejects.jsonl`); default beside each input file. */
+  readonly rejectsDir?: string | undefined
+  /** Force the grade scale (default: inferred from every labeled file). */
+  readonly scaleMax?: 1 | 2 | 3 | undefined
+}
+
+const readOpts = (file: string, options: LoadOptions, onSummary: (s: Jsonl.ReadSummary) => void): Jsonl.ReadOptions =>
+  options.skipInvalid
+    ? {
+        onInvalid: "skip",
+        rejectsFile:
+          options.rejectsDir !== undefined
+            ? path.join(options.rejectsDir, `${path.basename(file)}.rejects.jsonl`)
+            : `${file}.rejects.jsonl`,
+        onSummary
+      }
+    : { onSummary }
+
+/**
+ * Loads and cross-checks a dataset.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const load = (
+  files: DataFiles,
+  options: LoadOptions = {}
+): Effect.Effect<Dataset, DatasetError.DatasetError | PipelineError> =>
+  Effect.gen(function* () {
+    const hashes: Record<string, string> = {}
+    const rejected: Record<string, number> = {}
+    const read = <A, I>(kind: keyof DataFiles, schema: Schema.Codec<A, I>) =>
+      Effect.gen(function* () {
+        const file = files[kind]
+        if (file === undefined) return [] as Array<A>
+        hashes[kind] = yield* Hash.hashFile(file)
+        return yield* Jsonl.readAll(
+          file,
+          schema,
+          readOpts(file, options, (summary) => {
+            if (summary.rejected > 0) rejected[kind] = summary.rejected
+          })
+        )
+      })
+    const labeled = yield* read("labeled", Pair.LabeledPair)
+    const unlabeled = yield* read("unlabeled", Pair.UnlabeledPair)
+    const retrievalTest = yield* read("retrievalTest", Pair.LabeledPair)
+    const pairTest = yield* read("pairTest", Pair.LabeledPair)
+    const docInputs = yield* read("documents", DocumentInput)
+    const scale =
+      options.scaleMax !== undefined
+        ? Grade.scale(options.scaleMax)
+        : yield* Effect.try({
+            try: () => Grade.inferScale([...labeled, ...retrievalTest, ...pairTest].map((p) => p.label)),
+            catch: (cause) => new PipelineError({ reason: "input", detail: String((cause as Error).message) })
+          })
+    if (options.scaleMax !== undefined) {
+      for (const [kind, rows] of [
+        ["labeled", labeled],
+        ["retrievalTest", retrievalTest],
+        ["pairTest", pairTest]
+      ] as const) {
+        const i = rows.findIndex((r) => r.label > scale.max)
+        if (i >= 0) {
+          return yield* new PipelineError({
+            reason: "input",
+            detail: `${files[kind]}: row ${i + 1} has label ${rows[i]!.label}, outside the configured scale 0..${scale.max}`,
+            hint: "fix the label or the config's `scale`"
+          })
+        }
+      }
+    }
+    const documents = new Map<string, Document.Document>()
+    if (files.documents !== undefined) {
+      for (let i = 0; i < docInputs.length; i++) {
+        const d = docInputs[i]!
+        if (documents.has(d.id)) {
+          return yield* new PipelineError({
+            reason: "input",
+            detail: `${files.documents}: row ${i + 1} repeats document id ${d.id}`,
+            hint: "every document id must appear once in the documents file"
+          })
+        }
+        const text = d.text !== undefined && d.text.trim() !== "" ? d.text : Document.render(d)
+        if (text.length === 0) {
+          return yield* new PipelineError({
+            reason: "input",
+            detail: `${files.documents}: row ${i + 1} (document ${d.id}) has no text: title, OCR and ASR are all empty`,
+            hint: "drop the document or give it a title"
+          })
+        }
+        documents.set(d.id, { ...(d as Document.Document), text })
+      }
+    }
+    const dataset: Dataset = {
+      files,
+      labeled,
+      unlabeled,
+      retrievalTest,
+      pairTest,
+      documents,
+      documentsFromFile: files.documents !== undefined,
+      scale,
+      hashes,
+      rejected
+    }
+    yield* crossCheck(dataset)
+    return dataset
+  })
+
+/**
+ * Cross-file checks that make a run meaningless when they fail: one text per document id, pairs naming known
+ * documents (with a documents file), an unlabeled pool that overlaps the documents. Fills `documents` from the
+ * pairs when there is no documents file.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+const crossCheck = (dataset: Dataset): Effect.Effect<void, PipelineError> =>
+  Effect.gen(function* () {
+    const docs = dataset.documents as Map<string, Document.Document>
+    const seen = new Map<string, { file: string; row: number; text: string }>()
+    const sources = [
+      ["labeled", dataset.labeled],
+      ["unlabeled", dataset.unlabeled],
+      ["retrievalTest", dataset.retrievalTest],
+      ["pairTest", dataset.pairTest]
+    ] as const
+    for (const [kind, rows] of sources) {
+      const file = dataset.files[kind] ?? kind
+      let missing = 0
+      let firstMissing: { did: string; row: number } | undefined
+      for (let i = 0; i < rows.length; i++) {
+        const p = rows[i]!
+        const prior = seen.get(p.did)
+        if (prior === undefined) seen.set(p.did, { file, row: i + 1, text: p.doc })
+        else if (prior.text !== p.doc) {
+          return yield* new PipelineError({
+            reason: "input",
+            detail: `document id ${p.did} names two different texts: ${prior.file} row ${prior.row} ("${prior.text.slice(0, 40)}") and ${file} row ${i + 1} ("${p.doc.slice(0, 40)}")`,
+            hint: "a document id must name one text in every file: fix the did (e.g. derive it from a hash of the text) or the text"
+          })
+        }
+        if (dataset.documentsFromFile) {
+          if (!docs.has(p.did)) {
+            missing++
+            firstMissing ??= { did: p.did, row: i + 1 }
+          }
+        } else if (!docs.has(p.did)) {
+          docs.set(p.did, Document.make({ id: p.did, title: p.doc, source: kind }))
+        }
+      }
+      if (missing > 0 && kind !== "unlabeled") {
+        return yield* new PipelineError({
+          reason: "input",
+          detail: `${file}: ${missing} of ${rows.length} rows name documents missing from ${dataset.files.documents}, e.g. did ${firstMissing!.did} (row ${firstMissing!.row})`,
+          hint: "the document ids of the pair files and the documents file must match: regenerate one of them from the same ids"
+        })
+      }
+      if (kind === "unlabeled" && dataset.documentsFromFile && rows.length > 0 && missing === rows.length) {
+        return yield* new PipelineError({
+          reason: "input",
+          detail: `${file}: none of its ${rows.length} pairs names a document of ${dataset.files.documents} (e.g. did ${firstMissing!.did})`,
+          hint: "the unlabeled pool must point at the same documents: check both files use the same document ids"
+        })
+      }
+    }
+  })
+
+/**
+ * Warnings that do not stop a run: test queries that also occur in training data, the same text under two
+ * document ids.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const warnings = (dataset: Dataset): Array<string> => {
+  const out: Array<string> = []
+  const train = new Set([...dataset.labeled, ...dataset.unlabeled].map((p) => p.query))
+  const testQueries = new Set([...dataset.retrievalTest, ...dataset.pairTest].map((p) => p.query))
+  let leaked = 0
+  for (const q of testQueries) if (train.has(q)) leaked++
+  if (leaked > 0)
+    out.push(`${leaked} test queries also occur in the training files (the synthesis stage will never emit them)`)
+  const byText = new Map<string, string>()
+  let aliased = 0
+  for (const d of dataset.documents.values()) {
+    const other = byText.get(d.text)
+    if (other !== undefined && other !== d.id) aliased++
+    else byText.set(d.text, d.id)
+  }
+  if (aliased > 0) out.push(`${aliased} documents share their text with another document id`)
+  if (dataset.unlabeled.length === 0)
+    out.push("the unlabeled pool is empty: Stage 1 re-annotation and Stage 2 have nothing to work on")
+  return out
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileStats {
+  readonly file: string
+  readonly rows: number
+  readonly queries: number
+  readonly documents: number
+  readonly labels?: Readonly<Record<string, number>> | undefined
+  readonly meanQueryChars: number
+  readonly meanDocChars: number
+}
+
+const fileStats = (
+  file: string,
+  rows: ReadonlyArray<{ qid: string; did: string; query: string; doc: string; label?: number }>
+): FileStats => {
+  const labels: Record<string, number> = {}
+  let q = 0
+  let d = 0
+  let hasLabels = false
+  for (const r of rows) {
+    q += r.query.length
+    d += r.doc.length
+    if (r.label !== undefined) {
+      hasLabels = true
+      labels[String(r.label)] = (labels[String(r.label)] ?? 0) + 1
+    }
+  }
+  const n = Math.max(1, rows.length)
+  return {
+    file,
+    rows: rows.length,
+    queries: new Set(rows.map((r) => r.qid)).size,
+    documents: new Set(rows.map((r) => r.did)).size,
+    ...(hasLabels ? { labels } : {}),
+    meanQueryChars: Math.round((q / n) * 10) / 10,
+    meanDocChars: Math.round((d / n) * 10) / 10
+  }
+}
+
+/**
+ * Statistics of a dataset (per file, plus the overlaps that matter for SSRA).
+ *
+ * @since 0.1.0
+ * @category statistics
+ */
+export const stats = (dataset: Dataset) => {
+  const files: Array<FileStats> = []
+  if (dataset.files.labeled) files.push(fileStats(dataset.files.labeled, dataset.labeled))
+  if (dataset.files.unlabeled) files.push(fileStats(dataset.files.unlabeled, dataset.unlabeled))
+  if (dataset.files.retrievalTest) files.push(fileStats(dataset.files.retrievalTest, dataset.retrievalTest))
+  if (dataset.files.pairTest) files.push(fileStats(dataset.files.pairTest, dataset.pairTest))
+  const labeledDocs = new Set(dataset.labeled.map((p) => p.did))
+  const unlabeledDocs = new Set(dataset.unlabeled.map((p) => p.did))
+  let shared = 0
+  for (const d of unlabeledDocs) if (labeledDocs.has(d)) shared++
+  const perQuery = new Map<string, number>()
+  for (const p of dataset.retrievalTest) perQuery.set(p.qid, (perQuery.get(p.qid) ?? 0) + 1)
+  return {
+    scale: `0..${dataset.scale.max}`,
+    documents: dataset.documents.size,
+    files,
+    unlabeledDocumentsAlsoLabeled: shared,
+    retrievalQueriesWith10Candidates: [...perQuery.values()].filter((n) => n >= 10).length,
+    rejected: dataset.rejected,
+    warnings: warnings(dataset)
+  }
+}
+
+/**
+ * How much of each file a sample keeps.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SamplePlan {
+  /** Labeled queries kept (all their rows kept). */
+  readonly labeledQueries?: number | undefined
+  /** Unlabeled rows kept. */
+  readonly unlabeledRows?: number | undefined
+  /** Retrieval-test queries kept (all their candidates kept). */
+  readonly retrievalQueries?: number | undefined
+  /** Pair-test rows kept, stratified by label. */
+  readonly pairRows?: number | undefined
+}
+
+const byGroup = <A>(rows: ReadonlyArray<A>, key: (a: A) => string, k: number | undefined, seed: number): Array<A> => {
+  if (k === undefined) return rows.slice()
+  const groups = [...new Set(rows.map(key))].sort()
+  const keep = new Set(Sampling.sample(groups, k, seed))
+  return rows.filter((r) => keep.has(key(r)))
+}
+
+/**
+ * A seeded sub-sample (by query group, so no query is split), in the original row order.
+ *
+ * @since 0.1.0
+ * @category sampling
+ */
+export const subsample = (dataset: Dataset, plan: SamplePlan, seed: number): Dataset => {
+  const rng = new Sampling.SeededRandom(seed)
+  const labeled = byGroup(dataset.labeled, (p) => p.qid, plan.labeledQueries, rng.fork("labeled").seed)
+  const unlabeled =
+    plan.unlabeledRows === undefined
+      ? dataset.unlabeled.slice()
+      : (() => {
+          const keep = new Set(
+            Sampling.sample(
+              dataset.unlabeled.map((_, i) => i),
+              plan.unlabeledRows,
+              rng.fork("unlabeled").seed
+            )
+          )
+          return dataset.unlabeled.filter((_, i) => keep.has(i))
+        })()
+  const retrievalTest = byGroup(dataset.retrievalTest, (p) => p.qid, plan.retrievalQueries, rng.fork("retrieval").seed)
+  const pairTest =
+    plan.pairRows === undefined
+      ? dataset.pairTest.slice()
+      : (() => {
+          const chosen = new Set(
+            Sampling.stratified(
+              dataset.pairTest.map((p, i) => ({ i, label: p.label })),
+              (x) => x.label,
+              plan.pairRows,
+              rng.fork("pairs").seed
+            ).map((x) => x.i)
+          )
+          return dataset.pairTest.filter((_, i) => chosen.has(i))
+        })()
+  const used = new Set([...labeled, ...unlabeled, ...retrievalTest, ...pairTest].map((p) => p.did))
+  const documents = new Map([...dataset.documents].filter(([id]) => used.has(id)))
+  return { ...dataset, labeled, unlabeled, retrievalTest, pairTest, documents }
+}
+
+/**
+ * Writes a dataset in the standard layout (atomically, file by file); returns the files written.
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const writeTo = (dataset: Dataset, dir: string): Effect.Effect<DataFiles, DatasetError.DatasetError> =>
+  Effect.gen(function* () {
+    const out: Record<string, string> = {}
+    const put = <A>(kind: keyof typeof standardNames, rows: ReadonlyArray<A>) =>
+      Effect.gen(function* () {
+        if (rows.length === 0) return
+        const file = path.join(dir, standardNames[kind])
+        yield* Jsonl.writeAll(file, rows)
+        out[kind] = file
+      })
+    yield* put("labeled", dataset.labeled)
+    yield* put("unlabeled", dataset.unlabeled)
+    yield* put("retrievalTest", dataset.retrievalTest)
+    yield* put("pairTest", dataset.pairTest)
+    if (dataset.documentsFromFile) yield* put("documents", [...dataset.documents.values()])
+    return out
+  })

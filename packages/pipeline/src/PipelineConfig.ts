@@ -1,0 +1,217 @@
+/**
+ * The configuration of a run: data files, backends, and the knobs of every stage. A config file holds any subset
+ * (`ConfigFile`, Schema-validated); `resolve` fills the rest from `defaults`, so a run's full config is always
+ * explicit and recorded in its manifest.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Share = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const GradeValue = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3 }))
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LlmBackend = Schema.Struct({
+  /** A preset name of @ssra/llm (vllm, ollama, llamacpp-server, sglang, openai, ark, dashscope, deepseek). */
+  preset: Schema.optionalKey(Schema.String),
+  baseUrl: Schema.optionalKey(Schema.String),
+  model: Schema.String,
+  /** Name of the environment variable holding the API key (the key itself never goes in a config file). */
+  apiKeyEnv: Schema.optionalKey(Schema.String),
+  maxInFlight: Schema.optionalKey(PositiveInt),
+  /** Attempts per request including the first (retries back off exponentially). */
+  maxAttempts: Schema.optionalKey(PositiveInt),
+  /** Price per million tokens, for cost accounting and the budget cap. */
+  pricePerMillionInput: Schema.optionalKey(Schema.Number),
+  pricePerMillionOutput: Schema.optionalKey(Schema.Number),
+  maxCostUsd: Schema.optionalKey(Schema.Number),
+  /** Throughput assumed by `ssra estimate` (requests per second). */
+  requestsPerSecond: Schema.optionalKey(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LlmBackend = typeof LlmBackend.Type
+
+/**
+ * Every field of a run's configuration.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Config = Schema.Struct({
+  runDir: Schema.String,
+  seed: NonNegativeInt,
+  data: Schema.Struct({
+    dir: Schema.optionalKey(Schema.String),
+    labeled: Schema.optionalKey(Schema.String),
+    unlabeled: Schema.optionalKey(Schema.String),
+    documents: Schema.optionalKey(Schema.String),
+    retrievalTest: Schema.optionalKey(Schema.String),
+    pairTest: Schema.optionalKey(Schema.String),
+    scale: Schema.optionalKey(Schema.Literals([1, 2, 3])),
+    skipInvalid: Schema.Boolean,
+    sample: Schema.optionalKey(
+      Schema.Struct({
+        labeledQueries: Schema.optionalKey(PositiveInt),
+        unlabeledRows: Schema.optionalKey(PositiveInt),
+        retrievalQueries: Schema.optionalKey(PositiveInt),
+        pairRows: Schema.optionalKey(PositiveInt)
+      })
+    )
+  }),
+  backends: Schema.Struct({
+    scoreModel: Schema.Literals(["embedded", "llm"]),
+    queryModel: Schema.Literals(["embedded", "llm"]),
+    embedding: Schema.Literals(["embedded", "remote"]),
+    llm: Schema.optionalKey(LlmBackend)
+  }),
+  prepare: Schema.Struct({
+    /** Ask the LLM to rewrite OCR+ASR into a description (needs an LLM backend and a documents file). */
+    rewrite: Schema.Boolean
+  }),
+  scoreModel: Schema.Struct({
+    /** Share of labeled queries held out to evaluate the score model. */
+    devFraction: Share
+  }),
+  queryModel: Schema.Struct({
+    /** Documents the embedded query model's selector trains on (seeded sample). */
+    maxTrainingDocs: PositiveInt,
+    /** Pool candidates per training document. */
+    candidatesPerDoc: PositiveInt
+  }),
+  stage1: Schema.Struct({ enabled: Schema.Boolean }),
+  stage2: Schema.Struct({
+    enabled: Schema.Boolean,
+    /** Unlabeled documents the query model v1 writes for. */
+    documents: PositiveInt,
+    grades: Schema.Array(GradeValue),
+    perGrade: PositiveInt,
+    minProbability: Share,
+    /** Who judges the pairwise order: the score model's expected grade (embedded) or the LLM (the paper). */
+    judge: Schema.Literals(["score-model", "llm"])
+  }),
+  synthesis: Schema.Struct({
+    /** Documents to synthesize queries for. */
+    documents: NonNegativeInt,
+    /** Target share of each grade among the synthetic queries (the grade plan). */
+    gradePlan: Schema.Record(Schema.String, Share),
+    perDocument: PositiveInt,
+    minProbability: Share
+  }),
+  training: Schema.Struct({
+    dimensions: PositiveInt,
+    /** Hash buckets of the embedded dual encoder's feature table (memory: buckets × dimensions × 4 bytes). */
+    buckets: PositiveInt,
+    epochs: PositiveInt,
+    batchSize: PositiveInt,
+    learningRate: Schema.optionalKey(Schema.Number),
+    weightScheme: Schema.Literals(["raw", "normalized", "negatives-kept"]),
+    hardNegatives: NonNegativeInt,
+    maxRows: Schema.optionalKey(PositiveInt)
+  }),
+  evaluation: Schema.Struct({
+    minCandidates: PositiveInt,
+    pairDimensions: Schema.optionalKey(PositiveInt),
+    balancedPerGrade: Schema.optionalKey(PositiveInt),
+    bootstrapSamples: PositiveInt
+  }),
+  generation: Schema.Struct({ chunkSize: PositiveInt })
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Config = typeof Config.Type
+
+/**
+ * The defaults: embedded backends everywhere, the paper's stages on, sizes that fit a 2-core machine.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: Config = {
+  runDir: "runs/default",
+  seed: 42,
+  data: { skipInvalid: false },
+  backends: { scoreModel: "embedded", queryModel: "embedded", embedding: "embedded" },
+  prepare: { rewrite: false },
+  scoreModel: { devFraction: 0.1 },
+  queryModel: { maxTrainingDocs: 2000, candidatesPerDoc: 24 },
+  stage1: { enabled: true },
+  stage2: { enabled: true, documents: 400, grades: [1, 2, 3], perGrade: 1, minProbability: 0, judge: "score-model" },
+  synthesis: { documents: 1000, gradePlan: { "1": 0.34, "2": 0.33, "3": 0.33 }, perDocument: 1, minProbability: 0 },
+  training: { dimensions: 64, buckets: 1 << 18, epochs: 2, batchSize: 64, weightScheme: "raw", hardNegatives: 0 },
+  evaluation: { minCandidates: 10, bootstrapSamples: 1000 },
+  generation: { chunkSize: 50 }
+}
+
+type DeepPartial<T> =
+  T extends ReadonlyArray<any> ? T : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> | undefined } : T
+
+/**
+ * A config with any subset of fields (what a config file or a set of flags holds).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Partial = DeepPartial<Config>
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+
+/**
+ * Deep merge: later layers win; `undefined` leaves the earlier value.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const merge = (base: unknown, ...layers: ReadonlyArray<unknown>): unknown => {
+  let out = base
+  for (const layer of layers) {
+    if (layer === undefined) continue
+    if (isPlainObject(layer)) {
+      const from: Record<string, unknown> = isPlainObject(out) ? out : {}
+      const next: Record<string, unknown> = { ...from }
+      for (const [k, v] of Object.entries(layer)) if (v !== undefined) next[k] = merge(from[k], v)
+      out = next
+    } else out = layer
+  }
+  return out
+}
+
+/**
+ * The schema of a config file: the same fields, every one optional; unknown keys are errors (a typo must not
+ * silently fall back to a default).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const decodeResolved = Schema.decodeUnknownEffect(Config, { errors: "all", onExcessProperty: "error" })
+
+/**
+ * The demo's configuration: a seeded sample of a bundled set, sized so the whole loop and every baseline finish
+ * in a few minutes on 2 cores (`ssra demo`, the pipeline benchmark).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const demo = (dataDir: string, runDir: string): Partial => ({
+  runDir,
+  seed: 42,
+  data: { dir: dataDir, skipInvalid: true, sample: { labeledQueries: 4000, unlabeledRows: 4000, pairRows: 1200 } },
+  queryModel: { maxTrainingDocs: 1000, candidatesPerDoc: 16 },
+  stage2: { documents: 600 },
+  synthesis: { documents: 2000 },
+  training: { dimensions: 64, buckets: 1 << 16, epochs: 2, batchSize: 64 },
+  evaluation: { bootstrapSamples: 1000 },
+  generation: { chunkSize: 50 }
+})

@@ -1,0 +1,61 @@
+/**
+ * The error every pipeline stage fails with: what went wrong, in which stage, and what the user should do next.
+ * The `reason` decides the CLI's exit code, so scripts can tell bad input from a missing backend or a full disk.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const Reason = Schema.Literals([
+  "input",
+  "config",
+  "backend-missing",
+  "backend-unreachable",
+  "budget",
+  "io",
+  "internal"
+])
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Reason = typeof Reason.Type
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export class PipelineError extends Schema.TaggedError<PipelineError>()("PipelineError", {
+  reason: Reason,
+  detail: Schema.String,
+  stage: Schema.optionalKey(Schema.String),
+  hint: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    const where = this.stage !== undefined ? `[${this.stage}] ` : ""
+    return `${where}${this.detail}${this.hint !== undefined ? `\n  → ${this.hint}` : ""}`
+  }
+}
+
+/**
+ * Shorthand constructor.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  reason: Reason,
+  detail: string,
+  options: { readonly stage?: string; readonly hint?: string } = {}
+) =>
+  new PipelineError({
+    reason,
+    detail,
+    ...(options.stage !== undefined ? { stage: options.stage } : {}),
+    ...(options.hint !== undefined ? { hint: options.hint } : {})
+  })

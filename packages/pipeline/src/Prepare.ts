@@ -1,0 +1,265 @@
+/**
+ * Stage "prepare": the validated inputs, normalized (NFKC, whitespace) and re-keyed to the rendered documents,
+ * written as the run's own copies. Every later stage reads these files, so a resumed run sees exactly the bytes
+ * the first run saw. A documents file with OCR/ASR text can be rewritten into a description by an LLM first.
+ *
+ * @since 0.1.0
+ */
+
+import * as path from "node:path"
+import { type DatasetError, Document, Hash, Jsonl, Pair, Text } from "@ssra/core"
+import type { ChatClient } from "@ssra/llm"
+import { Effect, Schema } from "effect"
+import * as Artifact from "./Artifact.js"
+import * as Backends from "./Backends.js"
+import * as Inputs from "./Inputs.js"
+import { type RunContext, record, stageError } from "./internal/context.js"
+import { PipelineError } from "./PipelineError.js"
+import * as WorkUnits from "./WorkUnits.js"
+
+/**
+ * The prepared data of a run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Prepared {
+  readonly artifact: Artifact.Artifact
+  readonly labeled: ReadonlyArray<Pair.LabeledPair>
+  readonly unlabeled: ReadonlyArray<Pair.UnlabeledPair>
+  readonly documents: ReadonlyArray<Document.Document>
+  readonly retrievalTest: ReadonlyArray<Pair.LabeledPair>
+  readonly pairTest: ReadonlyArray<Pair.LabeledPair>
+  readonly scale: { readonly max: 1 | 2 | 3 }
+}
+
+const ScaleFile = Schema.Struct({ max: Schema.Literals([1, 2, 3]) })
+
+/**
+ * Loads the config's inputs (sub-sampled when the config says so) and writes the prepared copies.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const run = (
+  ctx: RunContext,
+  llm?: Backends.Llm | undefined
+): Effect.Effect<Prepared, PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending> =>
+  Effect.gen(function* () {
+    const { config } = ctx
+    const base = config.data.dir !== undefined ? Inputs.filesIn(config.data.dir) : {}
+    const files: Inputs.DataFiles = {
+      labeled: config.data.labeled ?? base.labeled,
+      unlabeled: config.data.unlabeled ?? base.unlabeled,
+      documents: config.data.documents ?? base.documents,
+      retrievalTest: config.data.retrievalTest ?? base.retrievalTest,
+      pairTest: config.data.pairTest ?? base.pairTest
+    }
+    if (files.labeled === undefined) {
+      return yield* new PipelineError({
+        reason: "config",
+        stage: "prepare",
+        detail: "no labeled data configured",
+        hint: "pass --data DIR (a folder with labeled.jsonl, unlabeled.jsonl, …) or --labeled FILE, or set data.labeled in the config file"
+      })
+    }
+    if (files.unlabeled === undefined) {
+      return yield* new PipelineError({
+        reason: "config",
+        stage: "prepare",
+        detail: "no unlabeled pool configured (Stage 1 and Stage 2 work on it)",
+        hint: "pass --unlabeled FILE or put unlabeled.jsonl in the --data folder"
+      })
+    }
+    if (config.prepare.rewrite && llm === undefined) {
+      return yield* new PipelineError({
+        reason: "backend-missing",
+        stage: "prepare",
+        detail: `prepare.rewrite (LLM rewrite of OCR+ASR into a description) ${Backends.needsLlm}: none is configured`,
+        hint: "configure backends.llm, or set prepare.rewrite to false: documents are then rendered as title + OCR + ASR"
+      })
+    }
+    const loaded = yield* Inputs.load(files, {
+      skipInvalid: config.data.skipInvalid,
+      rejectsDir: path.join(ctx.runDir, "rejects"),
+      scaleMax: config.data.scale
+    })
+    const dataset =
+      config.data.sample !== undefined ? Inputs.subsample(loaded, config.data.sample, config.seed) : loaded
+    const inputs = Object.entries(loaded.hashes)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, sha256]) => ({ name, sha256 }))
+    ctx.recorder.setInputs(
+      Object.entries(loaded.hashes).map(([kind, sha256]) => ({
+        kind,
+        file: String(files[kind as keyof Inputs.DataFiles]),
+        sha256,
+        rows: (loaded[kind as "labeled"] as ReadonlyArray<unknown> | undefined)?.length ?? loaded.documents.size,
+        rejected: loaded.rejected[kind] ?? 0
+      }))
+    )
+    const spec: Artifact.Spec = {
+      stage: "prepare",
+      config: {
+        sample: config.data.sample ?? null,
+        scale: dataset.scale.max,
+        seed: config.seed,
+        normalize: "nfkc-space/v1",
+        template: Document.defaultTemplate.id,
+        rewrite:
+          config.prepare.rewrite && llm !== undefined
+            ? { model: llm.client.model, client: llm.client.id, promptVersion: rewritePromptVersion }
+            : null
+      },
+      inputs
+    }
+    const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
+      Effect.gen(function* () {
+        const rewritten = new Map<string, string>()
+        if (config.prepare.rewrite && llm !== undefined) {
+          const used = new Set(
+            [...dataset.labeled, ...dataset.unlabeled, ...dataset.retrievalTest, ...dataset.pairTest].map((p) => p.did)
+          )
+          const items = [...dataset.documents.values()]
+            .filter((d) => used.has(d.id) && ((d.ocr ?? "").trim() !== "" || (d.asr ?? "").trim() !== ""))
+            .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+          const rows = yield* WorkUnits.run({
+            stage: "prepare",
+            name: "rewrite",
+            dir,
+            items,
+            chunkSize: ctx.config.generation.chunkSize,
+            schema: RewriteRow,
+            shard: ctx.shard,
+            identity: (d) =>
+              `${d.id}\u0000${Hash.sha256(`${d.title}\u0000${d.ocr ?? ""}\u0000${d.asr ?? ""}`).slice(0, 16)}`,
+            process: (docs) =>
+              Effect.forEach(docs, (d) => rewrite(llm, d, config.seed), { concurrency: 8 }).pipe(
+                Effect.mapError(stageError("prepare"))
+              )
+          })
+          for (const r of rows) rewritten.set(r.id, r.text)
+        }
+        const docText = (did: string, fallback: string) =>
+          rewritten.get(did) ?? dataset.documents.get(did)?.text ?? Text.normalize(fallback)
+        let dropped = 0
+        const norm = <P extends { query: string; doc: string; did: string }>(rows: ReadonlyArray<P>): Array<P> => {
+          const out: Array<P> = []
+          for (const r of rows) {
+            const query = Text.normalize(r.query)
+            const doc = docText(r.did, r.doc)
+            if (query === "" || doc === "") {
+              dropped++
+              continue
+            }
+            out.push({ ...r, query, doc })
+          }
+          return out
+        }
+        const labeled = norm(dataset.labeled)
+        const unlabeled = norm(dataset.unlabeled)
+        const retrievalTest = norm(dataset.retrievalTest)
+        const pairTest = norm(dataset.pairTest)
+        const used = new Set([...labeled, ...unlabeled, ...retrievalTest, ...pairTest].map((p) => p.did))
+        const documents = [...dataset.documents.values()]
+          .filter((d) => used.has(d.id))
+          .map((d) => (rewritten.has(d.id) ? { ...d, text: rewritten.get(d.id)! } : d))
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        yield* Jsonl.writeAll(path.join(dir, "labeled.jsonl"), labeled, { schema: Pair.LabeledPair })
+        yield* Jsonl.writeAll(path.join(dir, "unlabeled.jsonl"), unlabeled, { schema: Pair.UnlabeledPair })
+        yield* Jsonl.writeAll(path.join(dir, "retrieval_test.jsonl"), retrievalTest, { schema: Pair.LabeledPair })
+        yield* Jsonl.writeAll(path.join(dir, "pair_test.jsonl"), pairTest, { schema: Pair.LabeledPair })
+        yield* Jsonl.writeAll(path.join(dir, "documents.jsonl"), documents, { schema: Document.Document })
+        yield* Jsonl.writeAll(path.join(dir, "scale.jsonl"), [{ max: dataset.scale.max }], { schema: ScaleFile })
+        return {
+          counts: {
+            labeled: labeled.length,
+            unlabeled: unlabeled.length,
+            retrievalTest: retrievalTest.length,
+            pairTest: pairTest.length,
+            documents: documents.length,
+            droppedEmptyAfterNormalization: dropped,
+            rewritten: rewritten.size,
+            rejectedInvalid: Object.values(loaded.rejected).reduce((a, b) => a + b, 0)
+          },
+          info: { inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])), dataHash: Hash.hashValue(inputs) }
+        }
+      })
+    )
+    yield* record(ctx, artifact)
+    const read = <A, I>(name: string, schema: Schema.Codec<A, I>) =>
+      Jsonl.readAll(Artifact.file(artifact, name), schema, { allowEmpty: true })
+    const [scaleRow] = yield* read("scale.jsonl", ScaleFile)
+    const prepared: Prepared = {
+      artifact,
+      labeled: yield* read("labeled.jsonl", Pair.LabeledPair),
+      unlabeled: yield* read("unlabeled.jsonl", Pair.UnlabeledPair),
+      retrievalTest: yield* read("retrieval_test.jsonl", Pair.LabeledPair),
+      pairTest: yield* read("pair_test.jsonl", Pair.LabeledPair),
+      documents: yield* read("documents.jsonl", Document.Document),
+      scale: { max: scaleRow!.max }
+    }
+    if (prepared.labeled.length === 0) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage: "prepare",
+        detail: "no labeled pairs left after validation",
+        hint: "check the labeled file"
+      })
+    }
+    return prepared
+  })
+
+/**
+ * The version of the rewrite prompt (recorded in the artifact key).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const rewritePromptVersion = "ocr-asr-description/v1"
+
+const RewriteRow = Schema.Struct({ id: Schema.String, text: Schema.String })
+
+/**
+ * The paper's document construction: an LLM rewrites OCR + ASR into one coherent description, and the title is
+ * appended. An empty answer keeps the template rendering of the document.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const rewrite = (
+  llm: Backends.Llm,
+  document: Document.Document,
+  seed: number
+): Effect.Effect<{ readonly id: string; readonly text: string }, ChatClient.LlmError> =>
+  Effect.map(
+    llm.client.complete({
+      messages: [
+        {
+          role: "system",
+          content:
+            "你是短视频内容编辑。把视频的画面文字（OCR）和语音文字（ASR）改写成一段通顺、简洁、忠实的中文描述（不超过150字），不要编造内容，只输出描述本身。"
+        },
+        {
+          role: "user",
+          content: `标题：${document.title}\n画面文字（OCR）：${document.ocr ?? ""}\n语音文字（ASR）：${document.asr ?? ""}`
+        }
+      ],
+      temperature: 0,
+      seed,
+      maxTokens: 320,
+      stage: "prepare-rewrite"
+    }),
+    (response) => {
+      const description = Text.normalize(response.choices[0]?.text ?? "")
+      const title = Text.normalize(document.title)
+      const text =
+        description === ""
+          ? document.text
+          : [description, title]
+              .filter((x) => x !== "")
+              .join("\n")
+              .slice(0, Document.defaultTemplate.maxChars)
+      return { id: document.id, text }
+    }
+  )

@@ -1,0 +1,106 @@
+/**
+ * Stage "query-model:<name>": trains the embedded query model on a D2Q set (documents with real queries at
+ * graded relevance) and saves it as the artifact (`query-model/`). Used for vanilla SFT (labeled only), v1
+ * (Stage 1's re-annotated D2Q) and v2 (plus Stage 2's filtered survivors).
+ *
+ * @since 0.1.0
+ */
+
+import * as path from "node:path"
+import { Hash, type Models, type Pair } from "@ssra/core"
+import { EmbeddedQueryModel } from "@ssra/query-model"
+import { Effect } from "effect"
+import * as Artifact from "./Artifact.js"
+import { type RunContext, record } from "./internal/context.js"
+import { PipelineError } from "./PipelineError.js"
+
+/**
+ * A trained query model and its artifact.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface QueryModelResult {
+  readonly artifact: Artifact.Artifact
+  readonly writer: Models.QueryWriter
+}
+
+/**
+ * Trains (or reuses) an embedded query model named `name`.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const run = (
+  ctx: RunContext,
+  name: string,
+  d2q: ReadonlyArray<Pair.D2QGroup>,
+  queryPool: ReadonlyArray<string>,
+  grader: Models.Grader,
+  graderInput: Artifact.Input
+): Effect.Effect<QueryModelResult, PipelineError> =>
+  Effect.gen(function* () {
+    const stage = `query-model:${name}`
+    if (ctx.config.backends.queryModel === "llm") {
+      return yield* new PipelineError({
+        reason: ctx.config.backends.llm === undefined ? "backend-missing" : "config",
+        stage,
+        detail:
+          ctx.config.backends.llm === undefined
+            ? 'backends.queryModel is "llm" but no LLM backend is configured'
+            : "a fine-tuned LLM query model is trained outside this process: export the SFT data with `ssra export --format sft` and point backends.llm at the fine-tuned model",
+        hint: 'set backends.queryModel to "embedded" to train the embedded query model here'
+      })
+    }
+    if (d2q.length === 0) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage,
+        detail: "the D2Q set is empty",
+        hint: "check the labeled and unlabeled files"
+      })
+    }
+    const spec: Artifact.Spec = {
+      stage,
+      config: { seed: ctx.config.seed, scale: grader.scale.max, ...ctx.config.queryModel },
+      inputs: [
+        graderInput,
+        { name: "d2q", sha256: Hash.hashValue(d2q) },
+        { name: "pool", sha256: Hash.hashValue(queryPool) }
+      ]
+    }
+    const dirOf = (dir: string) => path.join(dir, "query-model")
+    const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
+      Effect.gen(function* () {
+        const model = yield* EmbeddedQueryModel.train({
+          d2q,
+          queryPool,
+          grader,
+          scale: grader.scale,
+          seed: ctx.config.seed,
+          maxTrainingDocs: ctx.config.queryModel.maxTrainingDocs,
+          candidatesPerDoc: ctx.config.queryModel.candidatesPerDoc
+        })
+        yield* EmbeddedQueryModel.save(model, dirOf(dir))
+        return {
+          counts: {
+            documents: d2q.length,
+            queries: d2q.reduce((n, g) => n + g.queries.length, 0),
+            pool: queryPool.length
+          },
+          info: {
+            components: [
+              { name: `query-model:${name}`, id: model.id, config: { kind: "embedded", seed: ctx.config.seed } }
+            ]
+          }
+        }
+      }).pipe(Effect.mapError((e) => new PipelineError({ reason: "internal", stage, detail: e.message })))
+    )
+    yield* record(ctx, artifact)
+    const writer = yield* EmbeddedQueryModel.load(dirOf(artifact.dir)).pipe(
+      Effect.mapError(
+        (e) => new PipelineError({ reason: "io", stage, detail: e.message, hint: `delete ${artifact.dir} and rerun` })
+      )
+    )
+    return { artifact, writer }
+  })

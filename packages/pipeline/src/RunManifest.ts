@@ -1,0 +1,215 @@
+/**
+ * The run manifest (`<run>/manifest.json`): everything needed to reproduce and audit a run — the full config,
+ * seeds, package and runtime versions, input file hashes, and per stage its artifact key, whether it was reused,
+ * its timing, its counts in and out, every filter's counts with reasons, and LLM tokens and cost. It is rewritten
+ * atomically after every stage, so an interrupted run still says how far it got.
+ *
+ * @since 0.1.0
+ */
+
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AtomicFile } from "@ssra/core"
+import { Effect, Schema } from "effect"
+import { codeVersions } from "./Artifact.js"
+import { PipelineError } from "./PipelineError.js"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FilterCounts = Schema.Struct({
+  filter: Schema.String,
+  input: Schema.Number,
+  kept: Schema.Number,
+  rejected: Schema.Number,
+  reasons: Schema.Record(Schema.String, Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StageEntry = Schema.Struct({
+  stage: Schema.String,
+  key: Schema.String,
+  dir: Schema.String,
+  reused: Schema.Boolean,
+  durationMs: Schema.Number,
+  counts: Schema.Record(Schema.String, Schema.Number),
+  filters: Schema.Array(FilterCounts),
+  components: Schema.Array(Schema.Struct({ name: Schema.String, id: Schema.String, config: Schema.Unknown })),
+  tokens: Schema.optionalKey(
+    Schema.Struct({ prompt: Schema.Number, completion: Schema.Number, calls: Schema.Number, costUsd: Schema.Number })
+  )
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StageEntry = typeof StageEntry.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RunManifest = Schema.Struct({
+  formatVersion: Schema.Int,
+  tool: Schema.String,
+  status: Schema.Literals(["running", "complete", "failed", "shard-done"]),
+  startedAt: Schema.String,
+  updatedAt: Schema.String,
+  config: Schema.Unknown,
+  seed: Schema.Int,
+  versions: Schema.Record(Schema.String, Schema.String),
+  inputs: Schema.Array(
+    Schema.Struct({
+      kind: Schema.String,
+      file: Schema.String,
+      sha256: Schema.String,
+      rows: Schema.Number,
+      rejected: Schema.Number
+    })
+  ),
+  stages: Schema.Array(StageEntry),
+  totals: Schema.Struct({
+    durationMs: Schema.Number,
+    llmCalls: Schema.Number,
+    promptTokens: Schema.Number,
+    completionTokens: Schema.Number,
+    costUsd: Schema.Number
+  }),
+  /** LLM usage per stage (calls, cached calls, tokens, cost) when an LLM backend was used. */
+  llm: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RunManifest = typeof RunManifest.Type
+
+/**
+ * Package versions recorded in a manifest (ssra packages are versioned together).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const versions = (): Record<string, string> => ({
+  ...Object.fromEntries(Object.entries(codeVersions).map(([name, version]) => [`@ssra/${name}`, version])),
+  node: process.versions.node,
+  platform: `${process.platform}-${process.arch}`
+})
+
+/**
+ * A manifest being written during a run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Recorder {
+  readonly file: string
+  readonly current: () => RunManifest
+  readonly setInputs: (inputs: RunManifest["inputs"]) => void
+  /** Records LLM usage (a CostTracker report) and its totals. */
+  readonly setLlmUsage: (report: {
+    readonly total: {
+      readonly calls: number
+      readonly promptTokens: number
+      readonly completionTokens: number
+      readonly cost: number
+    }
+  }) => void
+  readonly addStage: (entry: StageEntry) => Effect.Effect<void, PipelineError>
+  readonly finish: (status: RunManifest["status"], error?: string) => Effect.Effect<void, PipelineError>
+}
+
+/**
+ * Starts a manifest for `runDir` (written at once, then after every stage).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const start = (runDir: string, config: unknown, seed: number): Effect.Effect<Recorder, PipelineError> =>
+  Effect.gen(function* () {
+    const file = path.join(runDir, "manifest.json")
+    const started = performance.now()
+    const now = () => new Date().toISOString()
+    let manifest: RunManifest = {
+      formatVersion: 1,
+      tool: "ssra",
+      status: "running",
+      startedAt: now(),
+      updatedAt: now(),
+      config,
+      seed,
+      versions: versions(),
+      inputs: [],
+      stages: [],
+      totals: { durationMs: 0, llmCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+    }
+    const write = Effect.try({
+      try: () => {
+        fs.mkdirSync(runDir, { recursive: true })
+        manifest = {
+          ...manifest,
+          updatedAt: now(),
+          totals: { ...manifest.totals, durationMs: Math.round(performance.now() - started) }
+        }
+        AtomicFile.writeFileSync(file, JSON.stringify(manifest, null, 2) + "\n")
+      },
+      catch: (cause) =>
+        new PipelineError({
+          reason: "io",
+          detail: `cannot write ${file}: ${(cause as Error).message}`,
+          hint: "check the run directory is writable and the disk has space; finished stages are kept"
+        })
+    })
+    yield* write
+    return {
+      file,
+      current: () => manifest,
+      setInputs: (inputs) => {
+        manifest = { ...manifest, inputs }
+      },
+      setLlmUsage: (report) => {
+        manifest = {
+          ...manifest,
+          llm: report,
+          totals: {
+            ...manifest.totals,
+            llmCalls: report.total.calls,
+            promptTokens: report.total.promptTokens,
+            completionTokens: report.total.completionTokens,
+            costUsd: report.total.cost
+          }
+        }
+      },
+      addStage: (entry) => {
+        const t = entry.tokens
+        manifest = {
+          ...manifest,
+          // a stage reused later in the same run keeps the entry of the run that built it
+          stages: manifest.stages.some((s) => s.stage === entry.stage && !s.reused && entry.reused)
+            ? manifest.stages
+            : [...manifest.stages.filter((s) => s.stage !== entry.stage), entry],
+          totals: t
+            ? {
+                ...manifest.totals,
+                llmCalls: manifest.totals.llmCalls + t.calls,
+                promptTokens: manifest.totals.promptTokens + t.prompt,
+                completionTokens: manifest.totals.completionTokens + t.completion,
+                costUsd: manifest.totals.costUsd + t.costUsd
+              }
+            : manifest.totals
+        }
+        return write
+      },
+      finish: (status, error) => {
+        manifest = { ...manifest, status, ...(error !== undefined ? { error } : {}) }
+        return write
+      }
+    }
+  })

@@ -1,0 +1,175 @@
+/**
+ * Stage "score-model": trains the embedded score model on the labeled pairs (with the labeled-only embedding
+ * model's similarity as a feature, which is what separates grade 1 from 0) and records its held-out report next
+ * to the majority-class and BM25-threshold baselines. The checkpoint is the artifact (`score-model/`).
+ *
+ * @since 0.1.0
+ */
+
+import * as path from "node:path"
+import { Hash, type Models, type Pair, Sampling } from "@ssra/core"
+import { EmbeddedScoreModel, LlmJudge, ScorePrompt, TrainingReport } from "@ssra/score-model"
+import { Effect } from "effect"
+import * as Artifact from "./Artifact.js"
+import * as Backends from "./Backends.js"
+import { type RunContext, record, stageError } from "./internal/context.js"
+import { PipelineError } from "./PipelineError.js"
+
+/**
+ * The trained score model and its artifact.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScoreStageResult {
+  readonly artifact: Artifact.Artifact
+  readonly grader: Models.Grader
+  /** Held-out classifier metrics by model name (the score model and, for the embedded one, its baselines). */
+  readonly report: Readonly<Record<string, TrainingReport.ClassifierMetrics>>
+}
+
+/**
+ * Trains (or reuses) the embedded score model.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const run = (
+  ctx: RunContext,
+  labeled: ReadonlyArray<Pair.LabeledPair>,
+  scale: { readonly max: 1 | 2 | 3 },
+  embedder: Models.TextEmbedder,
+  embedderInput: Artifact.Input,
+  llm?: Backends.Llm | undefined
+): Effect.Effect<ScoreStageResult, PipelineError> =>
+  Effect.gen(function* () {
+    const stage = "score-model"
+    if (ctx.config.backends.scoreModel === "llm") {
+      if (llm === undefined) {
+        return yield* new PipelineError({
+          reason: "backend-missing",
+          stage,
+          detail: `backends.scoreModel is "llm" but no LLM backend is configured: the LLM judge ${Backends.needsLlm}`,
+          hint: 'set backends.scoreModel to "embedded", or configure backends.llm (preset, baseUrl, model, apiKeyEnv)'
+        })
+      }
+      return yield* llmJudge(ctx, labeled, scale, llm)
+    }
+    const options = { seed: ctx.config.seed, heldOutFraction: ctx.config.scoreModel.devFraction, scaleMax: scale.max }
+    const spec: Artifact.Spec = {
+      stage,
+      config: options,
+      inputs: [embedderInput, { name: "labeled", sha256: Hash.hashValue(labeled) }]
+    }
+    const dirOf = (a: { dir: string }) => path.join(a.dir, "score-model")
+    const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
+      Effect.gen(function* () {
+        const model = yield* EmbeddedScoreModel.train({
+          pairs: labeled.map((p) => ({ query: p.query, doc: p.doc, label: p.label, qid: p.qid })),
+          scale,
+          embedder,
+          seed: options.seed,
+          heldOutFraction: options.heldOutFraction
+        })
+        yield* EmbeddedScoreModel.save(model, dirOf({ dir }))
+        const report = EmbeddedScoreModel.heldOutReport(model)
+        return {
+          counts: { pairs: labeled.length, heldOut: report.model.metrics.count },
+          info: {
+            components: [{ name: "score-model", id: model.id, config: options }],
+            report: {
+              model: report.model.metrics,
+              majority: report.majority.metrics,
+              bm25Threshold: report.bm25Threshold.metrics,
+              calibration: report.model.calibration ?? null
+            }
+          }
+        }
+      }).pipe(
+        Effect.mapError(
+          (e) =>
+            new PipelineError({
+              reason: e._tag === "ScoreCheckpointError" ? "io" : e._tag === "ModelError" ? "internal" : "input",
+              stage,
+              detail: e.message
+            })
+        )
+      )
+    )
+    yield* record(ctx, artifact)
+    const grader = yield* EmbeddedScoreModel.load(dirOf(artifact), { embedder }).pipe(
+      Effect.mapError(
+        (e) => new PipelineError({ reason: "io", stage, detail: e.message, hint: `delete ${artifact.dir} and rerun` })
+      )
+    )
+    const report = EmbeddedScoreModel.heldOutReport(grader)
+    return {
+      artifact,
+      grader,
+      report: {
+        "embedded score model": report.model.metrics,
+        "majority class": report.majority.metrics,
+        "BM25 threshold": report.bm25Threshold.metrics
+      }
+    }
+  })
+
+/**
+ * The LLM judge as the score model (the paper's setting): in-domain few-shot examples from the labeled pairs,
+ * probabilities from logprobs or samples; measured on held-out labeled queries before it is used.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const llmJudge = (
+  ctx: RunContext,
+  labeled: ReadonlyArray<Pair.LabeledPair>,
+  scale: { readonly max: 1 | 2 | 3 },
+  llm: Backends.Llm
+): Effect.Effect<ScoreStageResult, PipelineError> =>
+  Effect.gen(function* () {
+    const stage = "score-model"
+    const { first: pool, second: heldOut } = Sampling.splitByGroup(
+      labeled,
+      (p) => p.qid,
+      ctx.config.scoreModel.devFraction,
+      ctx.config.seed
+    )
+    const evaluation = Sampling.sample(heldOut, 200, ctx.config.seed)
+    const fewShot = ScorePrompt.fewShot(pool, scale, 2, ctx.config.seed)
+    const grader = LlmJudge.make({ client: llm.client, scale, fewShot, seed: ctx.config.seed })
+    const spec: Artifact.Spec = {
+      stage,
+      config: {
+        kind: "llm",
+        judge: grader.id,
+        promptVersion: grader.promptVersion,
+        fewShotPerGrade: 2,
+        heldOut: evaluation.length,
+        seed: ctx.config.seed
+      },
+      inputs: [{ name: "labeled", sha256: Hash.hashValue(labeled) }]
+    }
+    const artifact = yield* Artifact.cached(ctx.runDir, spec, () =>
+      Effect.gen(function* () {
+        const judgments = yield* grader.grade(evaluation)
+        const metrics = TrainingReport.classifierMetrics(
+          evaluation.map((p) => p.label),
+          judgments.map((j) => j.grade),
+          scale
+        )
+        return {
+          counts: { heldOut: evaluation.length },
+          info: {
+            components: [
+              { name: "score-model", id: grader.id, config: { kind: "llm", promptVersion: grader.promptVersion } }
+            ],
+            metrics
+          }
+        }
+      }).pipe(Effect.mapError(stageError(stage)))
+    )
+    yield* record(ctx, artifact)
+    const metrics = (artifact.record.info as { metrics: TrainingReport.ClassifierMetrics }).metrics
+    return { artifact, grader, report: { "LLM judge": metrics } }
+  })

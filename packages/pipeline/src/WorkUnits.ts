@@ -1,0 +1,198 @@
+/**
+ * Checkpointed, shardable work: a list of items is cut into fixed chunks, each chunk's output is committed as
+ * its own JSONL file (temp + rename), and finished chunks are never redone. A `kill -9` loses at most the chunk in
+ * flight; a rerun does the missing chunks and concatenates all of them in chunk order, so the result equals an
+ * uninterrupted run. Each chunk's randomness comes only from its index, so `--shard i/n` (chunk `c` belongs to
+ * shard `c mod n`) on several machines, merged, gives the same bytes as one machine.
+ *
+ * @since 0.1.0
+ */
+
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AtomicFile, type DatasetError, Hash, Jsonl } from "@ssra/core"
+import { Effect, Schema } from "effect"
+import { PipelineError } from "./PipelineError.js"
+import * as Progress from "./Progress.js"
+
+/**
+ * A shard of the work: this machine does the chunks whose index mod `count` equals `index` (0-based).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Shard {
+  readonly index: number
+  readonly count: number
+}
+
+/**
+ * Parses the CLI's 1-based `i/n` (e.g. `2/4`) into a 0-based shard.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parseShard = (text: string): Shard | undefined => {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
+  if (!m) return undefined
+  const i = Number(m[1])
+  const n = Number(m[2])
+  if (n < 1 || i < 1 || i > n) return undefined
+  return { index: i - 1, count: n }
+}
+
+/**
+ * Raised when this shard finished its chunks but others are still missing: merge the shards' run directories
+ * (`ssra merge`) and rerun without `--shard` to finish.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ShardPending extends Schema.TaggedError<ShardPending>()("ShardPending", {
+  stage: Schema.String,
+  shard: Schema.String,
+  done: Schema.Int,
+  total: Schema.Int
+}) {
+  override get message(): string {
+    return `shard ${this.shard}: its chunks of ${this.stage} are done (${this.done}/${this.total} chunks present); copy the other shards' run directories in with \`ssra merge\`, then rerun without --shard`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<I, O, E, R> {
+  readonly stage: string
+  /** The work-unit set's name inside the artifact directory. */
+  readonly name: string
+  /** The artifact directory the chunks live under (`<dir>/chunks/<name>/`). */
+  readonly dir: string
+  readonly items: ReadonlyArray<I>
+  readonly chunkSize: number
+  readonly schema: Schema.Codec<O, any>
+  readonly shard?: Shard | undefined
+  readonly process: (items: ReadonlyArray<I>, chunk: number) => Effect.Effect<ReadonlyArray<O>, E, R>
+  /** A stable identity of the items, so a changed item list never reuses old chunks. */
+  readonly identity: (item: I) => string
+}
+
+const chunkFile = (dir: string, index: number) => path.join(dir, `chunk-${String(index).padStart(6, "0")}.jsonl`)
+
+/**
+ * Runs the work in chunks, resuming from committed chunks; returns every output row in item order.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run = <I, O, E, R>(
+  options: Options<I, O, E, R>
+): Effect.Effect<Array<O>, E | DatasetError.DatasetError | PipelineError | ShardPending, R> =>
+  Effect.gen(function* () {
+    const dir = path.join(options.dir, "chunks", options.name)
+    const size = Math.max(1, Math.floor(options.chunkSize))
+    const total = Math.ceil(options.items.length / size)
+    const planHash = Hash.hashValue({ size, items: options.items.map(options.identity) })
+    yield* Effect.try({
+      try: () => {
+        fs.mkdirSync(dir, { recursive: true })
+        const planFile = path.join(dir, "plan.json")
+        let previous: string | undefined
+        try {
+          previous = JSON.parse(fs.readFileSync(planFile, "utf8")).planHash
+        } catch {
+          previous = undefined
+        }
+        if (previous !== planHash) {
+          // A different item list under the same directory (an edited input): old chunks are not ours.
+          for (const f of fs.readdirSync(dir)) if (f.startsWith("chunk-")) fs.rmSync(path.join(dir, f), { force: true })
+          AtomicFile.writeFileSync(
+            planFile,
+            JSON.stringify({ planHash, chunks: total, chunkSize: size, items: options.items.length }) + "\n"
+          )
+        }
+      },
+      catch: (cause) =>
+        new PipelineError({
+          reason: "io",
+          stage: options.stage,
+          detail: `cannot prepare work units in ${dir}: ${(cause as Error).message}`,
+          hint: "check the run directory is writable and the disk has space"
+        })
+    })
+    const present = (index: number) => fs.existsSync(chunkFile(dir, index))
+    let done = 0
+    for (let c = 0; c < total; c++) if (present(c)) done++
+    const report = () =>
+      Progress.emit({ type: "progress", stage: options.stage, task: options.name, done, total, unit: "chunks" })
+    yield* report()
+    for (let c = 0; c < total; c++) {
+      if (options.shard !== undefined && c % options.shard.count !== options.shard.index) continue
+      if (present(c)) continue
+      const items = options.items.slice(c * size, (c + 1) * size)
+      const rows = yield* options.process(items, c)
+      yield* Jsonl.writeAll(chunkFile(dir, c), rows, { schema: options.schema })
+      done++
+      yield* report()
+    }
+    const missing: Array<number> = []
+    for (let c = 0; c < total; c++) if (!present(c)) missing.push(c)
+    if (missing.length > 0) {
+      return yield* new ShardPending({
+        stage: options.stage,
+        shard: options.shard ? `${options.shard.index + 1}/${options.shard.count}` : "-",
+        done: total - missing.length,
+        total
+      })
+    }
+    const out: Array<O> = []
+    for (let c = 0; c < total; c++) {
+      const rows = yield* Jsonl.readAll(chunkFile(dir, c), options.schema, { allowEmpty: true })
+      for (const row of rows) out.push(row)
+    }
+    return out
+  })
+
+/**
+ * Copies every artifact file (finished artifacts and committed chunks) that `target` lacks from each source run
+ * directory: the merge step after sharded runs. Files are content-addressed, so nothing is overwritten.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const mergeRuns = (
+  target: string,
+  sources: ReadonlyArray<string>
+): Effect.Effect<{ readonly copied: number }, PipelineError> =>
+  Effect.try({
+    try: () => {
+      let copied = 0
+      for (const source of sources) {
+        const root = path.join(source, "artifacts")
+        if (!fs.existsSync(root)) throw new Error(`${source} has no artifacts/ directory: is it an ssra run directory?`)
+        const walk = (rel: string) => {
+          for (const entry of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+            const name = path.join(rel, entry.name)
+            if (entry.name.startsWith(".")) continue
+            if (entry.isDirectory()) walk(name)
+            else if (entry.isFile()) {
+              const to = path.join(target, "artifacts", name)
+              if (fs.existsSync(to)) continue
+              // artifact.json last within a directory is not needed: a copied record is verified by hash on use.
+              AtomicFile.writeFileSync(to, fs.readFileSync(path.join(root, name)))
+              copied++
+            }
+          }
+        }
+        walk("")
+      }
+      return { copied }
+    },
+    catch: (cause) =>
+      new PipelineError({
+        reason: "io",
+        detail: `merge failed: ${(cause as Error).message}`,
+        hint: "pass run directories produced by `ssra run --shard i/n` with the same config"
+      })
+  })

@@ -1,0 +1,197 @@
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Pipeline } from "../src/index.js"
+import { tinyConfig } from "./fixtures/tiny.js"
+
+// A local server speaking the OpenAI chat-completions wire format (the boundary we do not own). It answers each
+// request with a query cut from the document in the prompt, as a JSON object, like a structured-output LLM.
+const startServer = () =>
+  new Promise<{ url: string; calls: () => number; close: () => void }>((resolve) => {
+    let calls = 0
+    const server = http.createServer((req, res) => {
+      let body = ""
+      req.on("data", (c) => {
+        body += c
+      })
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json")
+        if (req.url?.endsWith("/models"))
+          return res.end(JSON.stringify({ object: "list", data: [{ id: "m", object: "model" }] }))
+        calls++
+        const request = JSON.parse(body) as {
+          messages: Array<{ content: string }>
+          n?: number
+          response_format?: { json_schema?: { name?: string } }
+        }
+        const prompt = request.messages.map((m) => m.content).join("\n")
+        const last = request.messages.at(-1)!.content
+        const han = (last.match(/\p{Script=Han}{4,}/gu) ?? ["查询"]).sort((a, b) => b.length - a.length)[0]!
+        const name = request.response_format?.json_schema?.name ?? ""
+        // a deterministic stand-in for a model: queries cut from the document, grades from text overlap
+        const content = (i: number) =>
+          prompt.includes("画面文字（OCR）")
+            ? `视频介绍${han.slice(0, 6)}`
+            : name === "queries"
+              ? JSON.stringify({ queries: [han.slice(0, 3 + ((calls + i) % 5))] })
+              : /"better"/.test(prompt)
+                ? JSON.stringify({ better: last.length % 2 === 0 ? "A" : "B" })
+                : JSON.stringify({ grade: (last.length + i) % 4 })
+        const n = Math.max(1, request.n ?? 1)
+        res.end(
+          JSON.stringify({
+            id: `c${calls}`,
+            object: "chat.completion",
+            created: 0,
+            model: "m",
+            choices: Array.from({ length: n }, (_, i) => ({
+              index: i,
+              message: { role: "assistant", content: content(i) },
+              finish_reason: "stop"
+            })),
+            usage: { prompt_tokens: 40, completion_tokens: 8, total_tokens: 48 }
+          })
+        )
+      })
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as AddressInfo).port
+      resolve({ url: `http://127.0.0.1:${port}/v1`, calls: () => calls, close: () => server.close() })
+    })
+  })
+
+describe("LLM backends through an OpenAI-compatible endpoint", () => {
+  it("generates, gates and trains the prompt-only system; the rerun answers from the cache", async () => {
+    const server = await startServer()
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-llm-"))
+      const config = tinyConfig(runDir, {
+        backends: { llm: { baseUrl: server.url, model: "m", maxAttempts: 1 } },
+        stage1: { enabled: false },
+        stage2: { enabled: false },
+        synthesis: { documents: 12 }
+      })
+      const result = await Effect.runPromise(
+        Pipeline.run({ config, systems: ["base", "prompt-only"], references: false })
+      )
+      const row = result.rows.find((r) => r.system === "prompt-only")!
+      assert.strictEqual(row.status, "ok")
+      assert.isNumber(row.retrieval?.ssra.metrics.ndcg_at_10)
+      const calls = server.calls()
+      assert.strictEqual(calls, 12 * 3)
+      const manifest = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
+      const synthesis = manifest.stages.find((s: { stage: string }) => s.stage === "synthesis:prompt-only")
+      assert.strictEqual(synthesis.counts.candidates, 36)
+      assert.include(result.reportMarkdown, "prompt-only synthesis (LLM)")
+      fs.rmSync(
+        path.join(
+          runDir,
+          "artifacts",
+          fs.readdirSync(path.join(runDir, "artifacts")).find((n) => n.startsWith("synthesis:prompt-only-"))!
+        ),
+        { recursive: true }
+      )
+      await Effect.runPromise(Pipeline.run({ config, systems: ["base", "prompt-only"], references: false }))
+      assert.strictEqual(server.calls(), calls, "the rerun was served from the response cache")
+    } finally {
+      server.close()
+    }
+  }, 120_000)
+
+  it("runs the loop with an LLM judge as the score model and as the pairwise judge, recording tokens", async () => {
+    const server = await startServer()
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-judge-"))
+      const config = tinyConfig(runDir, {
+        backends: {
+          scoreModel: "llm",
+          llm: { baseUrl: server.url, model: "m", maxAttempts: 1, pricePerMillionInput: 1, pricePerMillionOutput: 2 }
+        },
+        stage2: { judge: "llm", documents: 8 },
+        synthesis: { documents: 10 },
+        queryModel: { maxTrainingDocs: 20, candidatesPerDoc: 4 }
+      })
+      const result = await Effect.runPromise(Pipeline.run({ config, systems: ["base", "ssra"], references: false }))
+      assert.strictEqual(result.rows.find((r) => r.system === "ssra")?.status, "ok")
+      const manifest = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
+      assert.isAbove(manifest.totals.llmCalls, 0)
+      assert.isAbove(manifest.totals.promptTokens, 0)
+      assert.isAbove(manifest.totals.costUsd, 0)
+      const score = manifest.stages.find((s: { stage: string }) => s.stage === "score-model")
+      assert.strictEqual(score.components[0].config.kind, "llm")
+      const stage2 = manifest.stages.find((s: { stage: string }) => s.stage === "stage2")
+      const judge = stage2.components.find((c: { name: string }) => c.name === "pairwise-judge")
+      assert.strictEqual(judge.config.kind, "llm")
+      assert.include(judge.id, server.url)
+      assert.include(result.reportMarkdown, "LLM judge")
+    } finally {
+      server.close()
+    }
+  }, 120_000)
+
+  it("rewrites OCR + ASR into a description with the title appended (prepare.rewrite)", async () => {
+    const server = await startServer()
+    try {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-rewrite-"))
+      const data = path.join(dir, "data")
+      fs.mkdirSync(data)
+      const source = path.resolve(import.meta.dirname, "../../../data/kuake_qtr")
+      const take = (name: string, n: number) =>
+        fs.readFileSync(path.join(source, name), "utf8").split("\n").filter(Boolean).slice(0, n)
+      const labeled = take("labeled.jsonl", 120)
+      const unlabeled = take("unlabeled.jsonl", 20)
+      fs.writeFileSync(path.join(data, "labeled.jsonl"), `${labeled.join("\n")}\n`)
+      fs.writeFileSync(path.join(data, "unlabeled.jsonl"), `${unlabeled.join("\n")}\n`)
+      const docs = new Map<string, string>()
+      for (const line of [...labeled, ...unlabeled]) {
+        const row = JSON.parse(line) as { did: string; doc: string }
+        docs.set(row.did, row.doc)
+      }
+      fs.writeFileSync(
+        path.join(data, "documents.jsonl"),
+        [...docs]
+          .map(([id, title]) => JSON.stringify({ id, title, ocr: `字幕${title}`, asr: `主播说${title}` }))
+          .join("\n") + "\n"
+      )
+      const config = tinyConfig(path.join(dir, "run"), {
+        data: { dir: data, sample: null },
+        prepare: { rewrite: true },
+        backends: { llm: { baseUrl: server.url, model: "m", maxAttempts: 1 } },
+        stage1: { enabled: false },
+        stage2: { enabled: false },
+        synthesis: { documents: 0 }
+      })
+      const { sample: _sample, ...dataConfig } = config.data as typeof config.data & { sample?: unknown }
+      const run = () =>
+        Effect.runPromise(
+          Pipeline.run({
+            config: { ...config, data: dataConfig },
+            systems: ["base"],
+            references: false,
+            until: "prepare"
+          })
+        )
+      await run()
+      const calls = server.calls()
+      assert.strictEqual(calls, docs.size)
+      const prepared = fs.readdirSync(path.join(dir, "run", "artifacts")).find((n) => n.startsWith("prepare-"))!
+      const rows = fs
+        .readFileSync(path.join(dir, "run", "artifacts", prepared, "documents.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { title: string; text: string })
+      for (const d of rows) {
+        assert.match(d.text, /^视频介绍/)
+        assert.isTrue(d.text.endsWith(`\n${d.title.normalize("NFKC").trim()}`) || d.text.endsWith(d.title), d.text)
+      }
+      await run()
+      assert.strictEqual(server.calls(), calls, "a rerun reuses the prepared documents")
+    } finally {
+      server.close()
+    }
+  }, 120_000)
+})

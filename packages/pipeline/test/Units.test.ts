@@ -1,0 +1,198 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { PairScorer } from "@ssra/evaluation"
+import { Effect, Exit, Option, Schema } from "effect"
+import { Artifact, Evaluate, Inputs, PipelineConfig, Report, WorkUnits } from "../src/index.js"
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-units-"))
+const Row = Schema.Struct({ item: Schema.Int, value: Schema.Int })
+
+describe("WorkUnits", () => {
+  it.effect("commits chunks, resumes without redoing them, and returns rows in item order", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const items = Array.from({ length: 10 }, (_, i) => i)
+      const processed: Array<number> = []
+      const options = (failAt?: number) => ({
+        stage: "test",
+        name: "work",
+        dir,
+        items,
+        chunkSize: 3,
+        schema: Row,
+        identity: (i: number) => String(i),
+        process: (chunk: ReadonlyArray<number>, index: number) =>
+          index === failAt
+            ? Effect.die(new Error("crash"))
+            : Effect.sync(() => {
+                processed.push(index)
+                return chunk.map((item) => ({ item, value: item * item }))
+              })
+      })
+      const crashed = yield* Effect.exit(WorkUnits.run(options(2)))
+      assert.isTrue(Exit.isFailure(crashed))
+      assert.deepStrictEqual(processed, [0, 1])
+      const rows = yield* WorkUnits.run(options())
+      assert.deepStrictEqual(processed, [0, 1, 2, 3])
+      assert.deepStrictEqual(
+        rows.map((r) => r.item),
+        items
+      )
+      assert.deepStrictEqual(
+        rows.map((r) => r.value),
+        items.map((i) => i * i)
+      )
+    })
+  )
+
+  it.effect("a shard does only its chunks and reports the rest as pending", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const seen: Array<number> = []
+      const exit = yield* Effect.exit(
+        WorkUnits.run({
+          stage: "test",
+          name: "work",
+          dir,
+          items: [1, 2, 3, 4, 5],
+          chunkSize: 1,
+          schema: Row,
+          shard: { index: 1, count: 2 },
+          identity: String,
+          process: (chunk, index) =>
+            Effect.sync(() => {
+              seen.push(index)
+              return chunk.map((item) => ({ item, value: 0 }))
+            })
+        })
+      )
+      assert.deepStrictEqual(seen, [1, 3])
+      assert.isTrue(Exit.isFailure(exit))
+      assert.deepStrictEqual(WorkUnits.parseShard("2/4"), { index: 1, count: 4 })
+      assert.isUndefined(WorkUnits.parseShard("5/4"))
+      assert.isUndefined(WorkUnits.parseShard("0/2"))
+    })
+  )
+})
+
+describe("Artifact", () => {
+  it.effect("reuses a complete artifact and rebuilds one whose file was changed", () =>
+    Effect.gen(function* () {
+      const runDir = tmp()
+      const spec: Artifact.Spec = { stage: "demo", config: { a: 1 }, inputs: [{ name: "x", sha256: "00" }] }
+      let builds = 0
+      const build = (dir: string) =>
+        Effect.sync(() => {
+          builds++
+          fs.writeFileSync(path.join(dir, "out.txt"), "hello")
+          return { counts: { rows: 1 } }
+        })
+      const first = yield* Artifact.cached(runDir, spec, build)
+      const second = yield* Artifact.cached(runDir, spec, build)
+      assert.strictEqual(builds, 1)
+      assert.isFalse(first.skipped)
+      assert.isTrue(second.skipped)
+      fs.writeFileSync(path.join(first.dir, "out.txt"), "tampered")
+      assert.isTrue(Option.isNone(yield* Artifact.lookup(runDir, spec)))
+      yield* Artifact.cached(runDir, spec, build)
+      assert.strictEqual(builds, 2)
+      assert.notStrictEqual(Artifact.keyOf(spec), Artifact.keyOf({ ...spec, config: { a: 2 } }))
+    })
+  )
+})
+
+describe("Inputs", () => {
+  const write = (dir: string, name: string, rows: ReadonlyArray<unknown>) => {
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n")
+    return file
+  }
+  const pair = (qid: string, did: string, query: string, doc: string, label?: number) => ({
+    qid,
+    did,
+    query,
+    doc,
+    ...(label === undefined ? {} : { label })
+  })
+
+  it.effect("names both files and rows when one document id has two texts", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const labeled = write(dir, "labeled.jsonl", [
+        pair("q1", "d1", "头疼", "头疼怎么办", 3),
+        pair("q2", "d2", "发烧", "发烧吃什么药", 1)
+      ])
+      const unlabeled = write(dir, "unlabeled.jsonl", [pair("q3", "d2", "退烧", "退烧药推荐")])
+      const error = yield* Effect.flip(Inputs.load({ labeled, unlabeled }))
+      assert.strictEqual(error._tag, "PipelineError")
+      assert.include(error.message, "document id d2 names two different texts")
+      assert.include(error.message, `${labeled} row 2`)
+      assert.include(error.message, `${unlabeled} row 1`)
+    })
+  )
+
+  it.effect("rejects an unlabeled pool with no document in the documents file", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const documents = write(dir, "documents.jsonl", [{ id: "d1", title: "头疼怎么办" }])
+      const labeled = write(dir, "labeled.jsonl", [pair("q1", "d1", "头疼", "头疼怎么办", 3)])
+      const unlabeled = write(dir, "unlabeled.jsonl", [pair("q3", "x9", "退烧", "退烧药推荐")])
+      const error = yield* Effect.flip(Inputs.load({ labeled, unlabeled, documents }))
+      assert.strictEqual(error._tag, "PipelineError")
+      assert.include(error.message, "none of its 1 pairs names a document")
+      assert.include(error.message, "same document ids")
+    })
+  )
+
+  it.effect("fails on an invalid row with file and line, or skips it into a rejects file", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const labeled = write(dir, "labeled.jsonl", [
+        pair("q1", "d1", "头疼", "头疼怎么办", 3),
+        pair("q2", "d2", "发烧", "", 1)
+      ])
+      const error = yield* Effect.flip(Inputs.load({ labeled }))
+      assert.strictEqual(error._tag, "DatasetError")
+      assert.include(error.message, `${labeled}:2`)
+      const ok = yield* Inputs.load({ labeled }, { skipInvalid: true, rejectsDir: dir })
+      assert.strictEqual(ok.labeled.length, 1)
+      assert.strictEqual(ok.rejected.labeled, 1)
+      assert.isTrue(fs.existsSync(path.join(dir, "labeled.jsonl.rejects.jsonl")))
+    })
+  )
+})
+
+describe("Evaluate and Report", () => {
+  it.effect("reports AP@>=3 as n/a on a 0–2 set, never 0", () =>
+    Effect.gen(function* () {
+      const rows = Array.from({ length: 24 }, (_, i) => ({
+        qid: `q${i % 2}`,
+        did: `d${i}`,
+        query: `查询${i % 2}`,
+        doc: `文档${i}`,
+        label: i % 3
+      }))
+      const ctx = { config: PipelineConfig.defaults, runDir: tmp(), recorder: undefined as never }
+      const scorer = PairScorer.fromFunction((_q, d) => Number(d.slice(2)) % 7)
+      const result = yield* Evaluate.evaluate(
+        ctx,
+        "lexical",
+        { _tag: "scorer", scorer },
+        { dataset: "t", retrievalTest: rows, pairTest: rows, scale: { max: 2 } }
+      )
+      assert.isNull(result.pairs!.ssra.metrics.ap_ge_3)
+      assert.isNumber(result.pairs!.ssra.metrics.ap_ge_1)
+      assert.isNumber(result.retrieval!.ssra.metrics.ndcg_at_10)
+      assert.strictEqual(
+        Report.cell({ metric: "ap_ge_3", value: null, difference: null, ci: null, pValue: null, method: "none" }),
+        "n/a"
+      )
+      assert.strictEqual(
+        Report.cell({ metric: "x", value: 0.5, difference: 0.1, ci: [0.05, 0.15], pValue: 0.01, method: "b" }),
+        "0.5000 (+0.1000 [+0.0500, +0.1500])"
+      )
+    })
+  )
+})
