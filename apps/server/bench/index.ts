@@ -17,6 +17,9 @@ const flag = (name: string) => {
 const duration = Number(flag("--duration") ?? 10)
 const only = flag("--only")
 const connections = Number(flag("--connections") ?? 10)
+// A fixed offered load (requests/s over all connections) instead of as fast as the server answers: compares
+// latency at equal load, which a closed loop at saturation does not.
+const rate = flag("--rate") !== undefined ? Number(flag("--rate")) : undefined
 const passThrough = ["--run", "--checkpoint", "--score-model", "--query-model", "--batch-wait-ms"].flatMap((name) => {
   const value = flag(name)
   return value === undefined ? [] : [name, value]
@@ -26,13 +29,37 @@ const modelsFrom = ["--run", "--checkpoint", "--score-model", "--query-model"]
   .map((name) => `${name} ${flag(name)}`)
   .join(" ")
 const here = path.dirname(new URL(import.meta.url).pathname)
+const cpuProfDir = flag("--cpu-prof-dir")
+const nodeFlags = (flag("--node-flags") ?? "").split(" ").filter((f) => f.length > 0)
+
+// CPU time (user + system, ms) a child process has used so far, from /proc (Linux); undefined elsewhere.
+const clockTick = 100
+const cpuMs = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTick
+  } catch {
+    return undefined
+  }
+}
 
 const start = (mode: "bare" | "server"): Promise<{ url: string; child: ChildProcess }> =>
   new Promise((resolve, reject) => {
     const log = fs.openSync(path.join(os.tmpdir(), `ssra-bench-${mode}.log`), "w")
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "--conditions=@ssra/source", path.join(here, "server.ts"), mode, ...passThrough],
+      [
+        ...(mode === "server" ? nodeFlags : []),
+        ...(mode === "server" && cpuProfDir !== undefined ? ["--cpu-prof", "--cpu-prof-dir", cpuProfDir] : []),
+        "--import",
+        "tsx",
+        "--conditions=@ssra/source",
+        path.resolve(flag("--server-script") ?? path.join(here, "server.ts")),
+        mode,
+        ...passThrough
+      ],
       { stdio: ["ignore", log, "pipe"], cwd: path.join(here, "..") }
     )
     let errors = ""
@@ -102,6 +129,7 @@ const load = (url: string, c: Case): Promise<autocannon.Result> =>
         url: url + c.path,
         connections,
         duration,
+        ...(rate !== undefined ? { overallRate: rate } : {}),
         ...(c.body !== undefined
           ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(c.body) }
           : {})
@@ -119,15 +147,23 @@ const main = async () => {
     const ready = await fetch(`${server.url}/readyz`).then((r) => r.json() as Promise<any>)
     for (const c of cases) {
       if (c.needsQueryModel && ready.models.query_model === null) continue
-      if (only !== undefined && c.path !== "/" && !c.name.includes(only)) continue
+      if (only !== undefined && c.path !== "/" && !only.split(",").some((o) => c.name.includes(o))) continue
       const target = c.path === "/" ? bare.url : server.url
       await load(target, { ...c, name: c.name }).catch(() => undefined) // warm-up pass (discarded)
+      const pid = c.path === "/" ? bare.child.pid : server.child.pid
+      const cpuBefore = cpuMs(pid)
       const result = await load(target, c)
+      const cpuAfter = cpuMs(pid)
       if (c.path === "/") bareP99 = result.latency.p99
       const errors = result.errors + result.timeouts + result.non2xx
+      const requests = result.requests.total
+      const cpuPerRequest =
+        cpuBefore !== undefined && cpuAfter !== undefined && requests > 0
+          ? (((cpuAfter - cpuBefore) * 1000) / requests).toFixed(0)
+          : "–"
       rows.push(
-        `| ${c.name} | ${Math.round(result.requests.average)} | ${result.latency.p50} | ${result.latency.p99} | ` +
-          `${bareP99 > 0 ? (result.latency.p99 / bareP99).toFixed(2) : "–"} | ${errors} |`
+        `| ${c.name} | ${Math.round(result.requests.average)} | ${result.latency.average.toFixed(2)} | ${result.latency.p50} | ${result.latency.p99} | ` +
+          `${bareP99 > 0 ? (result.latency.p99 / bareP99).toFixed(2) : "–"} | ${cpuPerRequest} | ${errors} |`
       )
       process.stderr.write(`${rows.at(-1)}\n`)
     }
@@ -137,11 +173,13 @@ const main = async () => {
   }
   console.log(
     `\n${duration} s per endpoint (after a ${duration} s warm-up), ${connections} connections, ` +
-      `${os.cpus().length} CPUs, node ${process.version}, models: ${modelsFrom || "untrained DualEncoder.make() + QBQTC-trained score model"}` +
+      `${rate !== undefined ? `offered load ${rate} req/s, ` : ""}${os.cpus().length} CPUs, node ${process.version}, models: ${modelsFrom || "untrained DualEncoder.make() + QBQTC-trained score model"}` +
       `${flag("--batch-wait-ms") !== undefined ? `, batch window ${flag("--batch-wait-ms")} ms` : ""}\n`
   )
-  console.log("| endpoint | req/s | p50 ms | p99 ms | p99 / bare p99 | errors + non-2xx |")
-  console.log("|---|---:|---:|---:|---:|---:|")
+  console.log(
+    "| endpoint | req/s | mean ms | p50 ms | p99 ms | p99 / bare p99 | CPU µs/req (server) | errors + non-2xx |"
+  )
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|")
   for (const row of rows) console.log(row)
 }
 

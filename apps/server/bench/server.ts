@@ -52,6 +52,7 @@ if (args[0] === "bare") {
       const server = yield* Server.start({
         port: 0,
         models,
+        ...(process.env.SSRA_BENCH_NO_ACCESS_LOG === "1" ? { accessLog: false } : {}),
         ...(waitMs !== undefined ? { batching: { maxWaitMs: Number(waitMs) } } : {})
       })
       process.stderr.write(`URL ${server.url}\n`)

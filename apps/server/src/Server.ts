@@ -12,7 +12,7 @@ import type * as NodeHttp from "node:http"
 import { createServer } from "node:http"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Api, Problems } from "@ssra/server-api"
-import { ByteSize, Cause, Context, Effect, Exit, Fiber, Layer, Option, type Scope } from "effect"
+import { ByteSize, Cause, Context, Effect, Exit, Layer, Option, type Scope } from "effect"
 import {
   HttpIncomingMessage,
   HttpRouter,
@@ -25,7 +25,9 @@ import {
 import { HttpApiBuilder, HttpApiError, HttpApiMiddleware } from "effect/http-api"
 import * as Admission from "./Admission.js"
 import * as EmbeddingBatcher from "./EmbeddingBatcher.js"
-import { handlersLayer, tokenMatches } from "./internal/handlers.js"
+import * as Deadline from "./internal/deadline.js"
+import { fastEmbeddings, handlersLayer, tokenMatches } from "./internal/handlers.js"
+import * as LineBuffer from "./internal/lineBuffer.js"
 import * as Metrics from "./Metrics.js"
 import * as ModelLoader from "./ModelLoader.js"
 import * as ServerConfig from "./ServerConfig.js"
@@ -73,10 +75,12 @@ const problem = (
     headers === undefined ? response : HttpServerResponse.setHeaders(response, headers)
   )
 
+const mediaType = (value: string | undefined): string | undefined =>
+  value === undefined ? undefined : value.split(";")[0]!.trim().toLowerCase()
+
 const isJsonContentType = (value: string | undefined): boolean => {
-  if (value === undefined) return true
-  const type = value.split(";")[0]!.trim().toLowerCase()
-  return type === "application/json" || type === ""
+  const type = mediaType(value)
+  return type === undefined || type === "application/json" || type === ""
 }
 
 interface AccessRecord {
@@ -100,6 +104,7 @@ const globalMiddleware = (deps: {
   readonly admission: Admission.Admission
   readonly metrics: Metrics.Registry
   readonly draining: () => boolean
+  readonly fastEmbeddings: ReturnType<typeof fastEmbeddings>
 }) => {
   const { config, admission, metrics, draining } = deps
   const { limits } = config
@@ -139,11 +144,15 @@ const globalMiddleware = (deps: {
     new Problems.UnsupportedMediaType({ detail: "Expected content-type application/json" })
   )
   const internal = problem(new HttpApiError.InternalServerErrorProblem({}))
+  const unreadable = problem(new Problems.BadRequest({ detail: "could not read the request body" }), {
+    connection: "close"
+  })
 
   return HttpRouter.middleware(
     (httpEffect) =>
-      Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
+      // Plain combinators, no generators: this runs for every request, and wrapping the router's effect in
+      // `Effect.gen` measured about 8 µs more per request.
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const started = performance.now()
         const url = request.url
         const q = url.indexOf("?")
@@ -157,20 +166,20 @@ const globalMiddleware = (deps: {
         let authenticated = false
         let errorNote: string | undefined
 
-        const handle = Effect.gen(function* () {
+        const handle = (): typeof httpEffect => {
           if (config.tokens.length > 0 && path !== "/healthz") {
             const header = request.headers.authorization ?? ""
             const token = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : ""
-            if (!tokenMatches(config.tokens, token)) return yield* unauthorized
+            if (!tokenMatches(config.tokens, token)) return unauthorized
             authenticated = true
           }
-          if (!isV1 || request.method !== "POST") return yield* httpEffect
-          if (contentLength !== null && contentLength > limits.maxBodyBytes) return yield* tooLarge
-          if (!isJsonContentType(request.headers["content-type"])) return yield* unsupportedType
+          if (!isV1 || request.method !== "POST") return httpEffect
+          if (contentLength !== null && contentLength > limits.maxBodyBytes) return tooLarge
+          if (!isJsonContentType(request.headers["content-type"])) return unsupportedType
           // Read (and cache) the body here so limits answer with problems, not the router's bare errors.
           const readBody = request.text.pipe(
             Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
-            Effect.map(() => "ok" as const),
+            Effect.map((text) => ({ text })),
             Effect.catch((error) =>
               Effect.succeed(
                 error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
@@ -181,26 +190,33 @@ const globalMiddleware = (deps: {
           )
           // A body Node has fully received cannot stall: read it inline. Otherwise the read runs detached under
           // the body timeout, since interrupting it would destroy the socket before the 408 is sent.
-          const body = NodeHttpServerRequest.toIncomingMessage(request).complete
-            ? yield* readBody
-            : yield* Effect.forkDetach(readBody).pipe(
-                Effect.flatMap(Fiber.join),
-                Effect.timeoutOrElse({
-                  duration: limits.bodyTimeoutMs,
-                  orElse: () => Effect.succeed("timeout" as const)
-                })
+          const received = NodeHttpServerRequest.toIncomingMessage(request).complete
+            ? readBody
+            : Deadline.detachedOrElse(readBody, limits.bodyTimeoutMs, () => Effect.succeed("timeout" as const))
+          return Effect.flatMap(received, (body) => {
+            if (typeof body === "object") {
+              // The hot path: a valid /v1/embeddings request skips the HttpApi router, decoder and handler; an invalid
+              // one (or a model failure) goes to the endpoint, which answers with problem details.
+              const fast =
+                config.fastPath &&
+                path === "/v1/embeddings" &&
+                mediaType(request.headers["content-type"]) === "application/json"
+                  ? deps.fastEmbeddings(body.text)
+                  : undefined
+              const work = fast === undefined ? httpEffect : Effect.catch(fast, () => httpEffect)
+              return Deadline.timeoutOrElse(
+                admission.run(work, tooMany),
+                limits.requestTimeoutMs,
+                () => processingTimeout
               )
-          if (body === "too-large") return yield* tooLarge
-          if (body === "timeout") return yield* bodyTimeout
-          if (body === "unreadable") {
-            return yield* problem(new Problems.BadRequest({ detail: "could not read the request body" }), {
-              connection: "close"
-            })
-          }
-          return yield* admission
-            .run(httpEffect, tooMany)
-            .pipe(Effect.timeoutOrElse({ duration: limits.requestTimeoutMs, orElse: () => processingTimeout }))
-        }).pipe(
+            }
+            if (body === "too-large") return tooLarge
+            if (body === "timeout") return bodyTimeout
+            return unreadable
+          })
+        }
+
+        const respond = handle().pipe(
           Effect.catchCause((cause) => {
             const failure = Cause.findErrorOption(cause)
             if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "RouteNotFound") {
@@ -225,7 +241,7 @@ const globalMiddleware = (deps: {
           })
         )
 
-        return yield* Effect.onExit(handle, (exit) =>
+        return Effect.onExit(respond, (exit) =>
           Effect.sync(() => {
             const status = Exit.isSuccess(exit) ? exit.value.status : 499
             const seconds = (performance.now() - started) / 1000
@@ -272,7 +288,19 @@ export const layer = (
     Effect.gen(function* () {
       const resolved = ServerConfig.resolve(options)
       if (resolved instanceof ServerConfig.ServerConfigError) return yield* Effect.fail(resolved)
-      const config = resolved
+      // The default stdout access log is batched: one write per 20 ms (or 64 KiB) instead of one per request.
+      const config: ServerConfig.ResolvedConfig =
+        resolved.accessLog === ServerConfig.stdoutLog
+          ? {
+              ...resolved,
+              accessLog: yield* Effect.acquireRelease(
+                Effect.sync(() =>
+                  LineBuffer.make((chunk) => process.stdout.write(chunk), { flushMs: 20, maxBytes: 64 * 1024 })
+                ),
+                (buffer) => Effect.sync(buffer.close)
+              ).pipe(Effect.map((buffer) => buffer.write))
+            }
+          : resolved
       const metrics = Metrics.make()
       const admission = Admission.make(config.limits)
       metrics.gauges = () => ({ inFlight: admission.inFlight(), queued: admission.queued() })
@@ -282,21 +310,26 @@ export const layer = (
         draining: boolean
       } = { models: undefined, batcher: undefined, draining: false }
 
+      const handlerDeps = {
+        models: () => (state.draining ? undefined : state.models),
+        batcher: () => state.batcher,
+        limits: config.limits,
+        metrics,
+        tokens: config.tokens
+      }
       const routes = HttpApiBuilder.layer(Api.Api, { openapiPath: "/openapi.json" }).pipe(
-        Layer.provide(
-          handlersLayer({
-            models: () => (state.draining ? undefined : state.models),
-            batcher: () => state.batcher,
-            limits: config.limits,
-            metrics,
-            tokens: config.tokens
-          })
-        ),
+        Layer.provide(handlersLayer(handlerDeps)),
         Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true }))
       )
       const app = Layer.mergeAll(
         routes,
-        globalMiddleware({ config, admission, metrics, draining: () => state.draining })
+        globalMiddleware({
+          config,
+          admission,
+          metrics,
+          draining: () => state.draining,
+          fastEmbeddings: fastEmbeddings(handlerDeps)
+        })
       )
       let nodeServer: NodeHttp.Server | undefined
       const http = HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(

@@ -61,10 +61,18 @@ export interface ServerConfig {
   readonly allowUnauthenticated?: boolean | undefined
   readonly limits?: Partial<Limits> | undefined
   readonly batching?: Partial<BatchingOptions> | undefined
-  /** Where access-log lines (JSON, one per request) go: `true`/absent → stdout, `false` → nowhere. */
+  /**
+   * Where access-log lines (JSON, one per request) go: `true`/absent → stdout (written in batches every 20 ms,
+   * flushed on shutdown), `false` → nowhere, a function → called once per line, synchronously.
+   */
   readonly accessLog?: boolean | ((line: string) => void) | undefined
   /** How long shutdown waits for in-flight requests; default 20 s. */
   readonly shutdownTimeoutMs?: number | undefined
+  /**
+   * Answer valid `/v1/embeddings` requests ahead of the HttpApi router (same limits, auth, metrics and logs; the
+   * same response); default `true`. `false` sends every request through the router.
+   */
+  readonly fastPath?: boolean | undefined
 }
 
 /**
@@ -92,6 +100,18 @@ export interface ResolvedConfig {
   readonly batching: BatchingOptions
   readonly accessLog: ((line: string) => void) | undefined
   readonly shutdownTimeoutMs: number
+  readonly fastPath: boolean
+}
+
+/**
+ * The default access-log sink: one line to stdout. The server batches lines sent here (one write every few
+ * milliseconds instead of a synchronous write per request) and flushes them on shutdown and process exit.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stdoutLog = (line: string): void => {
+  process.stdout.write(`${line}\n`)
 }
 
 /**
@@ -149,13 +169,7 @@ export const resolve = (config: ServerConfig): ResolvedConfig | ServerConfigErro
     })
   }
   const accessLog =
-    config.accessLog === false
-      ? undefined
-      : typeof config.accessLog === "function"
-        ? config.accessLog
-        : (line: string) => {
-            process.stdout.write(`${line}\n`)
-          }
+    config.accessLog === false ? undefined : typeof config.accessLog === "function" ? config.accessLog : stdoutLog
   return {
     host,
     port,
@@ -163,6 +177,7 @@ export const resolve = (config: ServerConfig): ResolvedConfig | ServerConfigErro
     limits,
     batching,
     accessLog,
-    shutdownTimeoutMs: config.shutdownTimeoutMs ?? 20_000
+    shutdownTimeoutMs: config.shutdownTimeoutMs ?? 20_000,
+    fastPath: config.fastPath ?? true
   }
 }

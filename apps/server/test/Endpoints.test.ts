@@ -1,4 +1,4 @@
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Api } from "@ssra/server-api"
 import { Effect } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
@@ -277,4 +277,51 @@ describe("with a score model (trained on QBQTC, grades 0-2) and a query model", 
       })
     )
   })
+})
+
+describe("the /v1/embeddings hot path", () => {
+  const embedder = dualEncoder()
+  it.live("answers byte for byte as the HttpApi endpoint does, and leaves invalid requests to it", () =>
+    Effect.gen(function* () {
+      const fast = yield* Server.start({ ...quiet, models: { embedder } })
+      const routed = yield* Server.start({ ...quiet, fastPath: false, models: { embedder } })
+      const payloads: ReadonlyArray<unknown> = [
+        { input: "感冒发烧怎么办" },
+        { input: ["猫咪视频", "dog", "  padded  "], model: "m", user: "u" },
+        { input: "hello", dimensions: 4, input_type: "document" },
+        { input: ["hello", "world"], dimensions: 32, encoding_format: "base64" },
+        { input: "hello", encoding_format: "float", extra: { ignored: true } },
+        // invalid: answered by the endpoint's validation in both servers
+        { input: [] },
+        { input: "   " },
+        { input: "x", dimensions: 0 },
+        { input: "x", dimensions: 33 },
+        { input: "x", dimensions: 2.5 },
+        { input: ["ok", 3] },
+        { input: "x", encoding_format: "hex" },
+        { input: "x", input_type: "passage" },
+        { input: "x", model: null },
+        { input: "x".repeat(9000) },
+        [1, 2],
+        "just a string"
+      ]
+      for (const body of payloads) {
+        const a = yield* http(`${fast.url}/v1/embeddings`, { body })
+        const b = yield* http(`${routed.url}/v1/embeddings`, { body })
+        assert.strictEqual(a.status, b.status, JSON.stringify(body))
+        assert.strictEqual(a.headers.get("content-type"), b.headers.get("content-type"))
+        if (a.status === 200) assert.strictEqual(a.text, b.text, JSON.stringify(body))
+        else assert.deepStrictEqual(a.json.errors, b.json.errors, JSON.stringify(body))
+      }
+      const malformed = yield* http(`${fast.url}/v1/embeddings`, {
+        raw: '{"input": "x"',
+        headers: { "content-type": "application/json" }
+      })
+      assert.strictEqual(malformed.status, 400)
+      assert.strictEqual(malformed.headers.get("content-type"), "application/problem+json")
+      // Both servers counted their requests by route and status in /metrics.
+      assert.strictEqual(fast.metrics.requestCount("POST", "/v1/embeddings", 200), 5)
+      assert.strictEqual(routed.metrics.requestCount("POST", "/v1/embeddings", 200), 5)
+    }).pipe(Effect.scoped)
+  )
 })

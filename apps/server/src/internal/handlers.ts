@@ -90,6 +90,85 @@ const codePoints = (text: string): number => {
   return n
 }
 
+// The body is typed by the schema, so it is encoded without re-validating every float.
+const embeddingsResponse = (
+  model: string,
+  texts: ReadonlyArray<string>,
+  vectors: ReadonlyArray<Float32Array>,
+  base64: boolean
+): HttpServerResponse.HttpServerResponse => {
+  let tokens = 0
+  for (const t of texts) tokens += codePoints(t)
+  const body: Embeddings.EmbeddingsResponse = {
+    object: "list",
+    data: vectors.map((v, index) => ({
+      object: "embedding",
+      index,
+      embedding: base64 ? toBase64(v) : Array.from(v)
+    })),
+    model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens }
+  }
+  return HttpServerResponse.jsonUnsafe(body)
+}
+
+const validText = (text: unknown, limits: Limits): text is string =>
+  typeof text === "string" && text.length <= limits.maxTextLength && text.trim().length > 0
+
+const optionalString = (value: unknown): boolean => value === undefined || typeof value === "string"
+
+/**
+ * The `/v1/embeddings` hot path, run by the server's middleware ahead of the HttpApi router: for a JSON body that
+ * the endpoint's schema and every limit accept as it is (checked here by hand, stricter than the schema), it
+ * embeds and answers exactly as the endpoint handler would. Anything else (invalid fields, models not loaded, a
+ * model failure) returns `undefined` or fails with `undefined`, and the middleware hands the request to the
+ * HttpApi endpoint, which answers with its problem details.
+ */
+export const fastEmbeddings = (deps: HandlerDeps) => {
+  const { limits } = deps
+  return (bodyText: string): Effect.Effect<HttpServerResponse.HttpServerResponse, undefined> | undefined => {
+    const models = deps.models()
+    const embedder = models?.embedder
+    const batcher = deps.batcher()
+    if (embedder === undefined || batcher === undefined) return undefined
+    let payload: unknown
+    try {
+      payload = JSON.parse(bodyText)
+    } catch {
+      return undefined
+    }
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return undefined
+    const { input, model, dimensions, encoding_format, input_type, user } = payload as Record<string, unknown>
+    let texts: ReadonlyArray<string>
+    if (typeof input === "string") {
+      if (!validText(input, limits)) return undefined
+      texts = [input]
+    } else if (Array.isArray(input) && input.length > 0 && input.length <= limits.maxBatchSize) {
+      for (const text of input) if (!validText(text, limits)) return undefined
+      texts = input as ReadonlyArray<string>
+    } else return undefined
+    if (!optionalString(model) || !optionalString(user)) return undefined
+    if (
+      dimensions !== undefined &&
+      !(
+        Number.isSafeInteger(dimensions) &&
+        (dimensions as number) >= 1 &&
+        (dimensions as number) <= embedder.dimensions
+      )
+    ) {
+      return undefined
+    }
+    if (encoding_format !== undefined && encoding_format !== "float" && encoding_format !== "base64") return undefined
+    if (input_type !== undefined && input_type !== "query" && input_type !== "document") return undefined
+    const kind: Models.TextKind = input_type ?? "query"
+    const truncate = dimensions !== undefined && (dimensions as number) < embedder.dimensions
+    return batcher.embed(texts, kind, truncate ? (dimensions as number) : undefined).pipe(
+      Effect.mapError(() => undefined),
+      Effect.map((vectors) => embeddingsResponse(embedder.id, texts, vectors, encoding_format === "base64"))
+    )
+  }
+}
+
 /** One scored pair: with a grader, `score` is expected grade / max grade. */
 interface Scored {
   readonly score: number
@@ -214,21 +293,7 @@ export const handlersLayer = (deps: HandlerDeps) => {
               ? payload.dimensions
               : undefined
           const vectors = yield* embedWith(texts, payload.input_type ?? "query", dimensions)
-          const base64 = payload.encoding_format === "base64"
-          let tokens = 0
-          for (const t of texts) tokens += codePoints(t)
-          const body: Embeddings.EmbeddingsResponse = {
-            object: "list",
-            data: vectors.map((v, index) => ({
-              object: "embedding",
-              index,
-              embedding: base64 ? toBase64(v) : Array.from(v)
-            })),
-            model: embedder.id,
-            usage: { prompt_tokens: tokens, total_tokens: tokens }
-          }
-          // The hot path: the body is typed by the schema above, so skip re-validating every float on encode.
-          return HttpServerResponse.jsonUnsafe(body)
+          return embeddingsResponse(embedder.id, texts, vectors, payload.encoding_format === "base64")
         })
       )
       .handle("rerank", ({ payload }) =>
