@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { evaluateRankingsWith, rankingFamilies as internalRankingFamilies, selectTop } from "./internal/rankings.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Ranking order
@@ -58,45 +59,8 @@ export const rankTop = (
     return k === n ? all : all.slice(0, k)
   }
   const top = new Uint32Array(k)
-  selectTop(scores, ids, 0, n, k, top)
+  selectTop(scores, (i, j) => compareUtf8(ids[i]!, ids[j]!), 0, n, k, top)
   return top
-}
-
-/**
- * Partial selection of the best `k` of `scores[start..end)` into `out` (absolute indices), best first.
- * Returns how many were written.
- */
-const selectTop = (
-  scores: ArrayLike<number>,
-  ids: ArrayLike<string>,
-  start: number,
-  end: number,
-  k: number,
-  out: Uint32Array
-): number => {
-  if (k <= 0) return 0
-  let size = 0
-  for (let i = start; i < end; i++) {
-    const s = scores[i]!
-    if (size === k) {
-      const last = out[k - 1]!
-      const sl = scores[last]!
-      if (s < sl || (s === sl && compareUtf8(ids[i]!, ids[last]!) < 0)) continue
-    }
-    let lo = 0
-    let hi = size
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const m = out[mid]!
-      const sm = scores[m]!
-      if (sm > s || (sm === s && compareUtf8(ids[m]!, ids[i]!) > 0)) lo = mid + 1
-      else hi = mid
-    }
-    out.copyWithin(lo + 1, lo, size === k ? k - 1 : size)
-    out[lo] = i
-    if (size < k) size++
-  }
-  return size
 }
 
 /**
@@ -122,7 +86,7 @@ export interface RankingBatch {
  * @since 0.1.0
  * @category constants
  */
-export const rankingFamilies = ["ndcg", "map", "recall", "precision", "mrr"] as const
+export const rankingFamilies = internalRankingFamilies
 
 /**
  * nDCG@k, MAP@k, Recall@k, P@k and MRR@k (trec_eval semantics, see `rankingMetricsFromGains`) for every query
@@ -137,59 +101,8 @@ export const evaluateRankings = (
   cutoffs: ReadonlyArray<number>,
   relevance = 1
 ): Record<string, Float64Array> => {
-  const queries = batch.offsets.length - 1
-  const ks = [...new Set(cutoffs)].sort((a, b) => a - b)
-  const maxK = ks[ks.length - 1] ?? 0
-  const out: Record<string, Float64Array> = {}
-  const columns = ks.map((k) => rankingFamilies.map((f) => (out[`${f}_at_${k}`] = new Float64Array(queries))))
-  const top = new Uint32Array(maxK)
-  let ideal = new Float64Array(64)
-  for (let q = 0; q < queries; q++) {
-    const start = batch.offsets[q]!
-    const end = batch.offsets[q + 1]!
-    const count = selectTop(batch.scores, batch.ids, start, end, maxK, top)
-    // judged gains: positive ones sorted descending, and the relevant count
-    const js = batch.judgedOffsets[q]!
-    const je = batch.judgedOffsets[q + 1]!
-    if (ideal.length < je - js) ideal = new Float64Array(je - js)
-    let positives = 0
-    let relevant = 0
-    for (let j = js; j < je; j++) {
-      const g = batch.judgedGains[j]!
-      if (g > 0) ideal[positives++] = g
-      if (g >= relevance) relevant++
-    }
-    const sortedIdeal = ideal.subarray(0, positives).sort().reverse()
-    let dcg = 0
-    let idcg = 0
-    let hits = 0
-    let apSum = 0
-    let mrr = 0
-    let ki = 0
-    for (let i = 0; i < maxK; i++) {
-      if (i < count) {
-        const g = batch.gains[top[i]!]!
-        if (g > 0) dcg += g / Math.log2(i + 2)
-        if (g >= relevance) {
-          hits++
-          apSum += hits / (i + 1)
-          if (mrr === 0) mrr = 1 / (i + 1)
-        }
-      }
-      if (i < positives) idcg += sortedIdeal[i]! / Math.log2(i + 2)
-      while (ki < ks.length && ks[ki] === i + 1) {
-        const k = ks[ki]!
-        const c = columns[ki]!
-        c[0]![q] = idcg > 0 ? dcg / idcg : 0
-        c[1]![q] = relevant > 0 ? apSum / relevant : 0
-        c[2]![q] = relevant > 0 ? hits / relevant : 0
-        c[3]![q] = hits / k
-        c[4]![q] = mrr
-        ki++
-      }
-    }
-  }
-  return out
+  const { ids } = batch
+  return evaluateRankingsWith(batch, (i, j) => compareUtf8(ids[i]!, ids[j]!), cutoffs, relevance)
 }
 
 // ---------------------------------------------------------------------------------------------------------

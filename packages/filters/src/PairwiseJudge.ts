@@ -8,7 +8,7 @@
  */
 
 import { Models, Text } from "@ssra/core"
-import type { ChatClient } from "@ssra/llm"
+import { ChatClient, StructuredOutput } from "@ssra/llm"
 import { Effect, Schema } from "effect"
 
 /**
@@ -159,19 +159,10 @@ export const parseAnswer = (text: string): PairwiseAnswer => {
   const trimmed = text.trim()
   if (trimmed === "") return { _tag: "Invalid", reason: "empty answer", raw }
   const unfenced = trimmed.replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "")
-  const start = unfenced.indexOf("{")
-  const end = unfenced.lastIndexOf("}")
-  if (start !== -1 && end > start) {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(unfenced.slice(start, end + 1))
-    } catch {
-      return { _tag: "Invalid", reason: "malformed JSON answer", raw }
-    }
-    const better =
-      parsed !== null && typeof parsed === "object"
-        ? ((parsed as Record<string, unknown>).better ?? (parsed as Record<string, unknown>).answer)
-        : undefined
+  const found = StructuredOutput.extractJson(trimmed, { accept: StructuredOutput.isJsonObject })
+  if (found._tag === "Found") {
+    const parsed = found.value as Record<string, unknown>
+    const better = parsed.better ?? parsed.answer
     if (better === undefined) return { _tag: "Invalid", reason: 'JSON answer has no field "better"', raw }
     return (
       (typeof better === "string" ? readLabel(better) : undefined) ?? {
@@ -181,6 +172,9 @@ export const parseAnswer = (text: string): PairwiseAnswer => {
       }
     )
   }
+  const start = unfenced.indexOf("{")
+  if (start !== -1 && unfenced.lastIndexOf("}") > start)
+    return { _tag: "Invalid", reason: "malformed JSON answer", raw }
   return (
     readLabel(unfenced) ?? {
       _tag: "Invalid",
@@ -191,25 +185,12 @@ export const parseAnswer = (text: string): PairwiseAnswer => {
 }
 
 /**
- * Maps an LLM error to the model error the filters fail with.
+ * Maps an LLM error to the model error the filters fail with (`ChatClient.toModelError` of @ssra/llm).
  *
  * @since 0.1.0
  * @category errors
  */
-export const toModelError = (backend: string, error: ChatClient.LlmError): Models.ModelError =>
-  new Models.ModelError({
-    backend,
-    reason:
-      error.reason === "invalid-output"
-        ? "invalid-output"
-        : error.reason === "budget-exceeded"
-          ? "budget-exceeded"
-          : error.reason === "bad-request"
-            ? "invalid-input"
-            : "unavailable",
-    message: `${error.endpoint}: ${error.message}`,
-    ...(error.raw !== undefined ? { raw: error.raw } : {})
-  })
+export const toModelError: (backend: string, error: ChatClient.LlmError) => Models.ModelError = ChatClient.toModelError
 
 /**
  * An LLM judge over a chat client (temperature 0 by default). Transport failures fail with `ModelError`;

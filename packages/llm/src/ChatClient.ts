@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Models } from "@ssra/core"
 import type { Effect } from "effect"
 import { Context, Schema } from "effect"
 import { completeObjectWith, jsonSchemaOf } from "./internal/structured.js"
@@ -122,6 +123,29 @@ export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
   /** For `invalid-output`: the raw model text that could not be decoded. */
   raw: Schema.optionalKey(Schema.String)
 }) {}
+
+/**
+ * The `Models.ModelError` a chat-backed model (LLM judge, query writer, pairwise judge) fails with when its
+ * chat call fails: `invalid-output` and `budget-exceeded` keep their reason, `bad-request` becomes
+ * `invalid-input`, every other failure `unavailable`. The message names the endpoint; the raw text is kept.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const toModelError = (backend: string, error: LlmError): Models.ModelError =>
+  new Models.ModelError({
+    backend,
+    reason:
+      error.reason === "invalid-output"
+        ? "invalid-output"
+        : error.reason === "budget-exceeded"
+          ? "budget-exceeded"
+          : error.reason === "bad-request"
+            ? "invalid-input"
+            : "unavailable",
+    message: `${error.endpoint}: ${error.message}`,
+    ...(error.raw !== undefined ? { raw: error.raw } : {})
+  })
 
 /**
  * A chat-completion backend.

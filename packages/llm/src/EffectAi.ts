@@ -9,7 +9,7 @@ import type { Models } from "@ssra/core"
 import { Duration, Effect, Layer, Stream } from "effect"
 import { AiError, EmbeddingModel, LanguageModel, type Prompt, type Response } from "effect/ai"
 import type { ChatClientShape, ChatMessage, ChatRequest, LlmError } from "./ChatClient.js"
-import { extractJson } from "./internal/lenientJson.js"
+import { extractJson } from "./StructuredOutput.js"
 import { jsonSchemaOf } from "./internal/structured.js"
 
 /**

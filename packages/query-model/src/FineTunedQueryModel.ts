@@ -8,9 +8,9 @@
  */
 
 import { Grade, Models } from "@ssra/core"
-import type { ChatClient } from "@ssra/llm"
+import { ChatClient } from "@ssra/llm"
 import { Effect } from "effect"
-import { distinct, parseQueries, queriesJsonSchema, toModelError } from "./internal/llmOutput.js"
+import { distinct, parseQueries, queriesJsonSchema } from "./internal/llmOutput.js"
 import { validate } from "./internal/requests.js"
 import * as SftData from "./SftData.js"
 
@@ -65,7 +65,7 @@ export const make = (options: FineTunedQueryModelOptions): Models.QueryWriter =>
             responseFormat: { type: "json_schema", name: "queries", schema: queriesJsonSchema(1) },
             stage: "fine-tuned-generate"
           })
-          .pipe(Effect.mapError((e) => toModelError(id, e)))
+          .pipe(Effect.mapError((e) => ChatClient.toModelError(id, e)))
         for (const choice of response.choices) {
           const parsed = parseQueries(choice.text)
           if ("error" in parsed) problems.push({ error: parsed.error, raw: choice.text })

@@ -7,9 +7,9 @@
  */
 
 import { Grade, Models } from "@ssra/core"
-import type { ChatClient } from "@ssra/llm"
+import { ChatClient } from "@ssra/llm"
 import { Effect } from "effect"
-import { distinct, parseQueries, queriesJsonSchema, toModelError } from "./internal/llmOutput.js"
+import { distinct, parseQueries, queriesJsonSchema } from "./internal/llmOutput.js"
 import { validate } from "./internal/requests.js"
 
 /**
@@ -101,7 +101,7 @@ export const make = (options: PromptQueryModelOptions): Models.QueryWriter => {
         stage: "prompt-only-generate"
       })
       .pipe(
-        Effect.mapError((e) => toModelError(id, e)),
+        Effect.mapError((e) => ChatClient.toModelError(id, e)),
         Effect.flatMap((response) => {
           const text = response.choices[0]?.text ?? ""
           const parsed = parseQueries(text)

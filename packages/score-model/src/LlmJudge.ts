@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Grade, Models } from "@ssra/core"
-import type { ChatClient } from "@ssra/llm"
+import { ChatClient, StructuredOutput } from "@ssra/llm"
 import { Effect, Schema } from "effect"
 import * as Features from "./Features.js"
 import * as ScorePrompt from "./ScorePrompt.js"
@@ -112,28 +112,6 @@ type Parsed =
   | { readonly ok: true; readonly grade: Grade.Grade }
   | { readonly ok: false; readonly reason: RejectionReason; readonly detail: string }
 
-const FENCE = /^```(?:json)?\s*([\s\S]*?)\s*```$/
-
-const parseObject = (text: string): unknown => {
-  const trimmed = text.trim()
-  const fenced = FENCE.exec(trimmed)
-  const body = fenced ? fenced[1]! : trimmed
-  try {
-    return JSON.parse(body)
-  } catch {
-    const start = body.indexOf("{")
-    const end = body.lastIndexOf("}")
-    if (start >= 0 && end > start) {
-      try {
-        return JSON.parse(body.slice(start, end + 1))
-      } catch {
-        return undefined
-      }
-    }
-    return undefined
-  }
-}
-
 /**
  * Checks a decoded `grade` value against the scale.
  *
@@ -157,12 +135,11 @@ export const checkGrade = (value: unknown, scale: Grade.GradeScale): Parsed => {
  */
 export const parseAnswer = (text: string, scale: Grade.GradeScale): Parsed => {
   if (text.trim() === "") return { ok: false, reason: "empty", detail: "the model returned no text" }
-  const value = parseObject(text)
-  if (value === undefined || value === null || typeof value !== "object" || Array.isArray(value)) {
-    return { ok: false, reason: "no-json", detail: "the answer is not a JSON object" }
-  }
+  const found = StructuredOutput.extractJson(text, { accept: StructuredOutput.isJsonObject })
+  if (found._tag === "NotFound") return { ok: false, reason: "no-json", detail: "the answer is not a JSON object" }
+  const value = found.value as Record<string, unknown>
   if (!("grade" in value)) return { ok: false, reason: "missing-grade", detail: "the JSON object has no grade field" }
-  return checkGrade((value as { grade: unknown }).grade, scale)
+  return checkGrade(value.grade, scale)
 }
 
 /**
@@ -204,23 +181,6 @@ export const gradeProbabilities = (
   }
   return undefined
 }
-
-const toModelError =
-  (backend: string) =>
-  (e: ChatClient.LlmError): Models.ModelError =>
-    new Models.ModelError({
-      backend,
-      reason:
-        e.reason === "budget-exceeded"
-          ? "budget-exceeded"
-          : e.reason === "bad-request"
-            ? "invalid-input"
-            : e.reason === "invalid-output"
-              ? "invalid-output"
-              : "unavailable",
-      message: `${e.endpoint}: ${e.message}`,
-      ...(e.raw !== undefined ? { raw: e.raw } : {})
-    })
 
 /** The structured output: `{"grade": n}` with n an integer on the scale (its JSON Schema is sent to the model). */
 const gradeObject = (scale: Grade.GradeScale) =>
@@ -272,7 +232,7 @@ export const make = (options: Options): LlmJudge => {
   const model = options.model ?? client.model
   const maxTokens = options.maxTokens ?? 24
   const id = `${options.idPrefix ?? "llm-judge"}:${model}:${promptVersion}:${examples.length}-shot`
-  const fail = toModelError(id)
+  const fail = (e: ChatClient.LlmError) => ChatClient.toModelError(id, e)
   const format = ScorePrompt.responseFormat(scale)
   const schema = gradeObject(scale)
   // Monotonic: once a response comes back without logprobs, auto mode stops asking for them.

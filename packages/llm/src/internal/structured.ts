@@ -6,7 +6,7 @@
 import { Cause, Effect, Exit, Schema } from "effect"
 import type { ChatMessage, ChatRequest, ChatResponse } from "../ChatClient.js"
 import { LlmError } from "../ChatClient.js"
-import { extractJson } from "./lenientJson.js"
+import { extractJson } from "../StructuredOutput.js"
 
 /**
  * Objects are closed (`additionalProperties: false`): servers with strict structured output and grammar-based
@@ -62,7 +62,9 @@ const decodeText = <A, I>(schema: Schema.Codec<A, I>, raw: string): Attempt<A> =
   if (extracted._tag === "NotFound") return { _tag: "Bad", error: extracted.reason, raw }
   let decode = decoders.get(schema)
   if (decode === undefined) {
-    decode = Schema.decodeUnknownExit(schema, { errors: "all" }) as (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+    decode = Schema.decodeUnknownExit(schema, { errors: "all" }) as (
+      input: unknown
+    ) => Exit.Exit<unknown, Schema.SchemaError>
     decoders.set(schema, decode)
   }
   const exit = decode(extracted.value)

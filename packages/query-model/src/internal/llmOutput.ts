@@ -1,5 +1,5 @@
-import { Models, Text } from "@ssra/core"
-import type { ChatClient } from "@ssra/llm"
+import { Text } from "@ssra/core"
+import { StructuredOutput } from "@ssra/llm"
 
 /** Reads `{"queries": [...]}` (code fences and prose around the object allowed) or a bare JSON array of strings. */
 export const parseQueries = (
@@ -7,21 +7,17 @@ export const parseQueries = (
 ): { readonly queries: ReadonlyArray<string> } | { readonly error: string } => {
   const trimmed = text.trim()
   if (trimmed === "") return { error: "empty answer" }
-  const unfenced = trimmed.replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "")
-  const objStart = unfenced.indexOf("{")
-  const arrStart = unfenced.indexOf("[")
-  let json: string | undefined
-  if (objStart !== -1 && (arrStart === -1 || objStart < arrStart))
-    json = unfenced.slice(objStart, unfenced.lastIndexOf("}") + 1)
-  else if (arrStart !== -1) json = unfenced.slice(arrStart, unfenced.lastIndexOf("]") + 1)
-  if (json === undefined || json === "")
-    return { error: `no JSON in the answer ${JSON.stringify(trimmed.slice(0, 80))}` }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return { error: `malformed JSON ${JSON.stringify(json.slice(0, 80))}` }
+  const found = StructuredOutput.extractJson(trimmed, {
+    accept: (value) => Array.isArray(value) || StructuredOutput.isJsonObject(value)
+  })
+  if (found._tag === "NotFound") {
+    const unfenced = trimmed.replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "")
+    const start = unfenced.search(/[[{]/)
+    return start === -1
+      ? { error: `no JSON in the answer ${JSON.stringify(trimmed.slice(0, 80))}` }
+      : { error: `malformed JSON ${JSON.stringify(unfenced.slice(start, start + 80))}` }
   }
+  const parsed = found.value
   const list = Array.isArray(parsed)
     ? parsed
     : parsed !== null && typeof parsed === "object"
@@ -48,22 +44,6 @@ export const distinct = (queries: Iterable<string>, seen = new Set<string>()): A
   }
   return out
 }
-
-/** Maps an LLM failure onto the query writer's error. */
-export const toModelError = (backend: string, error: ChatClient.LlmError): Models.ModelError =>
-  new Models.ModelError({
-    backend,
-    reason:
-      error.reason === "invalid-output"
-        ? "invalid-output"
-        : error.reason === "budget-exceeded"
-          ? "budget-exceeded"
-          : error.reason === "bad-request"
-            ? "invalid-input"
-            : "unavailable",
-    message: `${error.endpoint}: ${error.message}`,
-    ...(error.raw !== undefined ? { raw: error.raw } : {})
-  })
 
 /** The JSON Schema of the structured answer. */
 export const queriesJsonSchema = (maxItems: number): Record<string, unknown> => ({
