@@ -26,7 +26,9 @@ let out = head
 for (const dir of parts) {
   const file = `${dir}/BENCHMARKS.md`
   if (!existsSync(file)) continue
-  const text = readFileSync(file, "utf8").replace(/^# /gm, "## ").replace(/^(#{2,}) /gm, (m, h, offset) => (offset === 0 ? m : `#${h} `))
+  const text = readFileSync(file, "utf8")
+    .replace(/^# /gm, "## ")
+    .replace(/^(#{2,}) /gm, (m, h, offset) => (offset === 0 ? m : `#${h} `))
   out += `\n---\n\n<!-- from ${file} -->\n${text.trim()}\n`
 }
 writeFileSync("BENCHMARKS.md.tmp", out)

@@ -1,5 +1,5 @@
 // Creates a workspace package with the shared presets: `node tooling/new-package.mjs packages/foo "what it is for" [--app] [deps...]`.
-import { mkdirSync, writeFileSync, existsSync } from "node:fs"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 
 const [dir, description, ...rest] = process.argv.slice(2)
@@ -29,7 +29,10 @@ const pkg = {
     : {
         publishConfig: {
           access: "public",
-          exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" }, "./package.json": "./package.json" }
+          exports: {
+            ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
+            "./package.json": "./package.json"
+          }
         }
       }),
   scripts: {
@@ -46,16 +49,30 @@ const pkg = {
 writeFileSync(join(dir, "package.json"), JSON.stringify(pkg, null, 2) + "\n")
 writeFileSync(
   join(dir, "tsconfig.json"),
-  JSON.stringify({ extends: "@ssra/tooling-tsconfig/base.json", compilerOptions: { rootDir: "." }, include: ["src", "test"] }, null, 2) + "\n"
-)
-writeFileSync(
-  join(dir, "tsconfig.build.json"),
   JSON.stringify(
-    { extends: "./tsconfig.json", compilerOptions: { rootDir: "src", outDir: "dist", emitDeclarationOnly: true, noEmit: false }, include: ["src"] },
+    { extends: "@ssra/tooling-tsconfig/base.json", compilerOptions: { rootDir: "." }, include: ["src", "test"] },
     null,
     2
   ) + "\n"
 )
-writeFileSync(join(dir, "tsup.config.ts"), `import { preset } from "@ssra/tooling-tsup"\nimport { defineConfig } from "tsup"\n\nexport default defineConfig(preset())\n`)
-writeFileSync(join(dir, "vitest.config.ts"), `import { preset } from "@ssra/tooling-vitest"\nimport { defineConfig } from "vitest/config"\n\nexport default defineConfig(preset("${short}"))\n`)
+writeFileSync(
+  join(dir, "tsconfig.build.json"),
+  JSON.stringify(
+    {
+      extends: "./tsconfig.json",
+      compilerOptions: { rootDir: "src", outDir: "dist", emitDeclarationOnly: true, noEmit: false },
+      include: ["src"]
+    },
+    null,
+    2
+  ) + "\n"
+)
+writeFileSync(
+  join(dir, "tsup.config.ts"),
+  `import { preset } from "@ssra/tooling-tsup"\nimport { defineConfig } from "tsup"\n\nexport default defineConfig(preset())\n`
+)
+writeFileSync(
+  join(dir, "vitest.config.ts"),
+  `import { preset } from "@ssra/tooling-vitest"\nimport { defineConfig } from "vitest/config"\n\nexport default defineConfig(preset("${short}"))\n`
+)
 console.log(`created ${name} in ${dir}`)

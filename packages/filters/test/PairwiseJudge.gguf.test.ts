@@ -3,9 +3,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { PairwiseConsistencyFilter, PairwiseJudge } from "@ssra/filters"
+import { LlamaCpp, TinyGguf } from "@ssra/llm"
 import { Effect } from "effect"
 import { candidate } from "./fixtures.js"
-import { LlamaCpp, TinyGguf } from "@ssra/llm"
 
 // The real local-GGUF path: node-llama-cpp loads a tiny random-weight llama written by the test; the judge's
 // JSON-schema grammar ({"better": "A" | "B" | "tie"}) makes even random weights answer in the expected form.

@@ -5,13 +5,14 @@
  *
  * Usage: pnpm --filter @ssra/llm bench [memoryCalls]
  */
-import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Schema, Stream } from "effect"
+
 import { fork } from "node:child_process"
 import * as http from "node:http"
 import * as path from "node:path"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Effect, Schema, Stream } from "effect"
 import { ClientStack, CostTracker, OpenAiCompatible, Progress } from "../src/index.js"
 
 v8.setFlagsFromString("--expose-gc")

@@ -6,10 +6,11 @@
  *
  * @since 0.1.0
  */
+
+import * as fs from "node:fs"
 import { AtomicFile, Hash } from "@ssra/core"
 import { Effect, type Redacted } from "effect"
 import type { HttpClient } from "effect/http"
-import * as fs from "node:fs"
 import type { ChatRequest, ChatResponse } from "./ChatClient.js"
 import { LlmError } from "./ChatClient.js"
 import { decodeOr, download, upload } from "./internal/files.js"

@@ -7,8 +7,8 @@
  */
 import { AtomicFile } from "@ssra/core"
 import { Effect, Schema } from "effect"
-import * as ChatClient from "./ChatClient.js"
 import type { ChatClientShape, ChatRequest, ChatResponse } from "./ChatClient.js"
+import * as ChatClient from "./ChatClient.js"
 import { approximateTokens } from "./internal/tokens.js"
 
 /**

@@ -9,8 +9,8 @@ import type { Models } from "@ssra/core"
 import { Duration, Effect, Layer, Stream } from "effect"
 import { AiError, EmbeddingModel, LanguageModel, type Prompt, type Response } from "effect/ai"
 import type { ChatClientShape, ChatMessage, ChatRequest, LlmError } from "./ChatClient.js"
-import { extractJson } from "./StructuredOutput.js"
 import { jsonSchemaOf } from "./internal/structured.js"
+import { extractJson } from "./StructuredOutput.js"
 
 /**
  * Maps an `LlmError` to effect/ai's `AiError` (keeping retryability and the Retry-After hint).

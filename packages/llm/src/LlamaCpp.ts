@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Models } from "@ssra/core"
-import { Effect, Layer, Semaphore, type Scope } from "effect"
+import { Effect, Layer, type Scope, Semaphore } from "effect"
 import type { ChatClientShape, ChatRequest, ChatResponse } from "./ChatClient.js"
 import * as ChatClient from "./ChatClient.js"
 import { LlmError } from "./ChatClient.js"

@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { Effect, PubSub } from "effect"
-import * as ChatClient from "./ChatClient.js"
 import type { ChatClientShape, ChatResponse, LlmError } from "./ChatClient.js"
+import * as ChatClient from "./ChatClient.js"
 
 /**
  * @since 0.1.0

@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import { Clock, Effect, Semaphore } from "effect"
-import * as ChatClient from "./ChatClient.js"
 import type { ChatClientShape, ChatRequest } from "./ChatClient.js"
+import * as ChatClient from "./ChatClient.js"
 import { approximateTokens } from "./internal/tokens.js"
 
 /**

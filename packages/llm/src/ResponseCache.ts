@@ -6,13 +6,14 @@
  *
  * @since 0.1.0
  */
-import { AtomicFile, Hash } from "@ssra/core"
-import { Effect, type Scope } from "effect"
+
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as ChatClient from "./ChatClient.js"
+import { AtomicFile, Hash } from "@ssra/core"
+import { Effect, type Scope } from "effect"
 import type { ChatClientShape, ChatRequest, ChatResponse, LlmError } from "./ChatClient.js"
+import * as ChatClient from "./ChatClient.js"
 
 /**
  * @since 0.1.0

@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import { Effect, Random } from "effect"
-import * as ChatClient from "./ChatClient.js"
 import type { ChatClientShape, ChatRequest, ChatResponse, LlmError } from "./ChatClient.js"
+import * as ChatClient from "./ChatClient.js"
 
 /**
  * @since 0.1.0

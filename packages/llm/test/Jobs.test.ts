@@ -1,9 +1,9 @@
-import { NodeHttpClient } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Redacted } from "effect"
 import { BatchJobs, FineTuningJobs } from "../src/index.js"
 import { type Action, completion, type Received, startServer } from "./support/TestServer.js"
 

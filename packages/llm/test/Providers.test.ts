@@ -1,9 +1,9 @@
-import { NodeHttpClient } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Layer, Logger, References, Redacted, Schema, Tracer } from "effect"
-import { EmbeddingModel, LanguageModel } from "effect/ai"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Exit, Layer, Logger, Redacted, References, Schema, Tracer } from "effect"
+import { EmbeddingModel, LanguageModel } from "effect/ai"
 import { ChatClient, EffectAi, OpenAiCompatible, Presets, RemoteEmbedder, Retry } from "../src/index.js"
 import { completion, startServer } from "./support/TestServer.js"
 

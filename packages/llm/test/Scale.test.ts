@@ -3,12 +3,13 @@
  * with every result present exactly once; the cache makes the rerun issue zero requests; cost report and budget
  * cap work.
  */
-import { NodeHttpClient } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Schema } from "effect"
+
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Schema } from "effect"
 import { ClientStack, CostTracker, OpenAiCompatible, Progress, ResponseCache } from "../src/index.js"
 import { type Action, completion, startServer } from "./support/TestServer.js"
 

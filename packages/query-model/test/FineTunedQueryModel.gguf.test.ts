@@ -3,9 +3,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Document } from "@ssra/core"
+import { LlamaCpp, TinyGguf } from "@ssra/llm"
 import { FineTunedQueryModel, PromptQueryModel } from "@ssra/query-model"
 import { Effect } from "effect"
-import { LlamaCpp, TinyGguf } from "@ssra/llm"
 
 // The real local-GGUF path: node-llama-cpp loads a tiny random-weight llama written by the test, and the query
 // models call it through @ssra/llm's ChatClientShape with the JSON-schema grammar of {"queries": [...]}.

@@ -5,11 +5,12 @@
  *
  *   pnpm --filter @ssra/score-model bench [-- --set kuake_qtr --rows 20000]
  */
-import { Jsonl, Pair } from "@ssra/core"
-import { Effect } from "effect"
+
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Jsonl, Pair } from "@ssra/core"
+import { Effect } from "effect"
 import * as EmbeddedScoreModel from "../src/EmbeddedScoreModel.js"
 import * as Features from "../src/Features.js"
 

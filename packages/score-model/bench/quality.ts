@@ -11,11 +11,12 @@
  * model trains on the other half with the encoder's cosine as an extra feature, so the similarity it learns from
  * is as "unseen" as on the test file. The lexical-only model on the same half is reported alongside.
  */
+
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
 import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import * as Baselines from "../src/Baselines.js"
 import * as EmbeddedScoreModel from "../src/EmbeddedScoreModel.js"
 import * as TrainingReport from "../src/TrainingReport.js"

@@ -5,11 +5,12 @@
  *
  *   tsx --conditions=@ssra/source bench/similarity.ts [--set qbqtc] [--seed 7]
  */
+
+import * as path from "node:path"
 import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
 import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
 import { CharNgram } from "@ssra/evaluation"
 import { Effect } from "effect"
-import * as path from "node:path"
 import * as Features from "../src/Features.js"
 
 const arg = (name: string, fallback: string): string => {

@@ -6,10 +6,11 @@
  *
  * @since 0.1.0
  */
-import { AtomicFile, Grade, Hash, Models, type Pair, Sampling } from "@ssra/core"
-import { Effect, Schema } from "effect"
+
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { AtomicFile, Grade, Hash, Models, type Pair, Sampling } from "@ssra/core"
+import { Effect, Schema } from "effect"
 import { bm25Threshold, majority } from "./Baselines.js"
 import * as Features from "./Features.js"
 import * as network from "./internal/network.js"

@@ -6,10 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Grade, Jsonl, type DatasetError } from "@ssra/core"
+import { type DatasetError, Grade, Jsonl } from "@ssra/core"
 import { Effect } from "effect"
-import * as ScorePrompt from "./ScorePrompt.js"
 import { TrainingError } from "./ScoreModelError.js"
+import * as ScorePrompt from "./ScorePrompt.js"
 
 /**
  * One SFT row.

@@ -1,6 +1,6 @@
+import { assert, describe, it } from "@effect/vitest"
 import { Grade } from "@ssra/core"
 import { Baselines } from "@ssra/score-model"
-import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 
 describe("Baselines", () => {

@@ -1,12 +1,12 @@
-import { Grade, Jsonl, Pair } from "@ssra/core"
-import { DualEncoder } from "@ssra/embedding"
-import { Baselines, EmbeddedScoreModel, ScoreModel, ScoreModelError, TrainingReport } from "@ssra/score-model"
-import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Grade, Jsonl, Pair } from "@ssra/core"
+import { DualEncoder } from "@ssra/embedding"
+import { Baselines, EmbeddedScoreModel, ScoreModel, ScoreModelError, TrainingReport } from "@ssra/score-model"
+import { Effect } from "effect"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-score-"))

@@ -1,5 +1,5 @@
-import { Features } from "@ssra/score-model"
 import { assert, describe, it } from "@effect/vitest"
+import { Features } from "@ssra/score-model"
 
 describe("Features", () => {
   const r = Features.resources(["感冒吃什么药好", "头疼怎么办", "汽车保养常识", "宝宝发烧怎么办"])

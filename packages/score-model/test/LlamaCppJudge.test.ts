@@ -1,11 +1,11 @@
-import { Grade } from "@ssra/core"
-import { LlamaCpp, TinyGguf } from "@ssra/llm"
-import { LlmJudge } from "@ssra/score-model"
-import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Grade } from "@ssra/core"
+import { LlamaCpp, TinyGguf } from "@ssra/llm"
+import { LlmJudge } from "@ssra/score-model"
+import { Effect } from "effect"
 
 // The tiny random-weight GGUF writer is exported by @ssra/llm.
 const loadWriter = async (): Promise<(file: string, seed?: number) => number> => TinyGguf.writeTinyLlamaGguf

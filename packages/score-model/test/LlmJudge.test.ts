@@ -1,7 +1,7 @@
+import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Grade, Models } from "@ssra/core"
 import { ChatClient, OpenAiCompatible } from "@ssra/llm"
 import { FineTunedJudge, LlmJudge, ScoreModel, ScorePrompt } from "@ssra/score-model"
-import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as ChatServer from "./support/ChatServer.js"
 

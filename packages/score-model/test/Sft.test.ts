@@ -1,10 +1,10 @@
-import { Grade } from "@ssra/core"
-import { ScoreModelError, ScorePrompt, Sft } from "@ssra/score-model"
-import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Grade } from "@ssra/core"
+import { ScoreModelError, ScorePrompt, Sft } from "@ssra/score-model"
+import { Effect } from "effect"
 
 describe("Sft", () => {
   it.effect("writes one chat row per pair with the judge prompt and the grade as answer", () =>

@@ -1,5 +1,5 @@
-import { Sampling } from "@ssra/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Sampling } from "@ssra/core"
 import * as network from "../src/internal/network.js"
 
 const check = (shape: network.NetworkShape) => {

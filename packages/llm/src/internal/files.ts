@@ -1,9 +1,10 @@
 /**
  * OpenAI-compatible `/v1/files` upload and download, shared by batch and fine-tuning jobs.
  */
-import { Effect, Schema } from "effect"
+
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Effect, Schema } from "effect"
 import { LlmError } from "../ChatClient.js"
 import type { Transport } from "./transport.js"
 import * as Wire from "./wire.js"

@@ -112,7 +112,9 @@ export const make = (config: TransportConfig): Effect.Effect<Transport, never, H
           ...(extra?.retryAfterMs !== undefined ? { retryAfterMs: extra.retryAfterMs } : {})
         })
       const executed = http.execute(HttpClientRequest.setHeaders(req, authHeaders))
-      return (config.httpSpans ? executed : Effect.provideService(executed, HttpClient.TracerDisabledWhen, constTrue)).pipe(
+      return (
+        config.httpSpans ? executed : Effect.provideService(executed, HttpClient.TracerDisabledWhen, constTrue)
+      ).pipe(
         Effect.flatMap((response) =>
           response.text.pipe(Effect.map((text) => ({ status: response.status, text, response })))
         ),
