@@ -12,7 +12,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AtomicFile, Hash, type Models, type Pair } from "@ssra/core"
-import { PairClassificationEvaluator, PairScorer, ResultFile, RetrievalEvaluator } from "@ssra/evaluation"
+import { PairClassificationEvaluator, PairScorer, ResultFile, RetrievalEvaluator, Statistics } from "@ssra/evaluation"
 import { Effect, Schema } from "effect"
 import * as Artifact from "./Artifact.js"
 import { type RunContext, record } from "./internal/context.js"
@@ -70,10 +70,17 @@ export const evaluate = (
   Effect.gen(function* () {
     const e = ctx.config.evaluation
     const scorer = subject._tag === "embedder" ? PairScorer.fromEmbedder(subject.embedder) : subject.scorer
+    // each metric's own 95% bootstrap interval (over queries or pairs), seeded by the run, for the report's whiskers
+    const withIntervals = (result: Parameters<typeof Statistics.resultIntervals>[0]) =>
+      ResultFile.fromEvaluation(result, {
+        modelName: system,
+        dataset: data.dataset,
+        intervals: Statistics.resultIntervals(result, { resamples: e.bootstrapSamples, seed: ctx.config.seed })
+      })
     const retrieval =
       data.retrievalTest.length === 0
         ? undefined
-        : ResultFile.fromEvaluation(
+        : withIntervals(
             yield* RetrievalEvaluator.evaluate({
               name: "retrieval",
               rows: data.retrievalTest,
@@ -81,13 +88,12 @@ export const evaluate = (
               scale: data.scale,
               minCandidates: e.minCandidates,
               cutoffs: RetrievalEvaluator.ssraPreset.cutoffs
-            }),
-            { modelName: system, dataset: data.dataset }
+            })
           )
     const pairs =
       data.pairTest.length === 0
         ? undefined
-        : ResultFile.fromEvaluation(
+        : withIntervals(
             yield* PairClassificationEvaluator.evaluate({
               name: "pair-classification",
               rows: data.pairTest,
@@ -99,8 +105,7 @@ export const evaluate = (
                 : { scorer: subject.scorer }),
               scale: data.scale,
               ...(e.balancedPerGrade !== undefined ? { balanced: { perGrade: e.balancedPerGrade, seed: 52 } } : {})
-            }),
-            { modelName: system, dataset: data.dataset }
+            })
           )
     return { system, retrieval, pairs }
   }).pipe(

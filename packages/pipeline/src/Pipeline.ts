@@ -352,13 +352,16 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
           { _tag: "embedder", embedder: model },
           Artifact.asInput("model", trained)
         )
+        // a system that shares another's artifacts is still reported under its own name
+        const named = (r: typeof results.retrieval) =>
+          r === undefined || trainAs === system ? r : { ...r, ssra: { ...r.ssra, model_name: system } }
         rows.push({
           system,
           label: labels[system],
           status: "ok",
           note,
-          retrieval: results.retrieval,
-          pairs: results.pairs,
+          retrieval: named(results.retrieval),
+          pairs: named(results.pairs),
           trainingRows: trained.record.counts
         })
         return trained

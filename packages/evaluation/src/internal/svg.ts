@@ -195,12 +195,13 @@ export const histogram = (options: {
   readonly width?: number
 }): string => {
   const width = options.width ?? 380
-  const height = 220
   const left = 44
   const top = 28
   const legendH = options.series.length > 1 ? options.series.length * 16 : 0
+  // the legend adds height below the plot instead of squeezing it
+  const height = 220 + legendH
   const plotW = width - left - 12
-  const plotH = height - top - 36 - legendH
+  const plotH = 220 - top - 36
   const series = options.series.map((s) => {
     const total = s.counts.reduce((a, b) => a + b, 0)
     return { ...s, values: s.counts.map((c) => (options.normalize && total > 0 ? c / total : c)) }
