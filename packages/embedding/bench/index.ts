@@ -6,14 +6,16 @@
  *
  *   pnpm --filter @ssra/embedding bench [-- --set kuake_qtr --tf-steps 6]
  */
-import { Grade, Jsonl, Pair } from "@ssra/core"
-import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
-import { Effect } from "effect"
+
 import { spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
+import { Grade, Jsonl, Pair } from "@ssra/core"
+import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
+import { Effect } from "effect"
 
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     part: { type: "string" },
     set: { type: "string", default: "kuake_qtr" },
@@ -41,7 +43,10 @@ const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024)
 
 const ours = Effect.gen(function* () {
   const { labeled, rows, scale } = yield* loadRows
-  const model = DualEncoder.make({ dimensions: DIMS, featurizer: { buckets: BUCKETS, charNgrams: [2], words: true, lowercase: true, seed: 0x5eed } }, 1)
+  const model = DualEncoder.make(
+    { dimensions: DIMS, featurizer: { buckets: BUCKETS, charNgrams: [2], words: true, lowercase: true, seed: 0x5eed } },
+    1
+  )
   const started = performance.now()
   const result = yield* EmbeddingTrainer.train({
     model,
@@ -76,7 +81,10 @@ const tfjs = Effect.gen(function* () {
   const tf = yield* Effect.promise(() => import("@tensorflow/tfjs"))
   yield* Effect.promise(() => tf.setBackend("cpu"))
   const { labeled, rows } = yield* loadRows
-  const model = DualEncoder.make({ dimensions: DIMS, featurizer: { buckets: BUCKETS, charNgrams: [2], words: true, lowercase: true, seed: 0x5eed } }, 1)
+  const model = DualEncoder.make(
+    { dimensions: DIMS, featurizer: { buckets: BUCKETS, charNgrams: [2], words: true, lowercase: true, seed: 0x5eed } },
+    1
+  )
   const featurize = (t: string) => model.featurizer.featurize(t)
   const table = tf.variable(tf.tensor2d(model.queryTable, [BUCKETS, DIMS]))
   const optimizer = tf.train.adagrad(0.05)
@@ -162,11 +170,29 @@ else if (values.part === "tfjs") run(tfjs)
 else {
   const forward = process.argv.slice(2).filter((a) => !a.startsWith("--part"))
   const child = (part: string) => {
-    const out = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, "--part", part, ...forward], { encoding: "utf8", maxBuffer: 1 << 24 })
+    const out = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, "--part", part, ...forward], {
+      encoding: "utf8",
+      maxBuffer: 1 << 24
+    })
     if (out.status !== 0) throw new Error(`${part} failed: ${out.stderr}`)
     return JSON.parse(out.stdout.trim().split("\n").pop()!)
   }
   const a = child("ours")
   const b = child("tfjs")
-  console.log(JSON.stringify({ set: values.set, batch: B, dims: DIMS, buckets: BUCKETS, ours: a, tfjs: b, trainingSpeedup: Math.round(a.trainPairsPerSecond / b.trainPairsPerSecond), encodingSpeedup: Math.round(a.docsPerSecond / b.docsPerSecond) }, null, 2))
+  console.log(
+    JSON.stringify(
+      {
+        set: values.set,
+        batch: B,
+        dims: DIMS,
+        buckets: BUCKETS,
+        ours: a,
+        tfjs: b,
+        trainingSpeedup: Math.round(a.trainPairsPerSecond / b.trainPairsPerSecond),
+        encodingSpeedup: Math.round(a.docsPerSecond / b.docsPerSecond)
+      },
+      null,
+      2
+    )
+  )
 }

@@ -4,19 +4,26 @@
  *
  * Defaults = the best measured recipe: raw grade weights (the paper), 5 epochs, batch 128, Adagrad lr 0.05, τ 0.05,
  * each row's lower-graded documents of the same query as explicit negatives, 3 hard negatives mined with the
- * start model (5% margin), margin masking 0.1.
+ * start model (5% margin), margin masking 0.1; plus the fixed lexical channel (`--lexical 2048` hashed dims, 0 =
+ * none) with the learned part trained as its residual (`--residual true`) at α 0.5, and the served α picked on a
+ * held-out 20% of labeled.jsonl's queries (`--alpha auto`, `--tune-fraction 0.2`): a model trained on the other
+ * 80% is scored at each α on held-out queries with ≥ 2 differently graded candidates; retrieval_test is only
+ * used for the final report. BM25 (char 1+2-grams, k1 1.2, b 0.75, IDF from the test file's titles) and
+ * char-bigram cosine are recomputed here as references.
  *
  *   pnpm --filter @ssra/embedding quality -- --set qbqtc
- *   pnpm --filter @ssra/embedding quality -- --set kuake_qtr --hard 0 --list none --epochs 3   (plain in-batch)
+ *   pnpm --filter @ssra/embedding quality -- --set kuake_qtr --lexical 0 --hard 0 --list none --epochs 3   (no lexical channel, plain in-batch)
  */
-import { Grade, Jsonl, Pair } from "@ssra/core"
-import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
-import { Effect } from "effect"
+
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { evaluateRetrieval, groupByQuery } from "./retrieval.js"
+import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
+import { DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
+import { Effect } from "effect"
+import { bigramCosine, bm25, evaluateRetrieval, evaluateScorer, groupByQuery } from "./retrieval.js"
 
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     set: { type: "string", default: "kuake_qtr" },
     epochs: { type: "string", default: "5" },
@@ -41,31 +48,25 @@ const { values } = parseArgs({
     dd: { type: "boolean", default: false },
     "learn-tau": { type: "boolean", default: false },
     seed: { type: "string", default: "1" },
+    lexical: { type: "string", default: "2048" },
+    alpha: { type: "string", default: "auto" },
+    "tune-fraction": { type: "string", default: "0.2" },
+    residual: { type: "string", default: "true" },
     save: { type: "string" },
     data: { type: "string", default: path.resolve(import.meta.dirname, "../../../data") }
   }
 })
 
+const ALPHAS = [0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99, 1]
+
 const program = Effect.gen(function* () {
   const dir = path.join(values.data!, values.set!)
   const labeled = yield* Jsonl.readAll(path.join(dir, "labeled.jsonl"), Pair.LabeledPair)
-  const test = groupByQuery(yield* Jsonl.readAll(path.join(dir, "retrieval_test.jsonl"), Pair.LabeledPair))
+  const testPairs = yield* Jsonl.readAll(path.join(dir, "retrieval_test.jsonl"), Pair.LabeledPair)
+  const test = groupByQuery(testPairs)
   const scale = Grade.inferScale(labeled.map((p) => p.label))
-  const rows = TrainingSet.fromLabeledPairs(labeled, { scheme: values.scheme as "raw", scale, listNegatives: values.list as "none" | undefined })
   const dims = Number(values.dims)
-  const model = DualEncoder.make(
-    {
-      dimensions: dims,
-      towers: values.towers as "shared",
-      pooling: values.pooling as "mean",
-      featureWeighting: values.weighting as "none",
-      initScale: Number(values.init),
-      featurizer: { buckets: Number(values.buckets), charNgrams: values.ngrams!.split(",").map(Number), words: values.words === "true", lowercase: true, seed: 0x5eed }
-    },
-    Number(values.seed)
-  )
-  if (values.weighting === "idf") DualEncoder.fitFeatureWeights(model, [...new Set(labeled.flatMap((p) => [p.query, p.doc]))])
-  const before = yield* evaluateRetrieval(model, test)
+  const lexicalDims = Number(values.lexical)
   const hard = Number(values.hard)
   const args: Partial<EmbeddingTrainer.TrainingArgs> = {
     epochs: Number(values.epochs),
@@ -77,31 +78,129 @@ const program = Effect.gen(function* () {
     documentDocument: values.dd!,
     falseNegativeMargin: values.margin === "none" ? null : Number(values.margin),
     maxNegativesPerRow: Number(values.negatives),
-    hardNegatives: hard > 0 ? { k: hard, margin: 0.05, source: values["hard-source"] as "start", dimensions: 64, guardMinGrade: 2 } : null,
+    hardNegatives:
+      hard > 0
+        ? { k: hard, margin: 0.05, source: values["hard-source"] as "start", dimensions: 64, guardMinGrade: 2 }
+        : null,
     gradeScaleMax: scale.max,
     seed: Number(values.seed),
-    progressEvery: 50
+    progressEvery: 50,
+    lexicalResidual: values.residual === "true"
   }
+  const makeModel = (pairs: ReadonlyArray<Pair.LabeledPair>, alpha: number) => {
+    const model = DualEncoder.make(
+      {
+        dimensions: dims,
+        towers: values.towers as "shared",
+        pooling: values.pooling as "mean",
+        featureWeighting: values.weighting as "none",
+        initScale: Number(values.init),
+        featurizer: {
+          buckets: Number(values.buckets),
+          charNgrams: values.ngrams!.split(",").map(Number),
+          words: values.words === "true",
+          lowercase: true,
+          seed: 0x5eed
+        },
+        lexical: lexicalDims > 0 ? { ...Lexical.defaultConfig, dimensions: lexicalDims, weight: alpha } : null
+      },
+      Number(values.seed)
+    )
+    // corpus statistics (IDF, average length; no labels) from the training documents only
+    const docs = [...new Set(pairs.map((p) => p.doc))]
+    if (values.weighting === "idf")
+      DualEncoder.fitFeatureWeights(model, [...new Set(pairs.flatMap((p) => [p.query, p.doc]))])
+    if (lexicalDims > 0) DualEncoder.fitLexical(model, docs)
+    return model
+  }
+  const trainOn = (pairs: ReadonlyArray<Pair.LabeledPair>, model: DualEncoder.DualEncoderModel) =>
+    EmbeddingTrainer.train({
+      model,
+      rows: TrainingSet.fromLabeledPairs(pairs, {
+        scheme: values.scheme as "raw",
+        scale,
+        listNegatives: values.list as "none" | undefined
+      }),
+      args,
+      onProgress: (e) =>
+        console.error(
+          `step ${e.step}/${e.totalSteps} epoch ${e.epoch} loss ${e.loss.toFixed(4)} ${e.pairsPerSecond.toFixed(0)} pairs/s eta ${e.etaSeconds.toFixed(0)}s τ ${e.temperature.toFixed(4)}`
+        )
+    })
+
+  // α: picked on a held-out split of labeled.jsonl (by query), never on retrieval_test
+  let alpha = values.alpha === "auto" ? Number.NaN : Number(values.alpha)
+  let tuning: Record<string, number> | undefined
+  if (lexicalDims > 0 && values.alpha === "auto") {
+    const { first, second } = Sampling.splitByGroup(
+      labeled,
+      (p) => p.qid,
+      Number(values["tune-fraction"]),
+      Number(values.seed)
+    )
+    const heldOut = groupByQuery(second, 2).filter((q) => new Set(q.candidates.map((c) => c.label)).size > 1)
+    console.error(`tuning α: training on ${first.length} pairs, ${heldOut.length} held-out queries`)
+    const tuned = (yield* trainOn(first, makeModel(first, 0.5))).model
+    tuning = {}
+    let best = -1
+    for (const a of ALPHAS) {
+      const v = yield* evaluateRetrieval(DualEncoder.withLexicalWeight(tuned, a), heldOut)
+      tuning[String(a)] = Number(v.toFixed(4))
+      if (v > best + 1e-9) {
+        best = v
+        alpha = a
+      }
+    }
+    console.error(`held-out nDCG@10 by α: ${JSON.stringify(tuning)} → α ${alpha}`)
+  }
+  if (!(alpha >= 0 && alpha <= 1)) alpha = 0
+
+  // with α = auto both models train at α 0.5 (residual offset scale 1) and the picked α is applied afterwards
+  const trainAlpha = values.alpha === "auto" ? 0.5 : alpha
+  const model = makeModel(labeled, trainAlpha)
+  const atAlpha = (m: DualEncoder.DualEncoderModel) => (lexicalDims > 0 ? DualEncoder.withLexicalWeight(m, alpha) : m)
+  const before = yield* evaluateRetrieval(atAlpha(model), test)
   const started = performance.now()
-  const result = yield* EmbeddingTrainer.train({
-    model,
-    rows,
-    args,
-    onProgress: (e) =>
-      console.error(`step ${e.step}/${e.totalSteps} epoch ${e.epoch} loss ${e.loss.toFixed(4)} ${e.pairsPerSecond.toFixed(0)} pairs/s eta ${e.etaSeconds.toFixed(0)}s τ ${e.temperature.toFixed(4)}`)
-  })
+  const result = yield* trainOn(labeled, model)
   const seconds = (performance.now() - started) / 1000
-  const after = yield* evaluateRetrieval(result.model, test)
+  const final = atAlpha(result.model)
+  const after = yield* evaluateRetrieval(final, test)
+  const afterLearned = yield* evaluateRetrieval(result.model, test, dims)
   const after64 = yield* evaluateRetrieval(result.model, test, Math.min(64, dims))
-  if (values.save !== undefined) yield* DualEncoder.save(result.model, values.save)
+  const lexicalOnly =
+    lexicalDims > 0 ? yield* evaluateRetrieval(DualEncoder.withLexicalWeight(result.model, 1), test) : undefined
+  if (values.save !== undefined) yield* DualEncoder.save(final, values.save)
   const report = {
     set: values.set,
-    rows: rows.length,
+    pairs: labeled.length,
     testQueries: test.length,
-    args: { ...args, dims, buckets: Number(values.buckets), towers: values.towers, scheme: values.scheme, list: values.list, ngrams: values.ngrams, words: values.words, pooling: values.pooling, weighting: values.weighting },
+    args: {
+      ...args,
+      dims,
+      buckets: Number(values.buckets),
+      towers: values.towers,
+      scheme: values.scheme,
+      list: values.list,
+      ngrams: values.ngrams,
+      words: values.words,
+      pooling: values.pooling,
+      weighting: values.weighting,
+      lexical: lexicalDims,
+      alpha,
+      trainAlpha
+    },
+    ...(tuning === undefined ? {} : { heldOutByAlpha: tuning }),
     trainSeconds: Number(seconds.toFixed(1)),
     steps: result.steps,
-    ndcg10: { untrained: Number(before.toFixed(4)), trained: Number(after.toFixed(4)), trained64: Number(after64.toFixed(4)) }
+    ndcg10: {
+      untrained: Number(before.toFixed(4)),
+      trained: Number(after.toFixed(4)),
+      trainedLearnedPartOnly: Number(afterLearned.toFixed(4)),
+      trained64: Number(after64.toFixed(4)),
+      ...(lexicalOnly === undefined ? {} : { lexicalChannelOnly: Number(lexicalOnly.toFixed(4)) }),
+      bigramCosine: Number(evaluateScorer(test, bigramCosine).toFixed(4)),
+      bm25: Number(evaluateScorer(test, bm25([...new Set(testPairs.map((p) => p.doc))])).toFixed(4))
+    }
   }
   console.log(JSON.stringify(report))
 })

@@ -6,13 +6,15 @@
  *
  * @since 0.1.0
  */
+
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { AtomicFile, Hash, Models, Sampling } from "@ssra/core"
 import { Effect, Schema } from "effect"
 import { AiError, EmbeddingModel } from "effect/ai"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { CheckpointError } from "./CheckpointError.js"
 import * as Featurizer from "./Featurizer.js"
+import * as Lexical from "./Lexical.js"
 import * as Safetensors from "./Safetensors.js"
 
 /**
@@ -35,6 +37,11 @@ export interface DualEncoderConfig {
   /** Standard deviation of the initial weights. */
   readonly initScale: number
   readonly seed: number
+  /**
+   * A fixed lexical channel (BM25 over hashed char n-grams, see `Lexical`) appended after the learned
+   * dimensions, so `cos = α·lexical + (1 − α)·learned`; null/absent: none (the learned part alone).
+   */
+  readonly lexical?: Lexical.LexicalConfig | null | undefined
 }
 
 /**
@@ -49,16 +56,20 @@ export const DualEncoderConfig = Schema.Struct({
   pooling: Schema.Literals(["mean", "sqrt"]),
   featureWeighting: Schema.Literals(["none", "idf"]),
   initScale: Schema.Number.check(Schema.isGreaterThan(0)),
-  seed: Schema.Int
+  seed: Schema.Int,
+  lexical: Schema.optional(Schema.NullOr(Lexical.LexicalConfig))
 })
 
 /**
- * The checkpoint format version this code reads and writes.
+ * The checkpoint format version this code writes for a model with a lexical channel; a model without one is
+ * written as version 1 (unchanged from before the channel existed). `load` reads both.
  *
  * @since 0.1.0
  * @category constants
  */
-export const formatVersion = 1
+export const formatVersion = 2
+
+const readableVersions: ReadonlyArray<number> = [1, 2]
 
 /**
  * @since 0.1.0
@@ -90,6 +101,8 @@ export interface DualEncoderModel extends Models.TextEmbedder {
   readonly documentTable: Float32Array
   /** Per-bucket pooling weights (`featureWeighting: "idf"`), else null. */
   readonly featureWeights: Float32Array | null
+  /** The fixed lexical channel (`config.lexical`), fitted with `fitLexical`; null without one. */
+  readonly lexical: Lexical.LexicalChannel | null
   /** log of the softmax temperature (learned or fixed in training; kept so a resumed run continues it). */
   logTemperature: number
   /** What produced the weights (training args, data manifest hashes); written to `config.json`. */
@@ -109,12 +122,17 @@ const build = (
   documentTable: Float32Array,
   featureWeights: Float32Array | null,
   logTemperature: number,
-  provenance: Readonly<Record<string, unknown>>
+  provenance: Readonly<Record<string, unknown>>,
+  lexicalStats?: Lexical.LexicalStats
 ): DualEncoderModel => {
   const featurizer = Featurizer.make(config.featurizer)
+  const lexical = config.lexical ? Lexical.make(config.lexical, lexicalStats) : null
   const model: DualEncoderModel = {
-    id: `ssra-dual-encoder/${config.towers}-${config.dimensions}d-${config.featurizer.buckets}b`,
-    dimensions: config.dimensions,
+    id:
+      `ssra-dual-encoder/${config.towers}-${config.dimensions}d-${config.featurizer.buckets}b` +
+      (config.lexical ? `+lexical-${config.lexical.dimensions}d-a${config.lexical.weight}` : ""),
+    dimensions: outputDimensions(config),
+    lexical,
     config,
     featurizer,
     queryTable,
@@ -124,7 +142,7 @@ const build = (
     provenance,
     embed: (texts, options) =>
       Effect.try({
-        try: () => encodeTexts(model, texts, options.kind, options.dimensions ?? config.dimensions),
+        try: () => encodeTexts(model, texts, options.kind, options.dimensions ?? model.dimensions),
         catch: (cause) =>
           new Models.ModelError({
             backend: model.id,
@@ -136,6 +154,16 @@ const build = (
   }
   return model
 }
+
+/**
+ * The width of a full embedding: the learned `dimensions`, plus with a lexical channel its hashed dimensions and
+ * one padding slot (which tops document vectors up to unit norm so the cosine keeps BM25's length handling).
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const outputDimensions = (config: DualEncoderConfig): number =>
+  config.dimensions + (config.lexical ? config.lexical.dimensions + 1 : 0)
 
 /**
  * A fresh model with seeded random weights (normal, `initScale`). Separate towers start equal, so an untrained
@@ -199,11 +227,17 @@ export const poolInto = (
  * @since 0.1.0
  * @category encoding
  */
-export const poolingScale = (n: number, pooling: "mean" | "sqrt"): number => (pooling === "mean" ? 1 / n : 1 / Math.sqrt(n))
+export const poolingScale = (n: number, pooling: "mean" | "sqrt"): number =>
+  pooling === "mean" ? 1 / n : 1 / Math.sqrt(n)
 
 /**
  * Plain (throwing) batch encoding for hot loops: featurize, pool, keep the first `dimensions` values and
  * L2-normalize them. Throws `FeaturizeError` for an empty text and `RangeError` for a bad `dimensions`.
+ *
+ * With a lexical channel, `dimensions` is either a learned prefix (≤ `config.dimensions`, the Matryoshka
+ * nesting; learned part only) or the full `model.dimensions`: `[√(1−α)·learned (unit), √α·lexical, pad]`, where a
+ * query's lexical part is a unit IDF vector with pad 0 and a document's is its BM25 weights (norm ≤ 1) with the
+ * pad making the whole vector unit-norm, so `q·d = (1−α)·cos_learned + α·BM25(q, d)/(‖idf_q‖·cap)`.
  *
  * @since 0.1.0
  * @category encoding
@@ -212,11 +246,15 @@ export const encodeTexts = (
   model: DualEncoderModel,
   texts: ReadonlyArray<string>,
   kind: Models.TextKind,
-  dimensions: number = model.config.dimensions
+  dimensions: number = model.dimensions
 ): Array<Float32Array> => {
   const dim = model.config.dimensions
+  if (model.lexical !== null && dimensions === model.dimensions)
+    return encodeWithLexical(model, model.lexical, texts, kind)
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > dim) {
-    throw new RangeError(`dimensions must be an integer in 1..${dim}, got ${dimensions}`)
+    throw new RangeError(
+      `dimensions must be an integer in 1..${dim}${model.lexical !== null ? ` (a learned prefix) or ${model.dimensions} (learned + lexical)` : ""}, got ${dimensions}`
+    )
   }
   const table = kind === "query" ? model.queryTable : model.documentTable
   const pooled = new Float32Array(dim)
@@ -233,6 +271,62 @@ export const encodeTexts = (
   return out
 }
 
+const encodeWithLexical = (
+  model: DualEncoderModel,
+  lexical: Lexical.LexicalChannel,
+  texts: ReadonlyArray<string>,
+  kind: Models.TextKind
+): Array<Float32Array> => {
+  const D = model.config.dimensions
+  const L = lexical.config.dimensions
+  const alpha = lexical.config.weight
+  const learned = encodeTexts(model, texts, kind, D)
+  const a = Math.sqrt(alpha)
+  const c = Math.sqrt(1 - alpha)
+  return texts.map((text, t) => {
+    const out = new Float32Array(D + L + 1)
+    const e = learned[t]!
+    for (let j = 0; j < D; j++) out[j] = c * e[j]!
+    const { vector, squaredNorm } = Lexical.encode(lexical, text, kind)
+    for (let j = 0; j < L; j++) out[D + j] = a * vector[j]!
+    // documents: top up to unit norm (the query's pad is 0, so the pad never enters q·d)
+    out[D + L] = kind === "document" ? Math.sqrt(Math.max(0, alpha * (1 - squaredNorm))) : 0
+    return out
+  })
+}
+
+/**
+ * Fits the lexical channel's IDF, average length and norm cap on a document corpus (in place).
+ *
+ * @since 0.1.0
+ * @category training
+ */
+export const fitLexical = (model: DualEncoderModel, corpus: ReadonlyArray<string>): void => {
+  if (model.lexical === null) throw new RangeError("fitLexical needs a model made with a lexical config")
+  Lexical.fit(model.lexical, corpus)
+}
+
+/**
+ * The same model (sharing its tables and lexical statistics) with another lexical weight α, e.g. to pick α on
+ * held-out data after training.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const withLexicalWeight = (model: DualEncoderModel, weight: number): DualEncoderModel => {
+  if (model.config.lexical == null || model.lexical === null)
+    throw new RangeError("withLexicalWeight needs a model with a lexical channel")
+  return build(
+    { ...model.config, lexical: { ...model.config.lexical, weight } },
+    model.queryTable,
+    model.documentTable,
+    model.featureWeights,
+    model.logTemperature,
+    model.provenance,
+    model.lexical.stats
+  )
+}
+
 /**
  * A deep copy (weights, temperature and provenance).
  *
@@ -247,7 +341,8 @@ export const clone = (model: DualEncoderModel): DualEncoderModel => {
     model.config.towers === "shared" ? q : model.documentTable.slice(),
     model.featureWeights?.slice() ?? null,
     model.logTemperature,
-    model.provenance
+    model.provenance,
+    model.lexical === null ? undefined : { ...model.lexical.stats, idf: model.lexical.stats.idf.slice() }
   )
 }
 
@@ -288,7 +383,9 @@ export const CheckpointConfig = Schema.Struct({
   model: DualEncoderConfig,
   temperature: Schema.Number,
   weights: Schema.Struct({ file: Schema.String, sha256: Schema.String }),
-  provenance: Schema.Record(Schema.String, Schema.Unknown)
+  provenance: Schema.Record(Schema.String, Schema.Unknown),
+  /** The lexical channel's fitted scalars (its IDF is the `lexical.idf` tensor); version 2 only. */
+  lexical: Schema.optional(Schema.Struct({ averageLength: Schema.Number, normCap: Schema.Number }))
 })
 
 const WEIGHTS = "model.safetensors"
@@ -334,12 +431,29 @@ export const writeFilesSync = (model: DualEncoderModel, dir: string): void => {
     temperature: { shape: [1], data: Float32Array.of(Math.exp(model.logTemperature)) }
   }
   if (config.towers === "separate") tensors["document.embedding"] = { shape, data: model.documentTable }
-  if (model.featureWeights !== null) tensors["feature.weight"] = { shape: [config.featurizer.buckets], data: model.featureWeights }
+  if (model.featureWeights !== null)
+    tensors["feature.weight"] = { shape: [config.featurizer.buckets], data: model.featureWeights }
+  const lexical = model.lexical
+  if (lexical !== null) {
+    tensors["lexical.idf"] = { shape: [lexical.config.featurizer.buckets], data: lexical.stats.idf }
+    if (!Number.isFinite(lexical.stats.averageLength) || !Number.isFinite(lexical.stats.normCap)) {
+      throw new CheckpointError({
+        path: dir,
+        reason: "non-finite",
+        detail: "the lexical channel's average length or norm cap is not finite"
+      })
+    }
+  }
+  const version = lexical === null ? 1 : formatVersion
   if (!Number.isFinite(model.logTemperature)) {
-    throw new CheckpointError({ path: dir, reason: "non-finite", detail: `temperature is ${Math.exp(model.logTemperature)}` })
+    throw new CheckpointError({
+      path: dir,
+      reason: "non-finite",
+      detail: `temperature is ${Math.exp(model.logTemperature)}`
+    })
   }
   const chunks = Safetensors.encode(
-    { tensors, metadata: { format: "ssra-dual-encoder", formatVersion: String(formatVersion), towers: config.towers } },
+    { tensors, metadata: { format: "ssra-dual-encoder", formatVersion: String(version), towers: config.towers } },
     path.join(dir, WEIGHTS)
   )
   const writer = AtomicFile.openSync(path.join(dir, WEIGHTS))
@@ -355,12 +469,15 @@ export const writeFilesSync = (model: DualEncoderModel, dir: string): void => {
   }
   const json: typeof CheckpointConfig.Type = {
     format: "ssra-dual-encoder",
-    formatVersion,
+    formatVersion: version,
     id: model.id,
     model: config,
     temperature: model.logTemperature,
     weights: { file: WEIGHTS, sha256: digest },
-    provenance: model.provenance
+    provenance: model.provenance,
+    ...(lexical === null
+      ? {}
+      : { lexical: { averageLength: lexical.stats.averageLength, normCap: lexical.stats.normCap } })
   }
   AtomicFile.writeFileSync(path.join(dir, CONFIG), JSON.stringify(json, null, 2) + "\n")
 }
@@ -368,7 +485,12 @@ export const writeFilesSync = (model: DualEncoderModel, dir: string): void => {
 const toCheckpointError = (dir: string) => (cause: unknown) =>
   cause instanceof CheckpointError
     ? cause
-    : new CheckpointError({ path: dir, reason: "io", detail: String((cause as Error)?.message ?? cause), hint: "check the directory is writable and the disk has space" })
+    : new CheckpointError({
+        path: dir,
+        reason: "io",
+        detail: String((cause as Error)?.message ?? cause),
+        hint: "check the directory is writable and the disk has space"
+      })
 
 /**
  * Saves a checkpoint directory (`model.safetensors` + `config.json`), replacing any previous one atomically.
@@ -378,7 +500,10 @@ const toCheckpointError = (dir: string) => (cause: unknown) =>
  * @category encoding
  */
 export const save = (model: DualEncoderModel, dir: string): Effect.Effect<void, CheckpointError> =>
-  Effect.try({ try: () => writeDirectorySync(dir, (temp) => writeFilesSync(model, temp)), catch: toCheckpointError(dir) })
+  Effect.try({
+    try: () => writeDirectorySync(dir, (temp) => writeFilesSync(model, temp)),
+    catch: toCheckpointError(dir)
+  })
 
 /**
  * Plain (throwing) `load`.
@@ -403,13 +528,17 @@ export const loadSync = (dir: string): DualEncoderModel => {
   const version = (raw as { formatVersion?: unknown })?.formatVersion
   const format = (raw as { format?: unknown })?.format
   if (format !== "ssra-dual-encoder") {
-    throw new CheckpointError({ path: configFile, reason: "invalid", detail: `format is ${JSON.stringify(format)}, expected "ssra-dual-encoder"` })
+    throw new CheckpointError({
+      path: configFile,
+      reason: "invalid",
+      detail: `format is ${JSON.stringify(format)}, expected "ssra-dual-encoder"`
+    })
   }
-  if (version !== formatVersion) {
+  if (typeof version !== "number" || !readableVersions.includes(version)) {
     throw new CheckpointError({
       path: configFile,
       reason: "version",
-      detail: `checkpoint format version ${JSON.stringify(version)} is not supported; this build reads version ${formatVersion}`,
+      detail: `checkpoint format version ${JSON.stringify(version)} is not supported; this build reads versions ${readableVersions.join(" and ")}`,
       hint: "retrain, or load it with the ssra version that wrote it"
     })
   }
@@ -417,7 +546,11 @@ export const loadSync = (dir: string): DualEncoderModel => {
   try {
     json = Schema.decodeUnknownSync(CheckpointConfig)(raw)
   } catch (error) {
-    throw new CheckpointError({ path: configFile, reason: "invalid", detail: `config.json does not match the checkpoint schema: ${(error as Error).message}` })
+    throw new CheckpointError({
+      path: configFile,
+      reason: "invalid",
+      detail: `config.json does not match the checkpoint schema: ${(error as Error).message}`
+    })
   }
   checkConfig(json.model)
   const weightsFile = path.join(dir, json.weights.file)
@@ -430,14 +563,23 @@ export const loadSync = (dir: string): DualEncoderModel => {
   })()
   const digest = Hash.sha256(bytes)
   if (digest !== json.weights.sha256) {
-    throw new CheckpointError({ path: weightsFile, reason: "mismatch", detail: `sha256 ${digest} differs from config.json's ${json.weights.sha256}`, hint: "the weights and config come from different saves" })
+    throw new CheckpointError({
+      path: weightsFile,
+      reason: "mismatch",
+      detail: `sha256 ${digest} differs from config.json's ${json.weights.sha256}`,
+      hint: "the weights and config come from different saves"
+    })
   }
   const file = Safetensors.decode(bytes, weightsFile)
   const expected = json.model.featurizer.buckets * json.model.dimensions
   const table = (name: string) => {
     const t = file.tensors[name]
     if (t === undefined || t.data.length !== expected) {
-      throw new CheckpointError({ path: weightsFile, reason: "corrupt", detail: `tensor ${name} missing or not ${json.model.featurizer.buckets}×${json.model.dimensions}` })
+      throw new CheckpointError({
+        path: weightsFile,
+        reason: "corrupt",
+        detail: `tensor ${name} missing or not ${json.model.featurizer.buckets}×${json.model.dimensions}`
+      })
     }
     return t.data
   }
@@ -447,10 +589,31 @@ export const loadSync = (dir: string): DualEncoderModel => {
   if (json.model.featureWeighting === "idf") {
     weights = file.tensors["feature.weight"]?.data ?? null
     if (weights === null || weights.length !== json.model.featurizer.buckets) {
-      throw new CheckpointError({ path: weightsFile, reason: "corrupt", detail: `tensor feature.weight missing or not ${json.model.featurizer.buckets} long` })
+      throw new CheckpointError({
+        path: weightsFile,
+        reason: "corrupt",
+        detail: `tensor feature.weight missing or not ${json.model.featurizer.buckets} long`
+      })
     }
   }
-  return build(json.model, q, d, weights, json.temperature, json.provenance)
+  let lexicalStats: Lexical.LexicalStats | undefined
+  if (json.model.lexical) {
+    const idf = file.tensors["lexical.idf"]?.data
+    if (
+      version < 2 ||
+      json.lexical === undefined ||
+      idf === undefined ||
+      idf.length !== json.model.lexical.featurizer.buckets
+    ) {
+      throw new CheckpointError({
+        path: weightsFile,
+        reason: "corrupt",
+        detail: "a lexical channel needs format version 2, config.json's lexical stats and the lexical.idf tensor"
+      })
+    }
+    lexicalStats = { idf, averageLength: json.lexical.averageLength, normCap: json.lexical.normCap }
+  }
+  return build(json.model, q, d, weights, json.temperature, json.provenance, lexicalStats)
 }
 
 /**
@@ -479,7 +642,9 @@ export const embeddingModel = (
     embedMany: ({ inputs }) =>
       Effect.try({
         try: () => ({
-          results: encodeTexts(model, inputs, options.kind, options.dimensions ?? model.config.dimensions).map((v) => Array.from(v)),
+          results: encodeTexts(model, inputs, options.kind, options.dimensions ?? model.dimensions).map((v) =>
+            Array.from(v)
+          ),
           usage: { inputTokens: undefined }
         }),
         catch: (cause) =>

@@ -6,15 +6,17 @@
  *
  * @since 0.1.0
  */
-import { Grade, Hash, type Models, Sampling, type TrainingRow } from "@ssra/core"
-import { Clock, Effect } from "effect"
+
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Grade, Hash, type Models, Sampling, type TrainingRow } from "@ssra/core"
+import { Clock, Effect } from "effect"
 import { CheckpointError } from "./CheckpointError.js"
 import * as DualEncoder from "./DualEncoder.js"
 import * as HardNegativeMiner from "./HardNegativeMiner.js"
 import { makeBatches } from "./internal/batching.js"
 import { adagradRows, SparseRows } from "./internal/sparse.js"
+import * as Lexical from "./Lexical.js"
 import * as Loss from "./Loss.js"
 import * as Safetensors from "./Safetensors.js"
 import { TrainingError } from "./TrainingError.js"
@@ -65,6 +67,12 @@ export interface TrainingArgs {
   /** Continue from `<checkpointDir>/last` when it exists. */
   readonly resume: boolean
   readonly progressEvery: number
+  /**
+   * With a model whose lexical weight α is in (0, 1): train the learned part as a residual of the fixed lexical
+   * channel, each logit `(cos + α/(1−α)·lexical)/τ`, the cosine of the full embedding up to scale, so the learned
+   * dimensions learn what lexical matching misses. No effect on a model without a lexical channel.
+   */
+  readonly lexicalResidual: boolean
 }
 
 /**
@@ -93,7 +101,8 @@ export const defaultArgs: TrainingArgs = {
   checkpointEvery: null,
   maxSteps: null,
   resume: false,
-  progressEvery: 20
+  progressEvery: 20,
+  lexicalResidual: true
 }
 
 /**
@@ -183,7 +192,16 @@ interface TrainerState {
 
 /** The args that change what a run computes (resuming with others would mix two runs). */
 const argsIdentity = (args: TrainingArgs) => {
-  const { epochs: _e, maxSteps: _m, resume: _r, progressEvery: _p, evaluateEvery: _v, checkpointEvery: _c, earlyStoppingPatience: _s, ...rest } = args
+  const {
+    epochs: _e,
+    maxSteps: _m,
+    resume: _r,
+    progressEvery: _p,
+    evaluateEvery: _v,
+    checkpointEvery: _c,
+    earlyStoppingPatience: _s,
+    ...rest
+  } = args
   return Hash.hashValue(rest)
 }
 
@@ -191,14 +209,21 @@ const invalid = (detail: string, hint?: string) =>
   new TrainingError({ reason: "invalid-args", detail, ...(hint === undefined ? {} : { hint }) })
 
 const validateArgs = (args: TrainingArgs, model: DualEncoder.DualEncoderModel): TrainingError | undefined => {
-  const positiveInt = (name: string, v: number) => (Number.isInteger(v) && v >= 1 ? undefined : invalid(`${name} must be a positive integer, got ${v}`))
+  const positiveInt = (name: string, v: number) =>
+    Number.isInteger(v) && v >= 1 ? undefined : invalid(`${name} must be a positive integer, got ${v}`)
   const bad =
     positiveInt("epochs", args.epochs) ??
     positiveInt("batchSize", args.batchSize) ??
     positiveInt("progressEvery", args.progressEvery) ??
-    (args.maxNegativesPerRow >= 0 && Number.isInteger(args.maxNegativesPerRow) ? undefined : invalid(`maxNegativesPerRow must be an integer ≥ 0`)) ??
-    (args.learningRate > 0 && Number.isFinite(args.learningRate) ? undefined : invalid(`learningRate must be > 0, got ${args.learningRate}`)) ??
-    (args.temperature > 0 && Number.isFinite(args.temperature) ? undefined : invalid(`temperature must be > 0, got ${args.temperature}`)) ??
+    (args.maxNegativesPerRow >= 0 && Number.isInteger(args.maxNegativesPerRow)
+      ? undefined
+      : invalid(`maxNegativesPerRow must be an integer ≥ 0`)) ??
+    (args.learningRate > 0 && Number.isFinite(args.learningRate)
+      ? undefined
+      : invalid(`learningRate must be > 0, got ${args.learningRate}`)) ??
+    (args.temperature > 0 && Number.isFinite(args.temperature)
+      ? undefined
+      : invalid(`temperature must be > 0, got ${args.temperature}`)) ??
     (args.evaluateEvery === null ? undefined : positiveInt("evaluateEvery", args.evaluateEvery)) ??
     (args.checkpointEvery === null ? undefined : positiveInt("checkpointEvery", args.checkpointEvery)) ??
     (args.maxSteps === null ? undefined : positiveInt("maxSteps", args.maxSteps))
@@ -228,6 +253,8 @@ export interface StepContext {
   negativesOf: ReadonlyArray<Int32Array>
   readonly knownPositive: Set<number>
   readonly textCount: number
+  /** The residual offset of query text q and document text d (`lexicalResidual`), or undefined for none. */
+  readonly lexicalOffset?: ((queryText: number, documentText: number) => number) | undefined
 }
 
 /**
@@ -253,8 +280,24 @@ export const batchLoss = (ctx: StepContext, rows: ReadonlyArray<number>, rng: Sa
   const negatives = new Float32Array(M * D)
   const weights = new Float64Array(B)
   rows.forEach((r, i) => {
-    DualEncoder.poolInto(model.queryTable, D, ctx.features[ctx.queryOf[r]!]!, pooling, queries, i * D, model.featureWeights)
-    DualEncoder.poolInto(model.documentTable, D, ctx.features[ctx.positiveOf[r]!]!, pooling, positives, i * D, model.featureWeights)
+    DualEncoder.poolInto(
+      model.queryTable,
+      D,
+      ctx.features[ctx.queryOf[r]!]!,
+      pooling,
+      queries,
+      i * D,
+      model.featureWeights
+    )
+    DualEncoder.poolInto(
+      model.documentTable,
+      D,
+      ctx.features[ctx.positiveOf[r]!]!,
+      pooling,
+      positives,
+      i * D,
+      model.featureWeights
+    )
     weights[i] = ctx.weightOf[r]!
   })
   negIds.forEach((n, l) => {
@@ -274,11 +317,79 @@ export const batchLoss = (ctx: StepContext, rows: ReadonlyArray<number>, rng: Sa
       if (n === p || ctx.knownPositive.has(q * T + n)) excludeNegative[i * M + l] = 1
     })
   })
+  let positiveOffsets: Float64Array | undefined
+  let negativeOffsets: Float64Array | undefined
+  const offset = ctx.lexicalOffset
+  if (offset !== undefined) {
+    positiveOffsets = new Float64Array(B * B)
+    negativeOffsets = new Float64Array(B * M)
+    for (let i = 0; i < B; i++) {
+      const q = ctx.queryOf[rows[i]!]!
+      for (let j = 0; j < B; j++) positiveOffsets[i * B + j] = offset(q, ctx.positiveOf[rows[j]!]!)
+      for (let l = 0; l < M; l++) negativeOffsets[i * M + l] = offset(q, negIds[l]!)
+    }
+  }
   const result = Loss.compute(
-    { size: B, width: D, queries, positives, negatives, negativeCount: M, weights, excludePositive, excludeNegative, logTemperature: model.logTemperature },
+    {
+      size: B,
+      width: D,
+      queries,
+      positives,
+      negatives,
+      negativeCount: M,
+      weights,
+      excludePositive,
+      excludeNegative,
+      positiveOffsets,
+      negativeOffsets,
+      logTemperature: model.logTemperature
+    },
     ctx.lossOptions
   )
   return { result, negIds }
+}
+
+interface SparseVector {
+  readonly index: Int32Array
+  readonly value: Float64Array
+}
+
+/** α/(1−α) × the lexical channel's q·d, with each text's sparse lexical vector computed once. */
+const residualOffset = (
+  model: DualEncoder.DualEncoderModel,
+  args: TrainingArgs,
+  texts: ReadonlyArray<string>
+): ((q: number, d: number) => number) | undefined => {
+  const lexical = model.lexical
+  if (lexical === null || !args.lexicalResidual) return undefined
+  const alpha = lexical.config.weight
+  if (!(alpha > 0 && alpha < 1)) return undefined
+  const scale = alpha / (1 - alpha)
+  const cache = { query: new Map<number, SparseVector>(), document: new Map<number, SparseVector>() }
+  const vectorOf = (id: number, kind: "query" | "document"): SparseVector => {
+    let v = cache[kind].get(id)
+    if (v === undefined) {
+      const dense = Lexical.encode(lexical, texts[id]!, kind).vector
+      const index: Array<number> = []
+      for (let j = 0; j < dense.length; j++) if (dense[j] !== 0) index.push(j)
+      v = { index: Int32Array.from(index), value: Float64Array.from(index, (j) => dense[j]!) }
+      cache[kind].set(id, v)
+    }
+    return v
+  }
+  return (q, d) => {
+    const a = vectorOf(q, "query")
+    const b = vectorOf(d, "document")
+    let s = 0
+    for (let x = 0, y = 0; x < a.index.length && y < b.index.length; ) {
+      const ia = a.index[x]!
+      const ib = b.index[y]!
+      if (ia === ib) s += a.value[x++]! * b.value[y++]!
+      else if (ia < ib) x++
+      else y++
+    }
+    return scale * s
+  }
 }
 
 /**
@@ -329,12 +440,19 @@ const saveLast = (dir: string, model: DualEncoder.DualEncoderModel, optimizer: O
           "query.accumulator": { shape: [optimizer.query.length], data: optimizer.query },
           "temperature.accumulator": { shape: [1], data: Float32Array.of(optimizer.temperature) }
         }
-        if (model.config.towers === "separate") tensors["document.accumulator"] = { shape: [optimizer.document.length], data: optimizer.document }
+        if (model.config.towers === "separate")
+          tensors["document.accumulator"] = { shape: [optimizer.document.length], data: optimizer.document }
         Safetensors.writeSync(path.join(temp, OPTIMIZER_FILE), { tensors, metadata: { format: "ssra-row-adagrad" } })
         fs.writeFileSync(path.join(temp, STATE_FILE), JSON.stringify(state) + "\n")
       }),
     catch: (cause) =>
-      cause instanceof CheckpointError ? cause : new CheckpointError({ path: path.join(dir, "last"), reason: "io", detail: String((cause as Error)?.message ?? cause) })
+      cause instanceof CheckpointError
+        ? cause
+        : new CheckpointError({
+            path: path.join(dir, "last"),
+            reason: "io",
+            detail: String((cause as Error)?.message ?? cause)
+          })
   })
 
 const loadLast = (dir: string) =>
@@ -345,18 +463,36 @@ const loadLast = (dir: string) =>
       const opt = Safetensors.readSync(path.join(last, OPTIMIZER_FILE))
       const state = JSON.parse(fs.readFileSync(path.join(last, STATE_FILE), "utf8")) as TrainerState
       if (state.formatVersion !== STATE_VERSION) {
-        throw new CheckpointError({ path: path.join(last, STATE_FILE), reason: "version", detail: `trainer state version ${state.formatVersion} is not ${STATE_VERSION}` })
+        throw new CheckpointError({
+          path: path.join(last, STATE_FILE),
+          reason: "version",
+          detail: `trainer state version ${state.formatVersion} is not ${STATE_VERSION}`
+        })
       }
       const q = opt.tensors["query.accumulator"]?.data
       const d = model.config.towers === "separate" ? opt.tensors["document.accumulator"]?.data : q
       if (q === undefined || d === undefined || q.length !== model.config.featurizer.buckets) {
-        throw new CheckpointError({ path: path.join(last, OPTIMIZER_FILE), reason: "corrupt", detail: "optimizer accumulators missing or of the wrong size" })
+        throw new CheckpointError({
+          path: path.join(last, OPTIMIZER_FILE),
+          reason: "corrupt",
+          detail: "optimizer accumulators missing or of the wrong size"
+        })
       }
-      const optimizer: Optimizer = { query: q, document: d, temperature: opt.tensors["temperature.accumulator"]?.data[0] ?? 0 }
+      const optimizer: Optimizer = {
+        query: q,
+        document: d,
+        temperature: opt.tensors["temperature.accumulator"]?.data[0] ?? 0
+      }
       return { model, optimizer, state }
     },
     catch: (cause) =>
-      cause instanceof CheckpointError ? cause : new CheckpointError({ path: path.join(dir, "last"), reason: "corrupt", detail: String((cause as Error)?.message ?? cause) })
+      cause instanceof CheckpointError
+        ? cause
+        : new CheckpointError({
+            path: path.join(dir, "last"),
+            reason: "corrupt",
+            detail: String((cause as Error)?.message ?? cause)
+          })
   })
 
 /**
@@ -366,20 +502,43 @@ const loadLast = (dir: string) =>
  * @since 0.1.0
  * @category validation
  */
-export const validate = (rows: ReadonlyArray<TrainingRow.TrainingRow>, args: TrainingArgs): TrainingError | undefined => {
-  if (rows.length === 0) return new TrainingError({ reason: "empty", detail: "the training set has no rows", hint: "check the input file and the weight scheme's filters" })
+export const validate = (
+  rows: ReadonlyArray<TrainingRow.TrainingRow>,
+  args: TrainingArgs
+): TrainingError | undefined => {
+  if (rows.length === 0)
+    return new TrainingError({
+      reason: "empty",
+      detail: "the training set has no rows",
+      hint: "check the input file and the weight scheme's filters"
+    })
   if (args.batchSize > rows.length) {
-    return new TrainingError({ reason: "batch-size", detail: `batch size ${args.batchSize} is larger than the ${rows.length} training rows`, hint: `use batchSize ≤ ${rows.length}` })
+    return new TrainingError({
+      reason: "batch-size",
+      detail: `batch size ${args.batchSize} is larger than the ${rows.length} training rows`,
+      hint: `use batchSize ≤ ${rows.length}`
+    })
   }
   const scale = Grade.scale(args.gradeScaleMax)
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!
     if (!Grade.isOnScale(scale, r.grade)) {
-      return new TrainingError({ reason: "grade", row: i, detail: `grade ${r.grade} is outside the scale 0..${scale.max}`, hint: "set args.gradeScaleMax to the dataset's scale or fix the row" })
+      return new TrainingError({
+        reason: "grade",
+        row: i,
+        detail: `grade ${r.grade} is outside the scale 0..${scale.max}`,
+        hint: "set args.gradeScaleMax to the dataset's scale or fix the row"
+      })
     }
-    if (!Number.isFinite(r.weight) || r.weight < 0) return new TrainingError({ reason: "weight", row: i, detail: `weight ${r.weight} must be finite and ≥ 0` })
+    if (!Number.isFinite(r.weight) || r.weight < 0)
+      return new TrainingError({ reason: "weight", row: i, detail: `weight ${r.weight} must be finite and ≥ 0` })
   }
-  if (!rows.some((r) => r.weight > 0)) return new TrainingError({ reason: "weight", detail: "every row has weight 0: nothing to learn", hint: "with the raw scheme grade-0 rows weigh 0; add graded positives" })
+  if (!rows.some((r) => r.weight > 0))
+    return new TrainingError({
+      reason: "weight",
+      detail: "every row has weight 0: nothing to learn",
+      hint: "with the raw scheme grade-0 rows weigh 0; add graded positives"
+    })
   return undefined
 }
 
@@ -403,7 +562,8 @@ export const train = <E = never, R = never>(
     let model = options.model
     let optimizer: Optimizer = {
       query: new Float32Array(model.config.featurizer.buckets),
-      document: model.config.towers === "shared" ? new Float32Array(0) : new Float32Array(model.config.featurizer.buckets),
+      document:
+        model.config.towers === "shared" ? new Float32Array(0) : new Float32Array(model.config.featurizer.buckets),
       temperature: 0
     }
     if (model.config.towers === "shared") (optimizer as { document: Float32Array }).document = optimizer.query
@@ -443,15 +603,23 @@ export const train = <E = never, R = never>(
     // text ids and features, once
     const textIds = new Map<string, number>()
     const features: Array<Int32Array> = []
+    const texts: Array<string> = []
     const idOf = (text: string, row: number, field: string): number => {
       let id = textIds.get(text)
       if (id !== undefined) return id
       try {
         features.push(model.featurizer.featurize(text))
       } catch (cause) {
-        throw new TrainingError({ reason: "featurize", row, detail: `${field}: ${(cause as Error).message}`, hint: "drop or fix rows with empty texts", cause })
+        throw new TrainingError({
+          reason: "featurize",
+          row,
+          detail: `${field}: ${(cause as Error).message}`,
+          hint: "drop or fix rows with empty texts",
+          cause
+        })
       }
       id = features.length - 1
+      texts.push(text)
       textIds.set(text, id)
       return id
     }
@@ -467,7 +635,8 @@ export const train = <E = never, R = never>(
           weightOf[i] = r.weight
           explicitNegatives.push(Int32Array.from(r.negatives, (n, k) => idOf(n, i, `negatives[${k}]`)))
         }),
-      catch: (cause) => (cause instanceof TrainingError ? cause : new TrainingError({ reason: "featurize", detail: String(cause) }))
+      catch: (cause) =>
+        cause instanceof TrainingError ? cause : new TrainingError({ reason: "featurize", detail: String(cause) })
     })
     const knownPositive = new Set<number>()
     const ctx: StepContext = {
@@ -486,7 +655,8 @@ export const train = <E = never, R = never>(
       negativesOf: explicitNegatives,
       knownPositive,
       // text ids of mined negatives are added later; size the key space generously
-      textCount: 1 << 26
+      textCount: 1 << 26,
+      lexicalOffset: residualOffset(model, args, texts)
     }
     rows.forEach((r, i) => {
       if (r.grade >= 1) knownPositive.add(queryOf[i]! * ctx.textCount + positiveOf[i]!)
@@ -505,7 +675,8 @@ export const train = <E = never, R = never>(
             return out
           })
         },
-        catch: (cause) => (cause instanceof TrainingError ? cause : new TrainingError({ reason: "featurize", detail: String(cause) }))
+        catch: (cause) =>
+          cause instanceof TrainingError ? cause : new TrainingError({ reason: "featurize", detail: String(cause) })
       })
     const mineNow = Effect.gen(function* () {
       const hn = args.hardNegatives!
@@ -525,12 +696,23 @@ export const train = <E = never, R = never>(
 
     const D = model.config.dimensions
     const queryGrads = new SparseRows(model.config.featurizer.buckets, D)
-    const documentGrads = model.config.towers === "shared" ? queryGrads : new SparseRows(model.config.featurizer.buckets, D)
+    const documentGrads =
+      model.config.towers === "shared" ? queryGrads : new SparseRows(model.config.featurizer.buckets, D)
     const rowIndices = Array.from(rows, (_, i) => i)
-    const batchesOf = (epoch: number) => makeBatches(Sampling.shuffle(rowIndices, Sampling.hashSeed(`${args.seed}/epoch/${epoch}`)), queryOf, positiveOf, args.batchSize)
+    const batchesOf = (epoch: number) =>
+      makeBatches(
+        Sampling.shuffle(rowIndices, Sampling.hashSeed(`${args.seed}/epoch/${epoch}`)),
+        queryOf,
+        positiveOf,
+        args.batchSize
+      )
     const stepsPerEpoch = batchesOf(0).length
     if (stepsPerEpoch === 0) {
-      return yield* new TrainingError({ reason: "batch-size", detail: "no batch of two rows with distinct queries and documents could be formed", hint: "add rows with other queries" })
+      return yield* new TrainingError({
+        reason: "batch-size",
+        detail: "no batch of two rows with distinct queries and documents could be formed",
+        hint: "add rows with other queries"
+      })
     }
     const totalSteps = Math.min(args.epochs * stepsPerEpoch, args.maxSteps ?? Number.POSITIVE_INFINITY)
     let bestModel: DualEncoder.DualEncoderModel | null = null
@@ -546,7 +728,11 @@ export const train = <E = never, R = never>(
         if (options.evaluate === undefined) return
         const evaluation = yield* options.evaluate(model)
         if (!Number.isFinite(evaluation.primary)) {
-          return yield* new TrainingError({ reason: "non-finite", step: state.globalStep, detail: `evaluation's primary metric is ${evaluation.primary}` })
+          return yield* new TrainingError({
+            reason: "non-finite",
+            step: state.globalStep,
+            detail: `evaluation's primary metric is ${evaluation.primary}`
+          })
         }
         state.history.push({ step: state.globalStep, epoch, loss, evaluation })
         if (state.best === null || evaluation.primary > state.best.evaluation.primary) {
@@ -555,13 +741,17 @@ export const train = <E = never, R = never>(
           if (checkpointDir !== undefined) yield* DualEncoder.save(model, path.join(checkpointDir, "best"))
           else bestModel = DualEncoder.clone(model)
         } else state.sinceImprovement++
-        if (args.earlyStoppingPatience !== null && state.sinceImprovement >= args.earlyStoppingPatience) state.stoppedEarly = true
+        if (args.earlyStoppingPatience !== null && state.sinceImprovement >= args.earlyStoppingPatience)
+          state.stoppedEarly = true
       })
 
     let lastEvaluatedStep = -1
     let lastLoss = Number.NaN
     training: for (; state.epoch < args.epochs; state.epoch++, state.stepInEpoch = 0) {
-      if (args.hardNegatives !== null && (state.minedEpoch < 0 || (args.hardNegatives.source === "current" && state.minedEpoch < state.epoch))) {
+      if (
+        args.hardNegatives !== null &&
+        (state.minedEpoch < 0 || (args.hardNegatives.source === "current" && state.minedEpoch < state.epoch))
+      ) {
         yield* mineNow
         state.minedEpoch = state.epoch
       }
@@ -572,16 +762,30 @@ export const train = <E = never, R = never>(
         const rng = new Sampling.SeededRandom(Sampling.hashSeed(`${args.seed}/step/${state.globalStep}`))
         const { result, negIds } = batchLoss(ctx, batch, rng)
         if (!Number.isFinite(result.loss)) {
-          return yield* new TrainingError({ reason: "non-finite", step: state.globalStep, detail: `loss is ${result.loss}`, hint: "lower the learning rate or raise the temperature" })
+          return yield* new TrainingError({
+            reason: "non-finite",
+            step: state.globalStep,
+            detail: `loss is ${result.loss}`,
+            hint: "lower the learning rate or raise the temperature"
+          })
         }
         queryGrads.clear()
         documentGrads.clear()
         scatter(ctx, batch, negIds, result, queryGrads, documentGrads)
-        if (queryGrads.firstNonFinite() >= 0 || documentGrads.firstNonFinite() >= 0 || !Number.isFinite(result.gradLogTemperature)) {
-          return yield* new TrainingError({ reason: "non-finite", step: state.globalStep, detail: "a gradient is NaN or infinite; weights left unchanged" })
+        if (
+          queryGrads.firstNonFinite() >= 0 ||
+          documentGrads.firstNonFinite() >= 0 ||
+          !Number.isFinite(result.gradLogTemperature)
+        ) {
+          return yield* new TrainingError({
+            reason: "non-finite",
+            step: state.globalStep,
+            detail: "a gradient is NaN or infinite; weights left unchanged"
+          })
         }
         adagradRows(model.queryTable, optimizer.query, queryGrads, args.learningRate)
-        if (documentGrads !== queryGrads) adagradRows(model.documentTable, optimizer.document, documentGrads, args.learningRate)
+        if (documentGrads !== queryGrads)
+          adagradRows(model.documentTable, optimizer.document, documentGrads, args.learningRate)
         if (args.learnTemperature) {
           const g = result.gradLogTemperature
           optimizer.temperature += g * g
@@ -620,7 +824,11 @@ export const train = <E = never, R = never>(
           yield* evaluateNow(state.epoch, lastLoss)
           lastEvaluatedStep = state.globalStep
         }
-        if (checkpointDir !== undefined && args.checkpointEvery !== null && state.globalStep % args.checkpointEvery === 0) {
+        if (
+          checkpointDir !== undefined &&
+          args.checkpointEvery !== null &&
+          state.globalStep % args.checkpointEvery === 0
+        ) {
           yield* saveLast(checkpointDir, model, optimizer, state)
         }
         yield* Effect.yieldNow
@@ -633,7 +841,14 @@ export const train = <E = never, R = never>(
     let finalModel = model
     if (state.best !== null && options.evaluate !== undefined) {
       if (bestModel !== null) finalModel = bestModel
-      else if (checkpointDir !== undefined && fs.existsSync(path.join(checkpointDir, "best"))) finalModel = yield* DualEncoder.load(path.join(checkpointDir, "best"))
+      else if (checkpointDir !== undefined && fs.existsSync(path.join(checkpointDir, "best")))
+        finalModel = yield* DualEncoder.load(path.join(checkpointDir, "best"))
     }
-    return { model: finalModel, history: state.history, best: state.best, steps: state.globalStep, stoppedEarly: state.stoppedEarly }
+    return {
+      model: finalModel,
+      history: state.history,
+      best: state.best,
+      steps: state.globalStep,
+      stoppedEarly: state.stoppedEarly
+    }
   })

@@ -6,9 +6,10 @@
  *
  * @since 0.1.0
  */
+
+import * as path from "node:path"
 import { AtomicFile, type DatasetError, Jsonl, Sampling, type TrainingRow } from "@ssra/core"
 import { Effect, Schema } from "effect"
-import * as path from "node:path"
 import { launchReadme, launchScript, trainScript } from "./internal/launchKit.js"
 import { TrainingError } from "./TrainingError.js"
 
@@ -27,7 +28,12 @@ export const SentenceTransformersRow = (k: number) => {
   const fields: Record<string, typeof Text | typeof Weight> = { anchor: Text, positive: Text }
   for (let i = 1; i <= k; i++) fields[`negative_${i}`] = Text
   fields.score = Weight
-  return Schema.Struct(fields as unknown as { anchor: typeof Text; positive: typeof Text; score: typeof Weight } & Record<`negative_${number}`, typeof Text>)
+  return Schema.Struct(
+    fields as unknown as { anchor: typeof Text; positive: typeof Text; score: typeof Weight } & Record<
+      `negative_${number}`,
+      typeof Text
+    >
+  )
 }
 
 /**
@@ -91,7 +97,8 @@ export interface ExportSummary {
 /** Rows with weight > 0 and exactly `k` negatives (filled or skipped). */
 const withNegatives = (rows: ReadonlyArray<TrainingRow.TrainingRow>, options: NegativeOptions, defaultK: number) => {
   const k = options.negatives ?? defaultK
-  if (!Number.isInteger(k) || k < 1) throw new TrainingError({ reason: "invalid-args", detail: `negatives must be a positive integer, got ${k}` })
+  if (!Number.isInteger(k) || k < 1)
+    throw new TrainingError({ reason: "invalid-args", detail: `negatives must be a positive integer, got ${k}` })
   const fill = options.fill ?? "sample"
   const rng = new Sampling.SeededRandom(options.seed ?? 1)
   const pool = [...new Set(rows.map((r) => r.positive))]
@@ -131,13 +138,20 @@ const withNegatives = (rows: ReadonlyArray<TrainingRow.TrainingRow>, options: Ne
     out.push({ row, negatives })
   }
   if (out.length === 0) {
-    throw new TrainingError({ reason: "empty", detail: "no row left to export (every row has weight 0 or too few negatives)" })
+    throw new TrainingError({
+      reason: "empty",
+      detail: "no row left to export (every row has weight 0 or too few negatives)"
+    })
   }
   return { k, out, skipped, filled }
 }
 
 const wrap = <A>(thunk: () => A) =>
-  Effect.try({ try: thunk, catch: (cause) => (cause instanceof TrainingError ? cause : new TrainingError({ reason: "invalid-args", detail: String(cause) })) })
+  Effect.try({
+    try: thunk,
+    catch: (cause) =>
+      cause instanceof TrainingError ? cause : new TrainingError({ reason: "invalid-args", detail: String(cause) })
+  })
 
 /**
  * Writes sentence-transformers rows (JSONL, atomically). Rows of weight 0 are left out (they add nothing to a
@@ -243,7 +257,12 @@ export const defaultLaunchConfig: LaunchConfig = {
   model: "Qwen/Qwen3-Embedding-0.6B",
   train_file: "train.jsonl",
   output_dir: "output",
-  lora: { r: 32, alpha: 64, dropout: 0.05, target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] },
+  lora: {
+    r: 32,
+    alpha: 64,
+    dropout: 0.05,
+    target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+  },
   learning_rate: 1e-5,
   global_batch_size: 512,
   nproc_per_node: 8,
@@ -285,14 +304,24 @@ export interface LaunchKitOptions {
 export const launchKit = (
   dir: string,
   options: LaunchKitOptions
-): Effect.Effect<{ readonly dir: string; readonly files: ReadonlyArray<string>; readonly data: ExportSummary }, TrainingError | DatasetError.DatasetError> =>
+): Effect.Effect<
+  { readonly dir: string; readonly files: ReadonlyArray<string>; readonly data: ExportSummary },
+  TrainingError | DatasetError.DatasetError
+> =>
   Effect.gen(function* () {
-    const config: LaunchConfig = { ...defaultLaunchConfig, ...options.config, lora: { ...defaultLaunchConfig.lora, ...options.config?.lora } }
+    const config: LaunchConfig = {
+      ...defaultLaunchConfig,
+      ...options.config,
+      lora: { ...defaultLaunchConfig.lora, ...options.config?.lora }
+    }
     const checked = yield* Schema.decodeUnknownEffect(LaunchConfig)(config, { errors: "all" }).pipe(
       Effect.mapError((e) => new TrainingError({ reason: "invalid-args", detail: `launch kit config: ${e.message}` }))
     )
     if (checked.global_batch_size % checked.nproc_per_node !== 0) {
-      return yield* new TrainingError({ reason: "invalid-args", detail: `global_batch_size ${checked.global_batch_size} is not a multiple of nproc_per_node ${checked.nproc_per_node}` })
+      return yield* new TrainingError({
+        reason: "invalid-args",
+        detail: `global_batch_size ${checked.global_batch_size} is not a multiple of nproc_per_node ${checked.nproc_per_node}`
+      })
     }
     const data = yield* sentenceTransformers(options.rows, path.join(dir, checked.train_file), {
       negatives: Math.max(1, checked.negatives_per_row),

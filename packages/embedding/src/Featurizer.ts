@@ -43,7 +43,13 @@ export const FeaturizerConfig = Schema.Struct({
  * @since 0.1.0
  * @category constants
  */
-export const defaultConfig: FeaturizerConfig = { buckets: 1 << 18, charNgrams: [2], words: true, lowercase: true, seed: 0x5eed }
+export const defaultConfig: FeaturizerConfig = {
+  buckets: 1 << 18,
+  charNgrams: [2],
+  words: true,
+  lowercase: true,
+  seed: 0x5eed
+}
 
 /**
  * A text that has nothing to featurize: it is empty or only whitespace/control characters after normalization.
@@ -151,7 +157,8 @@ const collect = (config: FeaturizerConfig, text: string, emit: (feature: string,
  */
 export const make = (config: Partial<FeaturizerConfig> = {}): Featurizer => {
   const full: FeaturizerConfig = { ...defaultConfig, ...config }
-  if (!Number.isInteger(full.buckets) || full.buckets < 16) throw new RangeError(`buckets must be an integer ≥ 16, got ${full.buckets}`)
+  if (!Number.isInteger(full.buckets) || full.buckets < 16)
+    throw new RangeError(`buckets must be an integer ≥ 16, got ${full.buckets}`)
   if (full.charNgrams.length === 0 && !full.words) throw new RangeError("a featurizer needs char n-grams or words")
   const buckets = full.buckets
   const seed = full.seed >>> 0
@@ -164,7 +171,9 @@ export const make = (config: Partial<FeaturizerConfig> = {}): Featurizer => {
     },
     features: (text) => {
       const out: Array<string> = []
-      collect(full, text, (feature, tag) => out.push(tag === TAG_WORD ? `w:${feature}` : tag === TAG_FALLBACK ? `f:${feature}` : `c${tag}:${feature}`))
+      collect(full, text, (feature, tag) =>
+        out.push(tag === TAG_WORD ? `w:${feature}` : tag === TAG_FALLBACK ? `f:${feature}` : `c${tag}:${feature}`)
+      )
       return out
     }
   }

@@ -57,8 +57,10 @@ export const mine = (options: MineOptions): Effect.Effect<MineResult, TrainingEr
     const k = options.k ?? 3
     const margin = options.margin ?? 0.05
     const dims = options.dimensions ?? Math.min(64, model.config.dimensions)
-    if (!Number.isInteger(k) || k < 1) return yield* new TrainingError({ reason: "invalid-args", detail: `k must be a positive integer, got ${k}` })
-    if (!(margin >= 0 && margin < 1)) return yield* new TrainingError({ reason: "invalid-args", detail: `margin must be in [0, 1), got ${margin}` })
+    if (!Number.isInteger(k) || k < 1)
+      return yield* new TrainingError({ reason: "invalid-args", detail: `k must be a positive integer, got ${k}` })
+    if (!(margin >= 0 && margin < 1))
+      return yield* new TrainingError({ reason: "invalid-args", detail: `margin must be in [0, 1), got ${margin}` })
     const corpus = [...new Set(options.corpus ?? rows.flatMap((r) => [r.positive, ...r.negatives]))]
     const known = new Map<string, Set<string>>()
     for (const r of rows) {
@@ -77,7 +79,8 @@ export const mine = (options: MineOptions): Effect.Effect<MineResult, TrainingEr
     const encode = (texts: ReadonlyArray<string>, kind: "query" | "document") =>
       Effect.try({
         try: () => DualEncoder.encodeTexts(model, texts, kind, dims),
-        catch: (cause) => new TrainingError({ reason: "featurize", detail: (cause as Error)?.message ?? String(cause), cause })
+        catch: (cause) =>
+          new TrainingError({ reason: "featurize", detail: (cause as Error)?.message ?? String(cause), cause })
       })
     const docVectors = yield* encode(corpus, "document")
     const N = corpus.length

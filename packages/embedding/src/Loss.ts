@@ -43,6 +43,13 @@ export interface LossBatch {
   readonly excludePositive?: Uint8Array | undefined
   /** `size × negativeCount`: 1 where negative l must not be a negative of query i. */
   readonly excludeNegative?: Uint8Array | undefined
+  /**
+   * `size × size`: a fixed score added to the cosine of query i and positive j before the temperature (the
+   * lexical channel's residual offset: logit = (cos + o)/τ); absent: 0.
+   */
+  readonly positiveOffsets?: ArrayLike<number> | undefined
+  /** `size × negativeCount`: the same for query i and negative l. */
+  readonly negativeOffsets?: ArrayLike<number> | undefined
   readonly logTemperature: number
 }
 
@@ -68,7 +75,13 @@ const KIND_QUERY = 2
 const KIND_DOCUMENT = 3
 
 /** Normalizes the first m values of each row of `src` (width D) into `dst` (width m); returns 1/norm per row. */
-const normalizePrefix = (src: ArrayLike<number>, rows: number, D: number, m: number, dst: Float64Array): Float64Array => {
+const normalizePrefix = (
+  src: ArrayLike<number>,
+  rows: number,
+  D: number,
+  m: number,
+  dst: Float64Array
+): Float64Array => {
   const inv = new Float64Array(rows)
   for (let r = 0; r < rows; r++) {
     let s = 0
@@ -88,7 +101,15 @@ const dot = (a: Float64Array, ai: number, b: Float64Array, bi: number, m: number
 }
 
 /** Back through v = u/|u| on a prefix: du = (dv − v (v·dv)) / |u|, added into grad (width D). */
-const backNormalize = (v: Float64Array, dv: Float64Array, inv: Float64Array, rows: number, m: number, D: number, grad: Float64Array) => {
+const backNormalize = (
+  v: Float64Array,
+  dv: Float64Array,
+  inv: Float64Array,
+  rows: number,
+  m: number,
+  D: number,
+  grad: Float64Array
+) => {
   for (let r = 0; r < rows; r++) {
     const proj = dot(v, r * m, dv, r * m, m)
     const iv = inv[r]!
@@ -133,7 +154,9 @@ export const compute = (batch: LossBatch, options: LossOptions): LossResult => {
     for (let i = 0; i < B; i++) {
       const w = batch.weights[i]!
       if (w === 0) continue
-      const pos = dot(q, i * m, p, i * m, m)
+      const po = batch.positiveOffsets
+      const no = batch.negativeOffsets
+      const pos = dot(q, i * m, p, i * m, m) + (po === undefined ? 0 : po[i * B + i]!)
       const limit = margin === null ? Number.POSITIVE_INFINITY : pos + margin
       let c = 0
       logits[c] = pos / tau
@@ -150,11 +173,11 @@ export const compute = (batch: LossBatch, options: LossOptions): LossResult => {
       }
       for (let j = 0; j < B; j++) {
         if (j === i || batch.excludePositive?.[i * B + j] === 1) continue
-        add(dot(q, i * m, p, j * m, m), KIND_DOCUMENT, j)
+        add(dot(q, i * m, p, j * m, m) + (po === undefined ? 0 : po[i * B + j]!), KIND_DOCUMENT, j)
       }
       for (let l = 0; l < M; l++) {
         if (batch.excludeNegative?.[i * M + l] === 1) continue
-        add(dot(q, i * m, n, l * m, m), KIND_NEGATIVE, l)
+        add(dot(q, i * m, n, l * m, m) + (no === undefined ? 0 : no[i * M + l]!), KIND_NEGATIVE, l)
       }
       if (options.queryQuery) for (let j = 0; j < B; j++) if (j !== i) add(dot(q, i * m, q, j * m, m), KIND_QUERY, j)
       if (options.documentDocument) {

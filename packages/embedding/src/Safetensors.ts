@@ -5,9 +5,10 @@
  *
  * @since 0.1.0
  */
-import { AtomicFile } from "@ssra/core"
+
 import * as fs from "node:fs"
 import * as os from "node:os"
+import { AtomicFile } from "@ssra/core"
 import { CheckpointError } from "./CheckpointError.js"
 
 /**
@@ -55,11 +56,19 @@ export const encode = (file: SafetensorsFile, target = "<memory>"): Array<Uint8A
     const t = file.tensors[name]!
     const size = t.shape.reduce((a, b) => a * b, 1)
     if (size !== t.data.length) {
-      throw new CheckpointError({ path: target, reason: "invalid", detail: `tensor ${name}: shape [${t.shape}] holds ${size} values but data has ${t.data.length}` })
+      throw new CheckpointError({
+        path: target,
+        reason: "invalid",
+        detail: `tensor ${name}: shape [${t.shape}] holds ${size} values but data has ${t.data.length}`
+      })
     }
     for (let i = 0; i < t.data.length; i++) {
       if (!Number.isFinite(t.data[i]!)) {
-        throw new CheckpointError({ path: target, reason: "non-finite", detail: `tensor ${name}[${i}] is ${t.data[i]}; refusing to write a checkpoint with NaN/Infinity` })
+        throw new CheckpointError({
+          path: target,
+          reason: "non-finite",
+          detail: `tensor ${name}[${i}] is ${t.data[i]}; refusing to write a checkpoint with NaN/Infinity`
+        })
       }
     }
     header[name] = { dtype: "F32", shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] }
@@ -104,7 +113,8 @@ export const decode = (bytes: Uint8Array, source = "<memory>"): SafetensorsFile 
   if (bytes.length < 8) throw fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const headerLength = Number(view.getBigUint64(0, true))
-  if (headerLength > MAX_HEADER || 8 + headerLength > bytes.length) throw fail(`header length ${headerLength} does not fit the ${bytes.length}-byte file`)
+  if (headerLength > MAX_HEADER || 8 + headerLength > bytes.length)
+    throw fail(`header length ${headerLength} does not fit the ${bytes.length}-byte file`)
   let header: Record<string, any>
   try {
     header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString("utf8"))
@@ -118,18 +128,25 @@ export const decode = (bytes: Uint8Array, source = "<memory>"): SafetensorsFile 
   let metadata: Record<string, string> = {}
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") {
-      if (entry === null || typeof entry !== "object" || Object.values(entry).some((v) => typeof v !== "string")) throw fail("__metadata__ must map strings to strings")
+      if (entry === null || typeof entry !== "object" || Object.values(entry).some((v) => typeof v !== "string"))
+        throw fail("__metadata__ must map strings to strings")
       metadata = entry as Record<string, string>
       continue
     }
-    if (entry?.dtype !== "F32") throw fail(`tensor ${name}: dtype ${JSON.stringify(entry?.dtype)} is not supported (F32 only)`)
+    if (entry?.dtype !== "F32")
+      throw fail(`tensor ${name}: dtype ${JSON.stringify(entry?.dtype)} is not supported (F32 only)`)
     const shape = entry.shape
     const offsets = entry.data_offsets
-    if (!Array.isArray(shape) || !shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0)) throw fail(`tensor ${name}: bad shape`)
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d: unknown) => Number.isInteger(d))) throw fail(`tensor ${name}: bad data_offsets`)
+    if (!Array.isArray(shape) || !shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0))
+      throw fail(`tensor ${name}: bad shape`)
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d: unknown) => Number.isInteger(d)))
+      throw fail(`tensor ${name}: bad data_offsets`)
     const [begin, end] = offsets as [number, number]
     const size = (shape as Array<number>).reduce((a, b) => a * b, 1)
-    if (begin < 0 || end > dataLength || end - begin !== size * 4) throw fail(`tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${shape}] within ${dataLength} data bytes`)
+    if (begin < 0 || end > dataLength || end - begin !== size * 4)
+      throw fail(
+        `tensor ${name}: data_offsets [${begin}, ${end}] do not match shape [${shape}] within ${dataLength} data bytes`
+      )
     const data = new Float32Array(size)
     if (LITTLE_ENDIAN) new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end))
     else for (let i = 0; i < size; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true)
@@ -150,7 +167,11 @@ export const readSync = (file: string): SafetensorsFile => {
     bytes = fs.readFileSync(file)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new CheckpointError({ path: file, reason: code === "ENOENT" ? "not-found" : "io", detail: String((error as Error).message) })
+    throw new CheckpointError({
+      path: file,
+      reason: code === "ENOENT" ? "not-found" : "io",
+      detail: String((error as Error).message)
+    })
   }
   return decode(bytes, file)
 }

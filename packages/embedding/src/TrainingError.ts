@@ -11,7 +11,17 @@ import { Schema } from "effect"
  * @category errors
  */
 export class TrainingError extends Schema.TaggedError<TrainingError>()("TrainingError", {
-  reason: Schema.Literals(["empty", "batch-size", "grade", "weight", "featurize", "invalid-args", "non-finite", "resume", "model"]),
+  reason: Schema.Literals([
+    "empty",
+    "batch-size",
+    "grade",
+    "weight",
+    "featurize",
+    "invalid-args",
+    "non-finite",
+    "resume",
+    "model"
+  ]),
   detail: Schema.String,
   row: Schema.optionalKey(Schema.Int),
   step: Schema.optionalKey(Schema.Int),

@@ -1,8 +1,8 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { DualEncoder, Featurizer, Safetensors } from "@ssra/embedding"
 import { Effect, Exit } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { tmp } from "./helpers.js"
 
 const small = (towers: "shared" | "separate" = "shared") =>
@@ -25,8 +25,13 @@ describe("DualEncoder", () => {
         for (let j = 0; j < 16; j++) assert.approximately(prefix[i]![j]!, full[i]![j]! / n, 1e-6)
       }
       assert.deepStrictEqual(model.config.matryoshkaDimensions, [32])
-      assert.deepStrictEqual(DualEncoder.make({ dimensions: 128, featurizer: { ...Featurizer.defaultConfig, buckets: 64 } }).config.matryoshkaDimensions, [32, 64, 128])
-    }))
+      assert.deepStrictEqual(
+        DualEncoder.make({ dimensions: 128, featurizer: { ...Featurizer.defaultConfig, buckets: 64 } }).config
+          .matryoshkaDimensions,
+        [32, 64, 128]
+      )
+    })
+  )
 
   it.effect("an empty text or a bad width is a ModelError (invalid-input)", () =>
     Effect.gen(function* () {
@@ -36,7 +41,8 @@ describe("DualEncoder", () => {
       assert.include(empty.message, "empty after normalization")
       const wide = yield* Effect.flip(model.embed(["ok"], { kind: "query", dimensions: 64 }))
       assert.include(wide.message, "1..32")
-    }))
+    })
+  )
 
   it.effect("works as an effect/ai EmbeddingModel", () =>
     Effect.gen(function* () {
@@ -52,7 +58,8 @@ describe("DualEncoder", () => {
       assert.deepStrictEqual(one.vector, Array.from(direct[0]!))
       const error = yield* Effect.flip(ai.embedMany(["   "]))
       assert.strictEqual(error._tag, "AiError")
-    }))
+    })
+  )
 
   it.effect("save → load gives bit-identical embeddings (shared and separate towers)", () =>
     Effect.gen(function* () {
@@ -70,17 +77,22 @@ describe("DualEncoder", () => {
         for (const kind of ["query", "document"] as const) {
           const a = yield* model.embed(texts, { kind })
           const b = yield* back.embed(texts, { kind })
-          for (let i = 0; i < texts.length; i++) assert.deepStrictEqual(Buffer.from(a[i]!.buffer), Buffer.from(b[i]!.buffer))
+          for (let i = 0; i < texts.length; i++)
+            assert.deepStrictEqual(Buffer.from(a[i]!.buffer), Buffer.from(b[i]!.buffer))
         }
         // overwrite in place keeps a loadable directory
         yield* DualEncoder.save(back, dir)
         assert.strictEqual((yield* DualEncoder.load(dir)).id, model.id)
       }
-    }))
+    })
+  )
 
   it.effect("idf feature weights: fitted BM25 IDF, saved and loaded with the model", () =>
     Effect.gen(function* () {
-      const model = DualEncoder.make({ featurizer: { ...Featurizer.defaultConfig, buckets: 1 << 10 }, dimensions: 16, featureWeighting: "idf" }, 3)
+      const model = DualEncoder.make(
+        { featurizer: { ...Featurizer.defaultConfig, buckets: 1 << 10 }, dimensions: 16, featureWeighting: "idf" },
+        3
+      )
       const corpus = ["感冒怎么办", "感冒吃什么药", "感冒发烧", "骨折怎么办"]
       DualEncoder.fitFeatureWeights(model, corpus)
       const [common] = model.featurizer.featurize("感冒")
@@ -95,7 +107,8 @@ describe("DualEncoder", () => {
       const b = yield* back.embed(corpus, { kind: "query" })
       assert.deepStrictEqual(a, b)
       assert.throws(() => DualEncoder.fitFeatureWeights(small(), corpus), /featureWeighting/)
-    }))
+    })
+  )
 
   it.effect("writes a standard safetensors file", () =>
     Effect.gen(function* () {
@@ -108,11 +121,14 @@ describe("DualEncoder", () => {
       assert.deepStrictEqual(header["query.embedding"].shape, [1024, 32])
       assert.strictEqual(header["query.embedding"].dtype, "F32")
       assert.strictEqual(header.__metadata__.formatVersion, "1")
-      const ends = Object.entries(header).filter(([k]) => k !== "__metadata__").map(([, v]: any) => v.data_offsets[1])
+      const ends = Object.entries(header)
+        .filter(([k]) => k !== "__metadata__")
+        .map(([, v]: any) => v.data_offsets[1])
       assert.strictEqual(8 + headerLength + Math.max(...ends), bytes.length)
       const file = Safetensors.readSync(path.join(dir, "model.safetensors"))
       assert.strictEqual(file.tensors["document.embedding"]!.data.length, 1024 * 32)
-    }))
+    })
+  )
 
   it.effect("refuses a checkpoint of another format version, a corrupt file and NaN weights", () =>
     Effect.gen(function* () {
@@ -121,10 +137,10 @@ describe("DualEncoder", () => {
       yield* DualEncoder.save(model, dir)
       const configFile = path.join(dir, "config.json")
       const json = JSON.parse(fs.readFileSync(configFile, "utf8"))
-      fs.writeFileSync(configFile, JSON.stringify({ ...json, formatVersion: 2 }))
+      fs.writeFileSync(configFile, JSON.stringify({ ...json, formatVersion: 3 }))
       const version = yield* Effect.flip(DualEncoder.load(dir))
       assert.strictEqual(version.reason, "version")
-      assert.include(version.message, "format version 2 is not supported")
+      assert.include(version.message, "format version 3 is not supported")
       fs.writeFileSync(configFile, JSON.stringify(json))
       const weights = path.join(dir, "model.safetensors")
       fs.appendFileSync(weights, "x")
@@ -136,5 +152,6 @@ describe("DualEncoder", () => {
       assert.isTrue(Exit.isFailure(exit))
       assert.isFalse(fs.existsSync(target))
       assert.throws(() => Safetensors.decode(new Uint8Array(4)), /shorter than the 8-byte header/)
-    }))
+    })
+  )
 })

@@ -1,17 +1,30 @@
-import { Grade, type Models, Sampling, type TrainingRow } from "@ssra/core"
-import { assert, describe, it } from "@effect/vitest"
-import { DualEncoder, EmbeddingTrainer, Featurizer, HardNegativeMiner, TrainingSet } from "@ssra/embedding"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Grade, type Models, Sampling, type TrainingRow } from "@ssra/core"
+import { DualEncoder, EmbeddingTrainer, Featurizer, HardNegativeMiner, Lexical, TrainingSet } from "@ssra/embedding"
+import { Effect } from "effect"
 import { makeBatches } from "../src/internal/batching.js"
 import { SparseRows } from "../src/internal/sparse.js"
 import { corpusMrr, loadGroups, tmp } from "./helpers.js"
 
 const smallModel = (towers: "shared" | "separate" = "shared", seed = 5) =>
-  DualEncoder.make({ featurizer: { ...Featurizer.defaultConfig, buckets: 1 << 14 }, dimensions: 32, matryoshkaDimensions: [16, 32], towers }, seed)
+  DualEncoder.make(
+    {
+      featurizer: { ...Featurizer.defaultConfig, buckets: 1 << 14 },
+      dimensions: 32,
+      matryoshkaDimensions: [16, 32],
+      towers
+    },
+    seed
+  )
 
-const row = (query: string, positive: string, grade: 0 | 1 | 2 | 3 = 3, negatives: Array<string> = []): TrainingRow.TrainingRow => ({
+const row = (
+  query: string,
+  positive: string,
+  grade: 0 | 1 | 2 | 3 = 3,
+  negatives: Array<string> = []
+): TrainingRow.TrainingRow => ({
   query,
   positive,
   negatives,
@@ -62,16 +75,35 @@ describe("EmbeddingTrainer", () => {
       const after = mrrOf(result.model, groups)
       assert.isAbove(events.length, 3)
       assert.isBelow(events[events.length - 1]!.loss, events[0]!.loss * 0.7)
-      assert.isTrue(events.every((e) => e.pairsPerSecond > 0 && e.etaSeconds >= 0 && e.totalSteps > 0 && e.step <= result.steps))
+      assert.isTrue(
+        events.every((e) => e.pairsPerSecond > 0 && e.etaSeconds >= 0 && e.totalSteps > 0 && e.step <= result.steps)
+      )
       assert.isAbove(after, before)
-    }))
+    })
+  )
 
   it("gradient check through pooling into the embedding tables (every loss term on)", () => {
     const model = DualEncoder.make(
-      { featurizer: { ...Featurizer.defaultConfig, buckets: 64 }, dimensions: 8, matryoshkaDimensions: [4, 8], towers: "separate", pooling: "sqrt", featureWeighting: "idf" },
+      {
+        featurizer: { ...Featurizer.defaultConfig, buckets: 64 },
+        dimensions: 8,
+        matryoshkaDimensions: [4, 8],
+        towers: "separate",
+        pooling: "sqrt",
+        featureWeighting: "idf"
+      },
       11
     )
-    const texts = ["眼皮痒", "眼睛很痒怎么办", "益生菌", "大人吃益生菌", "感冒发烧", "发烧吃什么药", "头疼", "偏头疼的原因"]
+    const texts = [
+      "眼皮痒",
+      "眼睛很痒怎么办",
+      "益生菌",
+      "大人吃益生菌",
+      "感冒发烧",
+      "发烧吃什么药",
+      "头疼",
+      "偏头疼的原因"
+    ]
     DualEncoder.fitFeatureWeights(model, texts.slice(0, 5))
     assert.isAbove(new Set(model.featureWeights).size, 2)
     const features = texts.map((t) => model.featurizer.featurize(t))
@@ -86,7 +118,9 @@ describe("EmbeddingTrainer", () => {
       weightOf: Float64Array.of(1, 2, 3),
       negativesOf: [Int32Array.of(7), Int32Array.of(6), new Int32Array(0)],
       knownPositive: new Set(),
-      textCount: texts.length
+      textCount: texts.length,
+      // fixed residual offsets (as the lexical channel's) that differ per (query, document) pair
+      lexicalOffset: (qt, dt) => 0.05 * ((qt * 3 + dt) % 4)
     }
     const batch = [0, 1, 2]
     const lossOf = () => EmbeddingTrainer.batchLoss(ctx, batch, new Sampling.SeededRandom(1)).result.loss
@@ -118,12 +152,57 @@ describe("EmbeddingTrainer", () => {
     assert.isAbove(checked, 40)
   })
 
+  it.effect("lexical residual training: offsets from the fixed channel change the learned part; no NaN", () =>
+    Effect.gen(function* () {
+      const { train } = yield* data
+      const rows = TrainingSet.fromLabeledPairs(train, { scheme: "raw", scale: Grade.scale(3) })
+      const lexical = {
+        ...Lexical.defaultConfig,
+        dimensions: 128,
+        weight: 0.5,
+        featurizer: { ...Lexical.defaultConfig.featurizer, buckets: 1 << 12 }
+      }
+      const make = () => {
+        const m = DualEncoder.make(
+          {
+            featurizer: { ...Featurizer.defaultConfig, buckets: 1 << 12 },
+            dimensions: 16,
+            matryoshkaDimensions: [16],
+            lexical
+          },
+          5
+        )
+        DualEncoder.fitLexical(
+          m,
+          train.map((p) => p.doc)
+        )
+        return m
+      }
+      const args = { epochs: 1, batchSize: 32, maxSteps: 4, gradeScaleMax: 3 as const }
+      const residual = (yield* EmbeddingTrainer.train({ model: make(), rows, args })).model
+      const plain = (yield* EmbeddingTrainer.train({ model: make(), rows, args: { ...args, lexicalResidual: false } }))
+        .model
+      assert.isTrue(residual.queryTable.every(Number.isFinite))
+      let differs = 0
+      for (let i = 0; i < residual.queryTable.length; i++) if (residual.queryTable[i] !== plain.queryTable[i]) differs++
+      assert.isAbove(differs, 0)
+    })
+  )
+
   it("batches never repeat a query or a document", () => {
     const rng = new Sampling.SeededRandom(3)
     const n = 500
     const queryKey = Int32Array.from({ length: n }, () => rng.int(60))
     const docKey = Int32Array.from({ length: n }, () => rng.int(200))
-    const batches = makeBatches(Sampling.shuffle(Array.from({ length: n }, (_, i) => i), 1), queryKey, docKey, 16)
+    const batches = makeBatches(
+      Sampling.shuffle(
+        Array.from({ length: n }, (_, i) => i),
+        1
+      ),
+      queryKey,
+      docKey,
+      16
+    )
     let used = 0
     for (const b of batches) {
       assert.isAtMost(b.length, 16)
@@ -153,10 +232,15 @@ describe("EmbeddingTrainer", () => {
       assert.strictEqual((yield* fail(rows, { learningRate: Number.NaN })).reason, "invalid-args")
       assert.strictEqual((yield* fail([row("a", "b", 0), row("c", "d", 0)])).reason, "weight")
       assert.throws(
-        () => TrainingSet.fromLabeledPairs([{ qid: "q", did: "d", query: "a", doc: "b", label: 3 }], { scheme: "raw", scale: Grade.scale(2) }),
+        () =>
+          TrainingSet.fromLabeledPairs([{ qid: "q", did: "d", query: "a", doc: "b", label: 3 }], {
+            scheme: "raw",
+            scale: Grade.scale(2)
+          }),
         /outside the scale 0..2/
       )
-    }))
+    })
+  )
 
   it.effect("a diverging run fails loudly instead of writing NaN", () =>
     Effect.gen(function* () {
@@ -164,12 +248,18 @@ describe("EmbeddingTrainer", () => {
       model.queryTable.fill(Number.NaN, 0, 32 * (1 << 14))
       const dir = tmp()
       const error = yield* Effect.flip(
-        EmbeddingTrainer.train({ model, rows: [row("感冒", "感冒怎么办"), row("发烧", "发烧吃什么药")], args: { batchSize: 2, epochs: 1 }, checkpointDir: dir })
+        EmbeddingTrainer.train({
+          model,
+          rows: [row("感冒", "感冒怎么办"), row("发烧", "发烧吃什么药")],
+          args: { batchSize: 2, epochs: 1 },
+          checkpointDir: dir
+        })
       )
       assert.strictEqual(error._tag, "TrainingError")
       assert.strictEqual((error as any).reason, "non-finite")
       assert.isFalse(fs.existsSync(path.join(dir, "last")))
-    }))
+    })
+  )
 
   it.effect("weight schemes: raw keeps grade-0 rows at weight 0, negatives-kept turns them into negatives", () =>
     Effect.gen(function* () {
@@ -179,15 +269,25 @@ describe("EmbeddingTrainer", () => {
         { qid: "q", did: "c", query: "感冒", doc: "骨折", label: 0 as const }
       ]
       const raw = TrainingSet.fromLabeledPairs(pairs, { scheme: "raw", scale: Grade.ssraScale })
-      assert.deepStrictEqual(raw.map((r) => r.weight), [3, 1, 0])
+      assert.deepStrictEqual(
+        raw.map((r) => r.weight),
+        [3, 1, 0]
+      )
       const norm = TrainingSet.fromLabeledPairs(pairs, { scheme: "normalized", scale: Grade.scale(3) })
-      assert.deepStrictEqual(norm.map((r) => r.weight), [1, 1 / 3, 0])
+      assert.deepStrictEqual(
+        norm.map((r) => r.weight),
+        [1, 1 / 3, 0]
+      )
       const kept = TrainingSet.fromLabeledPairs(pairs, { scheme: "negatives-kept", scale: Grade.ssraScale })
-      assert.deepStrictEqual(kept.map((r) => [r.positive, r.negatives, r.weight]), [
-        ["感冒怎么办", ["骨折"], 1],
-        ["感冒药", ["骨折"], 1 / 3]
-      ])
-    }))
+      assert.deepStrictEqual(
+        kept.map((r) => [r.positive, r.negatives, r.weight]),
+        [
+          ["感冒怎么办", ["骨折"], 1],
+          ["感冒药", ["骨折"], 1 / 3]
+        ]
+      )
+    })
+  )
 
   it.effect("evaluation every N steps keeps the best checkpoint, stops early, and resumes exactly", () =>
     Effect.gen(function* () {
@@ -198,7 +298,13 @@ describe("EmbeddingTrainer", () => {
       let calls = 0
       const evaluate = () => Effect.sync(() => ({ primary: [0.1, 0.5, 0.4, 0.3, 0.2][calls++] ?? 0, metrics: {} }))
       const dir = tmp()
-      const stopped = yield* EmbeddingTrainer.train({ model: smallModel(), rows, args: { ...args, earlyStoppingPatience: 2 }, evaluate, checkpointDir: dir })
+      const stopped = yield* EmbeddingTrainer.train({
+        model: smallModel(),
+        rows,
+        args: { ...args, earlyStoppingPatience: 2 },
+        evaluate,
+        checkpointDir: dir
+      })
       assert.isTrue(stopped.stoppedEarly)
       assert.strictEqual(stopped.best?.step, 8)
       assert.strictEqual(stopped.steps, 16)
@@ -206,17 +312,39 @@ describe("EmbeddingTrainer", () => {
       assert.deepStrictEqual(best.queryTable, stopped.model.queryTable)
 
       // straight run vs. stop at step 7 + resume: identical weights and optimizer trajectory
-      const straight = yield* EmbeddingTrainer.train({ model: smallModel("separate"), rows, args: { ...args, evaluateEvery: null } })
+      const straight = yield* EmbeddingTrainer.train({
+        model: smallModel("separate"),
+        rows,
+        args: { ...args, evaluateEvery: null }
+      })
       const dir2 = tmp()
-      const part = yield* EmbeddingTrainer.train({ model: smallModel("separate"), rows, args: { ...args, evaluateEvery: null, maxSteps: 7 }, checkpointDir: dir2 })
+      const part = yield* EmbeddingTrainer.train({
+        model: smallModel("separate"),
+        rows,
+        args: { ...args, evaluateEvery: null, maxSteps: 7 },
+        checkpointDir: dir2
+      })
       assert.strictEqual(part.steps, 7)
-      const resumed = yield* EmbeddingTrainer.train({ model: smallModel("separate", 99), rows, args: { ...args, evaluateEvery: null, resume: true }, checkpointDir: dir2 })
+      const resumed = yield* EmbeddingTrainer.train({
+        model: smallModel("separate", 99),
+        rows,
+        args: { ...args, evaluateEvery: null, resume: true },
+        checkpointDir: dir2
+      })
       assert.strictEqual(resumed.steps, straight.steps)
       assert.deepStrictEqual(resumed.model.queryTable, straight.model.queryTable)
       assert.deepStrictEqual(resumed.model.documentTable, straight.model.documentTable)
-      const other = yield* Effect.flip(EmbeddingTrainer.train({ model: smallModel(), rows: rows.slice(1), args: { ...args, resume: true }, checkpointDir: dir2 }))
+      const other = yield* Effect.flip(
+        EmbeddingTrainer.train({
+          model: smallModel(),
+          rows: rows.slice(1),
+          args: { ...args, resume: true },
+          checkpointDir: dir2
+        })
+      )
       assert.strictEqual((other as any).reason, "resume")
-    }))
+    })
+  )
 
   it.effect("learned temperature moves; self-contrast and hard negatives train without NaN", () =>
     Effect.gen(function* () {
@@ -237,7 +365,8 @@ describe("EmbeddingTrainer", () => {
       })
       assert.notStrictEqual(Math.exp(result.model.logTemperature), 0.05)
       assert.isTrue(result.model.queryTable.every(Number.isFinite))
-    }))
+    })
+  )
 })
 
 describe("HardNegativeMiner", () => {
@@ -251,7 +380,17 @@ describe("HardNegativeMiner", () => {
         row("失眠", "失眠怎么办"),
         row("无关", "无关的文档", 0)
       ]
-      const corpus = ["感冒发烧怎么办才好", "感冒发烧怎么办呢", "发烧怎么办", "感冒吃什么", "头疼怎么缓解", "头疼医院", "失眠怎么办", "骨折", "感冒了怎么办"]
+      const corpus = [
+        "感冒发烧怎么办才好",
+        "感冒发烧怎么办呢",
+        "发烧怎么办",
+        "感冒吃什么",
+        "头疼怎么缓解",
+        "头疼医院",
+        "失眠怎么办",
+        "骨折",
+        "感冒了怎么办"
+      ]
       const mined = yield* HardNegativeMiner.mine({ model, rows, k: 2, corpus, dimensions: 32 })
       const scores = (q: string, d: string) => {
         const [qv] = DualEncoder.encodeTexts(model, [q], "query")
@@ -264,7 +403,10 @@ describe("HardNegativeMiner", () => {
         if (r.weight === 0) assert.strictEqual(docs.length, 0)
         const pos = scores(r.query, r.positive)
         for (const d of docs) {
-          assert.notInclude(["感冒发烧怎么办才好", "感冒了怎么办"].filter(() => r.query === "感冒发烧怎么办"), d)
+          assert.notInclude(
+            ["感冒发烧怎么办才好", "感冒了怎么办"].filter(() => r.query === "感冒发烧怎么办"),
+            d
+          )
           assert.notStrictEqual(d, r.positive)
           assert.isAtMost(scores(r.query, d), pos - 0.05 * Math.abs(pos) + 1e-6)
         }
@@ -275,10 +417,21 @@ describe("HardNegativeMiner", () => {
       const grader: Models.Grader = {
         id: "test-grader",
         scale: Grade.ssraScale,
-        grade: (pairs) => Effect.succeed(pairs.map((p) => ({ grade: p.doc.includes("头") ? 2 : 0, probabilities: [1, 0, 0, 0], expected: 0 }) as Models.GradeJudgment))
+        grade: (pairs) =>
+          Effect.succeed(
+            pairs.map(
+              (p) =>
+                ({
+                  grade: p.doc.includes("头") ? 2 : 0,
+                  probabilities: [1, 0, 0, 0],
+                  expected: 0
+                }) as Models.GradeJudgment
+            )
+          )
       }
       const guarded = yield* HardNegativeMiner.mine({ model, rows, k: 8, corpus, dimensions: 32, grader })
       assert.isTrue(guarded.mined.every((docs) => docs.every((d) => !d.includes("头"))))
       assert.isAbove(guarded.counts.droppedByGrader, 0)
-    }))
+    })
+  )
 })

@@ -1,5 +1,5 @@
-import { Sampling } from "@ssra/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Sampling } from "@ssra/core"
 import { Loss } from "@ssra/embedding"
 
 const rand = (n: number, rng: Sampling.SeededRandom) => Float64Array.from({ length: n }, () => rng.normal())
@@ -9,7 +9,10 @@ interface Case {
   readonly options: Loss.LossOptions
 }
 
-const makeCase = (options: Partial<Loss.LossOptions>, extra: { negatives?: number; seed?: number; weights?: Array<number>; D?: number } = {}): Case => {
+const makeCase = (
+  options: Partial<Loss.LossOptions>,
+  extra: { negatives?: number; seed?: number; weights?: Array<number>; D?: number } = {}
+): Case => {
   const rng = new Sampling.SeededRandom(extra.seed ?? 7)
   const B = 4
   const D = extra.D ?? 6
@@ -69,7 +72,10 @@ describe("Loss", () => {
     let expected = 0
     for (let i = 0; i < B; i++) {
       const q = unit(batch.queries, i)
-      const logits = Array.from({ length: B }, (_, j) => unit(batch.positives, j).reduce((s, x, t) => s + x * q[t]!, 0) / Math.exp(batch.logTemperature))
+      const logits = Array.from(
+        { length: B },
+        (_, j) => unit(batch.positives, j).reduce((s, x, t) => s + x * q[t]!, 0) / Math.exp(batch.logTemperature)
+      )
       const lse = Math.log(logits.reduce((s, l) => s + Math.exp(l), 0))
       expected += (lse - logits[i]!) / B
     }
@@ -111,6 +117,33 @@ describe("Loss", () => {
     assert.isAbove(result.masked, 0)
     const unmasked = Loss.compute(c.batch, { ...c.options, falseNegativeMargin: null })
     assert.isAbove(unmasked.loss, result.loss)
+  })
+
+  it("gradient check: fixed lexical residual offsets (logit = (cos + o)/τ), with Matryoshka, self-contrast and masking", () => {
+    const rng = new Sampling.SeededRandom(11)
+    const base = makeCase(
+      { dimensions: [3, 6], queryQuery: true, documentDocument: true, falseNegativeMargin: 0.5 },
+      { negatives: 3 }
+    )
+    const c: Case = {
+      ...base,
+      batch: {
+        ...base.batch,
+        positiveOffsets: Float64Array.from({ length: 16 }, () => rng.next()),
+        negativeOffsets: Float64Array.from({ length: 12 }, () => rng.next())
+      }
+    }
+    const withOffsets = gradientCheck(c)
+    const without = Loss.compute(base.batch, base.options)
+    assert.notStrictEqual(withOffsets.loss, without.loss)
+    // an offset equal for every candidate of a row cancels in the softmax (without masking)
+    const flat = {
+      ...base.batch,
+      positiveOffsets: new Float64Array(16).fill(0.7),
+      negativeOffsets: new Float64Array(12).fill(0.7)
+    }
+    const opts = { ...base.options, queryQuery: false, documentDocument: false, falseNegativeMargin: null }
+    assert.approximately(Loss.compute(flat, opts).loss, Loss.compute(base.batch, opts).loss, 1e-12)
   })
 
   it("weight 0 rows add nothing; the loss scales with the weights", () => {

@@ -1,15 +1,19 @@
-import { type DatasetError, Jsonl, Pair } from "@ssra/core"
-import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { type DatasetError, Jsonl, Pair } from "@ssra/core"
+import { Effect } from "effect"
 
 export const dataDir = path.resolve(import.meta.dirname, "../../../data")
 
 export const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-embedding-"))
 
 /** The first `queries` query groups of a bundled file (whole groups, file order). */
-export const loadGroups = (set: string, file: string, queries: number): Effect.Effect<Array<Pair.LabeledPair>, DatasetError.DatasetError> =>
+export const loadGroups = (
+  set: string,
+  file: string,
+  queries: number
+): Effect.Effect<Array<Pair.LabeledPair>, DatasetError.DatasetError> =>
   Effect.map(Jsonl.readAll(path.join(dataDir, set, file), Pair.LabeledPair), (rows) => {
     const keep = new Set<string>()
     const out: Array<Pair.LabeledPair> = []

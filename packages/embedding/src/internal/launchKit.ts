@@ -195,7 +195,10 @@ NPROC="\${NPROC:-${config.nproc_per_node}}"
 torchrun --standalone --nnodes=1 --nproc_per_node="$NPROC" train_weighted.py --config config.json
 `
 
-export const launchReadme = (config: LaunchConfig, rows: number): string => `# Launch kit: ${config.model} + LoRA, grade-weighted InfoNCE
+export const launchReadme = (
+  config: LaunchConfig,
+  rows: number
+): string => `# Launch kit: ${config.model} + LoRA, grade-weighted InfoNCE
 
 Written by ssra (\`Export.launchKit\`). ${rows} training rows in \`${config.train_file}\`.
 

@@ -56,7 +56,12 @@ export class SparseRows {
 /**
  * Row-wise Adagrad: one accumulator per row, `acc += mean(g²)`, `w -= lr · g / (√acc + ε)`.
  */
-export const adagradRows = (table: Float32Array, accumulator: Float32Array, grads: SparseRows, learningRate: number): void => {
+export const adagradRows = (
+  table: Float32Array,
+  accumulator: Float32Array,
+  grads: SparseRows,
+  learningRate: number
+): void => {
   const W = grads.width
   for (let s = 0; s < grads.count; s++) {
     const r = grads.rows[s]!
