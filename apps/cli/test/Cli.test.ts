@@ -79,6 +79,16 @@ describe("ssra CLI", () => {
     })
   )
 
+  it.effect("a --data folder that does not exist: exit 2 naming it and what a data folder holds", () =>
+    Effect.gen(function* () {
+      const missing = path.join(tmp(), "no-such-folder")
+      const r = yield* runCli(["run", "--data", missing, "--run-dir", path.join(tmp(), "run")])
+      assert.strictEqual(r.code, ExitCode.codes.usage)
+      assert.include(r.output, `data directory ${missing} does not exist`)
+      assert.include(r.output, "labeled.jsonl")
+    })
+  )
+
   it.effect("mismatched document ids between files: exit 3 naming both files", () =>
     Effect.gen(function* () {
       const dir = tmp()

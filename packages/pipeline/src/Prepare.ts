@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { type DatasetError, Document, Hash, Jsonl, Pair, Text } from "@ssra/core"
 import type { ChatClient } from "@ssra/llm"
@@ -55,11 +56,19 @@ export const run = (
       retrievalTest: config.data.retrievalTest ?? base.retrievalTest,
       pairTest: config.data.pairTest ?? base.pairTest
     }
+    if (config.data.dir !== undefined && !fs.existsSync(config.data.dir)) {
+      return yield* new PipelineError({
+        reason: "config",
+        stage: "prepare",
+        detail: `data directory ${config.data.dir} does not exist`,
+        hint: "pass --data DIR naming a folder with labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl (e.g. --data data/kuake_qtr)"
+      })
+    }
     if (files.labeled === undefined) {
       return yield* new PipelineError({
         reason: "config",
         stage: "prepare",
-        detail: "no labeled data configured",
+        detail: config.data.dir !== undefined ? `no labeled.jsonl in ${config.data.dir}` : "no labeled data configured",
         hint: "pass --data DIR (a folder with labeled.jsonl, unlabeled.jsonl, …) or --labeled FILE, or set data.labeled in the config file"
       })
     }
