@@ -100,8 +100,10 @@ export const presets: Readonly<Record<PresetName, Preset>> = {
     auth: { _tag: "Bearer" },
     apiKeyEnv: undefined,
     requiresApiKey: false,
-    // Ollama's OpenAI layer returns one choice whatever `n` is and no logprobs.
-    quirks: { jsonSchema: true, jsonObject: true, maxN: 1, logprobs: false, maxTopLogprobs: 0, seed: true }
+    // Ollama's OpenAI layer returns one choice whatever `n` is. Its compatibility page lists logprobs among the
+    // supported features (docs/openai.md, recent releases); older servers omit them, and callers that need
+    // probabilities (the LLM judge's "auto" mode) then fall back to samples.
+    quirks: { jsonSchema: true, jsonObject: true, maxN: 1, logprobs: true, maxTopLogprobs: 20, seed: true }
   },
   "llamacpp-server": {
     name: "llamacpp-server",

@@ -167,8 +167,32 @@ describe("OpenAiCompatible", () => {
       assert.deepStrictEqual(response.usage, { promptTokens: 30, completionTokens: 15 })
       for (const r of server.received) {
         assert.isUndefined(r.body.n)
-        assert.isUndefined(r.body.logprobs)
+        // Ollama's OpenAI layer accepts logprobs, so they are forwarded
+        assert.strictEqual(r.body.logprobs, true)
+        assert.strictEqual(r.body.top_logprobs, 5)
       }
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("drops logprobs for a server whose quirks say it has none", async () => {
+    const server = await startServer(() => ({ kind: "json", body: completion("x") }))
+    try {
+      await run(
+        Effect.gen(function* () {
+          const client = yield* OpenAiCompatible.make({
+            preset: "ollama",
+            baseUrl: server.baseUrl,
+            model: "qwen3:8b",
+            quirks: { logprobs: false, maxTopLogprobs: 0 }
+          })
+          return yield* client.complete({ messages: [{ role: "user", content: "q" }], topLogprobs: 5 })
+        })
+      )
+      assert.strictEqual(server.received.length, 1)
+      assert.isUndefined(server.received[0]!.body.logprobs)
+      assert.isUndefined(server.received[0]!.body.top_logprobs)
     } finally {
       await server.close()
     }
