@@ -7,13 +7,12 @@
  * @since 0.1.0
  */
 
-import { createHash } from "node:crypto"
-import { Effect, Exit, Schema, Stream } from "effect"
-import * as AtomicFile from "./AtomicFile.js"
+import { type Effect, Exit, Schema, Stream } from "effect"
 import { DatasetError } from "./DatasetError.js"
 import { nonFinitePath } from "./internal/finite.js"
 import { describeFailure } from "./internal/issues.js"
 import { type LineParser, LineProblem, readLines } from "./internal/lines.js"
+import { writeLines } from "./internal/lineWriter.js"
 
 /**
  * @since 0.1.0
@@ -120,84 +119,32 @@ export const write = <A, E, R>(
   file: string,
   rows: Stream.Stream<A, E, R>,
   options: { readonly schema?: Schema.Codec<A, any> | undefined } = {}
-): Effect.Effect<WriteSummary, E | DatasetError, R> =>
-  Effect.suspend(() => {
-    let writer: AtomicFile.AtomicWriter
-    try {
-      writer = AtomicFile.openSync(file)
-    } catch (cause) {
-      return Effect.fail(
-        new DatasetError({
-          file,
-          reason: "io",
-          detail: String((cause as Error).message),
-          hint: "check the directory is writable and the disk has space"
-        })
-      )
-    }
-    const encodeExit = options.schema ? Schema.encodeUnknownExit(options.schema as Schema.Codec<A, unknown>) : undefined
-    const encode = (row: A): unknown => {
-      if (encodeExit === undefined) return row
+): Effect.Effect<WriteSummary, E | DatasetError, R> => {
+  const encodeExit = options.schema ? Schema.encodeUnknownExit(options.schema as Schema.Codec<A, unknown>) : undefined
+  return writeLines(file, rows, (row, line) => {
+    let value: unknown = row
+    if (encodeExit !== undefined) {
       const exit = encodeExit(row)
-      if (Exit.isSuccess(exit)) return exit.value
-      const { field, detail } = describeFailure(exit, row)
-      throw new DatasetError({ file, line: count + 1, field, reason: "invalid", detail })
+      if (Exit.isFailure(exit)) {
+        const { field, detail } = describeFailure(exit, row)
+        throw new DatasetError({ file, line, field, reason: "invalid", detail })
+      }
+      value = exit.value
     }
-    const hash = createHash("sha256")
-    let count = 0
-    let bytes = 0
-    return Stream.runForEachArray(rows, (array) =>
-      Effect.try({
-        try: () => {
-          let text = ""
-          for (const row of array) {
-            const value = encode(row)
-            const bad = nonFinitePath(value, "")
-            if (bad !== undefined) {
-              throw new DatasetError({
-                file,
-                line: count + 1,
-                field: bad,
-                reason: "invalid",
-                detail: `${bad || "the row"} is not a finite number (NaN or infinite)`,
-                hint: "NaN is never written: JSON would turn it into null"
-              })
-            }
-            text += JSON.stringify(value) + "\n"
-            count++
-          }
-          const buf = Buffer.from(text, "utf8")
-          hash.update(buf)
-          bytes += buf.length
-          writer.write(buf)
-        },
-        catch: (cause) =>
-          cause instanceof DatasetError
-            ? cause
-            : new DatasetError({
-                file,
-                line: count + 1,
-                reason: cause instanceof Schema.SchemaError ? "invalid" : "io",
-                detail: String((cause as Error).message)
-              })
+    const bad = nonFinitePath(value, "")
+    if (bad !== undefined) {
+      throw new DatasetError({
+        file,
+        line,
+        field: bad,
+        reason: "invalid",
+        detail: `${bad || "the row"} is not a finite number (NaN or infinite)`,
+        hint: "NaN is never written: JSON would turn it into null"
       })
-    ).pipe(
-      Effect.flatMap(() =>
-        Effect.try({
-          try: () => writer.commit(),
-          catch: (cause) =>
-            new DatasetError({
-              file,
-              reason: "io",
-              detail: String((cause as Error).message),
-              hint: "check the disk has space"
-            })
-        })
-      ),
-      Effect.onExit((exit) => (Exit.isFailure(exit) ? Effect.sync(() => writer.abort()) : Effect.void)),
-      Effect.map(() => ({ file, rows: count, bytes, sha256: hash.digest("hex") }))
-    )
+    }
+    return JSON.stringify(value)
   })
+}
 
 /**
  * Writes an array as JSONL, atomically.

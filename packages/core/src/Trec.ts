@@ -10,12 +10,11 @@
  */
 
 import { Buffer } from "node:buffer"
-import { createHash } from "node:crypto"
 import { Effect, Schema, Stream } from "effect"
-import * as AtomicFile from "./AtomicFile.js"
 import { DatasetError } from "./DatasetError.js"
 import type { GradeScale } from "./Grade.js"
 import { type LineReadOptions, readLines } from "./internal/lines.js"
+import { writeLines } from "./internal/lineWriter.js"
 import { Interner, LineScanner, PackProblem, packBytes, packFile } from "./internal/trecScan.js"
 
 /**
@@ -418,64 +417,6 @@ const checkToken = (file: string, line: number, field: string, value: string) =>
     })
   }
 }
-
-const writeLines = <A, E, R>(
-  file: string,
-  rows: Stream.Stream<A, E, R>,
-  format: (row: A, line: number) => string
-): Effect.Effect<WriteSummary, E | DatasetError, R> =>
-  Effect.suspend(() => {
-    let writer: AtomicFile.AtomicWriter
-    try {
-      writer = AtomicFile.openSync(file)
-    } catch (cause) {
-      return Effect.fail(
-        new DatasetError({
-          file,
-          reason: "io",
-          detail: String((cause as Error).message),
-          hint: "check the directory is writable and the disk has space"
-        })
-      )
-    }
-    const hash = createHash("sha256")
-    let count = 0
-    let bytes = 0
-    return Stream.runForEachArray(rows, (array) =>
-      Effect.try({
-        try: () => {
-          let text = ""
-          for (const row of array) {
-            count++
-            text += format(row, count) + "\n"
-          }
-          const buf = Buffer.from(text, "utf8")
-          hash.update(buf)
-          bytes += buf.length
-          writer.write(buf)
-        },
-        catch: (cause) =>
-          cause instanceof DatasetError
-            ? cause
-            : new DatasetError({ file, line: count, reason: "io", detail: String((cause as Error)?.message ?? cause) })
-      })
-    ).pipe(
-      Effect.flatMap(() =>
-        Effect.try({
-          try: () => writer.commit(),
-          catch: (cause) =>
-            new DatasetError({
-              file,
-              reason: "io",
-              detail: String((cause as Error).message),
-              hint: "check the disk has space"
-            })
-        })
-      ),
-      Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.sync(() => writer.abort()) : Effect.void)),
-      Effect.map(() => ({ file, rows: count, bytes, sha256: hash.digest("hex") }))
-    )
-  })
 
 /**
  * Writes qrels atomically. Grades must be non-negative integers; ids must not contain whitespace.
