@@ -9,7 +9,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Inputs, Pipeline, PipelineConfig, Plan, WorkUnits } from "@ssra/pipeline"
+import { Inputs, Pipeline, PipelineConfig, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as ConfigLoader from "./ConfigLoader.js"
@@ -48,6 +48,12 @@ export const runFlags = {
   shard: Flag.String("shard").pipe(
     Flag.withDescription(
       "Do only this machine's share of the generation chunks, 1-based i/n; then `ssra merge` the run directories and rerun without --shard. Example: --shard 2/4"
+    ),
+    Flag.optional
+  ),
+  splitTest: Flag.Finite("split-test").pipe(
+    Flag.withDescription(
+      "Hold out this share (0 < f < 1) of the labeled queries, split by query with the run's seed, as the test set: queries with >= evaluation.minCandidates judged candidates and two grades form the retrieval test, the other held-out rows the pair test. Test files in --data are then not read. Sets data.split.testFraction. Example: --split-test 0.2"
     ),
     Flag.optional
   ),
@@ -91,6 +97,7 @@ type RunInput = {
   readonly runDir: Option.Option<string>
   readonly seed: Option.Option<number>
   readonly shard: Option.Option<string>
+  readonly splitTest: Option.Option<number>
   readonly skipInvalid: boolean
   readonly llmBaseUrl: Option.Option<string>
   readonly llmModel: Option.Option<string>
@@ -118,7 +125,11 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
       flags: {
         runDir: opt(input.runDir),
         seed: opt(input.seed),
-        data: { dir: opt(input.data), skipInvalid: input.skipInvalid ? true : undefined },
+        data: {
+          dir: opt(input.data),
+          skipInvalid: input.skipInvalid ? true : undefined,
+          split: Option.isSome(input.splitTest) ? { testFraction: input.splitTest.value } : undefined
+        },
         backends: llm
       }
     })
@@ -153,24 +164,17 @@ const shardOf = (input: RunInput) =>
 
 const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipeline.SystemName>, json: boolean) =>
   Effect.gen(function* () {
-    const base = config.data.dir !== undefined ? Inputs.filesIn(config.data.dir) : {}
-    const files: Inputs.DataFiles = {
-      labeled: config.data.labeled ?? base.labeled,
-      unlabeled: config.data.unlabeled ?? base.unlabeled,
-      documents: config.data.documents ?? base.documents,
-      retrievalTest: config.data.retrievalTest ?? base.retrievalTest,
-      pairTest: config.data.pairTest ?? base.pairTest
-    }
-    const loaded = yield* Inputs.load(files, {
-      skipInvalid: config.data.skipInvalid,
-      rejectsDir: path.join(config.runDir, "rejects"),
-      scaleMax: config.data.scale
-    })
-    const dataset =
-      config.data.sample !== undefined ? Inputs.subsample(loaded, config.data.sample, config.seed) : loaded
+    const files = yield* Prepare.dataFiles(config)
+    const { dataset, split } = yield* Prepare.loadFiles(config, files, path.join(config.runDir, "rejects"))
     const plan = Plan.make(config, dataset, systems)
     if (json) {
-      yield* Console.log(JSON.stringify({ config, systems, plan, warnings: Inputs.warnings(dataset) }, null, 2))
+      yield* Console.log(
+        JSON.stringify(
+          { config, systems, plan, split: split?.summary ?? null, warnings: Inputs.warnings(dataset) },
+          null,
+          2
+        )
+      )
       return
     }
     yield* Console.log(
@@ -179,6 +183,12 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
     yield* Console.log(
       `data: ${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled, ${dataset.retrievalTest.length} retrieval-test, ${dataset.pairTest.length} pair-test rows; grades 0..${dataset.scale.max}`
     )
+    if (split !== undefined) {
+      const t = split.summary
+      yield* Console.log(
+        `split (seed ${t.seed}, test fraction ${t.testFraction}): ${t.trainQueries} training queries (${t.trainRows} rows) | ${t.testQueries} held-out queries (${t.testRows} rows) → retrieval test ${t.retrievalQueries} queries with >= ${t.minCandidates} candidates, pair test ${t.pairRows} rows (${t.pairs})${split.replaced.length > 0 ? `; not read: ${split.replaced.join(", ")}` : ""}`
+      )
+    }
     for (const w of Inputs.warnings(dataset)) yield* Console.log(`warning: ${w}`)
     yield* Console.log(
       `\nsystems: ${systems.join(", ")}\n\n| stage | backend | work | model calls | LLM tokens (prompt/completion) | cost | time at the configured rate |\n|---|---|---|---|---|---|---|`

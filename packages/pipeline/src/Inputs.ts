@@ -9,7 +9,7 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type DatasetError, Document, Grade, Hash, Jsonl, Pair, Sampling } from "@ssra/core"
+import { type DatasetError, Document, Grade, Hash, Jsonl, Pair, Sampling, Text } from "@ssra/core"
 import { Effect, Schema } from "effect"
 import { PipelineError } from "./PipelineError.js"
 
@@ -432,6 +432,190 @@ export const subsample = (dataset: Dataset, plan: SamplePlan, seed: number): Dat
   const documents = new Map([...dataset.documents].filter(([id]) => used.has(id)))
   return { ...dataset, labeled, unlabeled, retrievalTest, pairTest, documents }
 }
+
+/**
+ * How the labeled set is split into training rows and a held-out test set.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SplitPlan {
+  /** Share of labeled query groups held out, 0 < f < 1. */
+  readonly testFraction: number
+  readonly seed: number
+  /** Judged candidates a held-out query needs to join the retrieval test. */
+  readonly minCandidates: number
+  /** Pair test: held-out rows not in the retrieval test (`rest`) or every held-out row (`all`). */
+  readonly pairs: "rest" | "all"
+}
+
+/**
+ * What a split did (recorded in the prepare stage's manifest entry).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SplitSummary extends SplitPlan {
+  readonly version: string
+  readonly trainQueries: number
+  readonly trainRows: number
+  readonly testQueries: number
+  readonly testRows: number
+  readonly retrievalQueries: number
+  readonly retrievalRows: number
+  readonly pairQueries: number
+  readonly pairRows: number
+}
+
+/**
+ * The version of the split procedure (part of the prepare artifact's key).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const splitVersion = "query-split/v1"
+
+/**
+ * The query group of every labeled row: rows sharing a qid or a normalized query text are one group (union-find),
+ * so no query — by id or by text — can end up on both sides of a split. A group is named by its smallest qid.
+ */
+const queryGroups = (rows: ReadonlyArray<Pair.LabeledPair>): Array<string> => {
+  const parent = new Map<string, string>()
+  const find = (x: string): string => {
+    let root = x
+    while (parent.get(root) !== root) root = parent.get(root)!
+    let cur = x
+    while (cur !== root) {
+      const next = parent.get(cur)!
+      parent.set(cur, root)
+      cur = next
+    }
+    return root
+  }
+  const union = (a: string, b: string) => {
+    const ra = find(a)
+    const rb = find(b)
+    if (ra !== rb) parent.set(ra, rb)
+  }
+  const keys = rows.map((r) => [`q\u0000${r.qid}`, `t\u0000${Text.normalize(r.query)}`] as const)
+  for (const [q, t] of keys) {
+    if (!parent.has(q)) parent.set(q, q)
+    if (!parent.has(t)) parent.set(t, t)
+    union(q, t)
+  }
+  const name = new Map<string, string>()
+  for (const r of rows) {
+    const root = find(`q\u0000${r.qid}`)
+    const prior = name.get(root)
+    if (prior === undefined || r.qid < prior) name.set(root, r.qid)
+  }
+  return keys.map(([q]) => name.get(find(q))!)
+}
+
+/**
+ * Splits the labeled set by query (core `Sampling.splitByGroup`, seeded) into training rows and held-out rows.
+ * Held-out queries with at least `minCandidates` judged candidates and two distinct grades form the retrieval test
+ * (each query reranks its own judged candidates); the pair test is the other held-out rows (`pairs: "rest"`,
+ * disjoint queries as in the bundled layout) or every held-out row (`pairs: "all"`). Rows keep their file order.
+ * Fails when the dataset already has test rows, or when the split leaves the training side, the held-out side or
+ * either test empty.
+ *
+ * @since 0.1.0
+ * @category sampling
+ */
+export const splitTest = (
+  dataset: Dataset,
+  plan: SplitPlan
+): Effect.Effect<{ readonly dataset: Dataset; readonly summary: SplitSummary }, PipelineError> =>
+  Effect.gen(function* () {
+    const source = dataset.files.labeled ?? "the labeled set"
+    if (!(plan.testFraction > 0 && plan.testFraction < 1)) {
+      return yield* new PipelineError({
+        reason: "config",
+        stage: "prepare",
+        detail: `data.split.testFraction is ${plan.testFraction}; it must lie strictly between 0 and 1`,
+        hint: "e.g. 0.2 holds out a fifth of the labeled queries"
+      })
+    }
+    if (dataset.retrievalTest.length > 0 || dataset.pairTest.length > 0) {
+      return yield* new PipelineError({
+        reason: "config",
+        stage: "prepare",
+        detail: `data.split would replace test rows already loaded (${dataset.retrievalTest.length} retrieval-test, ${dataset.pairTest.length} pair-test)`,
+        hint: "either drop data.split or the test files"
+      })
+    }
+    const groups = queryGroups(dataset.labeled)
+    const indexed = dataset.labeled.map((row, i) => ({ row, group: groups[i]! }))
+    const { first, second } = Sampling.splitByGroup(
+      indexed,
+      (x) => x.group,
+      plan.testFraction,
+      Sampling.hashSeed(`${plan.seed}/${splitVersion}`)
+    )
+    const groupCount = new Set(groups).size
+    const trainQueries = new Set(first.map((x) => x.group)).size
+    const testQueries = new Set(second.map((x) => x.group)).size
+    if (first.length === 0 || second.length === 0) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage: "prepare",
+        detail: `data.split.testFraction ${plan.testFraction} of ${groupCount} labeled queries in ${source} leaves the ${first.length === 0 ? "training" : "test"} side empty`,
+        hint:
+          groupCount < 2
+            ? "a split needs at least two labeled queries: give more labeled data or test files"
+            : `choose a fraction between ${(0.5 / groupCount).toFixed(4)} and ${(1 - 0.5 / groupCount).toFixed(4)}`
+      })
+    }
+    const byGroup = new Map<string, Array<Pair.LabeledPair>>()
+    for (const { row, group } of second) {
+      const list = byGroup.get(group)
+      if (list) list.push(row)
+      else byGroup.set(group, [row])
+    }
+    const retrievalGroups = new Set<string>()
+    let largest = 0
+    for (const [group, rows] of byGroup) {
+      largest = Math.max(largest, rows.length)
+      if (rows.length >= plan.minCandidates && new Set(rows.map((r) => r.label)).size >= 2) retrievalGroups.add(group)
+    }
+    const retrievalTest = second.filter((x) => retrievalGroups.has(x.group)).map((x) => x.row)
+    const pairTest = (plan.pairs === "all" ? second : second.filter((x) => !retrievalGroups.has(x.group))).map(
+      (x) => x.row
+    )
+    if (retrievalTest.length === 0) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage: "prepare",
+        detail: `none of the ${testQueries} held-out queries of ${source} has ${plan.minCandidates} or more judged candidates with two distinct grades (the largest has ${largest}), so the retrieval test would be empty`,
+        hint: "lower data.split.minCandidates together with evaluation.minCandidates (the evaluator drops queries below it), or raise data.split.testFraction"
+      })
+    }
+    if (pairTest.length === 0) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage: "prepare",
+        detail: `every one of the ${testQueries} held-out queries of ${source} went to the retrieval test, so the pair test would be empty`,
+        hint: 'set data.split.pairs to "all" (the pair test then uses every held-out row) or raise data.split.testFraction'
+      })
+    }
+    const summary: SplitSummary = {
+      version: splitVersion,
+      ...plan,
+      trainQueries,
+      trainRows: first.length,
+      testQueries,
+      testRows: second.length,
+      retrievalQueries: retrievalGroups.size,
+      retrievalRows: retrievalTest.length,
+      pairQueries: new Set(pairTest.map((r) => r.qid)).size,
+      pairRows: pairTest.length
+    }
+    return {
+      dataset: { ...dataset, labeled: first.map((x) => x.row), retrievalTest, pairTest },
+      summary
+    }
+  })
 
 /**
  * Writes a dataset in the standard layout (atomically, file by file); returns the files written.

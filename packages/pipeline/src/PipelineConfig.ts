@@ -10,6 +10,7 @@ import { Schema } from "effect"
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const Share = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const OpenShare = Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))
 const GradeValue = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3 }))
 
 /**
@@ -64,6 +65,22 @@ export const Config = Schema.Struct({
         unlabeledRows: Schema.optionalKey(PositiveInt),
         retrievalQueries: Schema.optionalKey(PositiveInt),
         pairRows: Schema.optionalKey(PositiveInt)
+      })
+    ),
+    /**
+     * Hold out a seeded share of the labeled queries as the test set (see `Inputs.splitTest`). Wins over test
+     * files found in `dir`; naming `retrievalTest`/`pairTest` explicitly as well is a config error.
+     */
+    split: Schema.optionalKey(
+      Schema.Struct({
+        /** Share of labeled queries held out, 0 < f < 1. */
+        testFraction: OpenShare,
+        /** Default: the run's seed. */
+        seed: Schema.optionalKey(NonNegativeInt),
+        /** Judged candidates a held-out query needs to join the retrieval test (default evaluation.minCandidates). */
+        minCandidates: Schema.optionalKey(PositiveInt),
+        /** Pair test = held-out rows not in the retrieval test (`rest`, default) or every held-out row (`all`). */
+        pairs: Schema.optionalKey(Schema.Literals(["rest", "all"]))
       })
     )
   }),

@@ -15,6 +15,7 @@ import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Inputs from "./Inputs.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
+import type * as PipelineConfig from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 import * as WorkUnits from "./WorkUnits.js"
 
@@ -37,24 +38,31 @@ export interface Prepared {
 const ScaleFile = Schema.Struct({ max: Schema.Literals([1, 2, 3]) })
 
 /**
- * Loads the config's inputs (sub-sampled when the config says so) and writes the prepared copies.
+ * The data files a config names: explicit `data.*` files win over the standard names found in `data.dir`. With
+ * `data.split`, test files found in `data.dir` are not read (the split replaces them); naming `data.retrievalTest`
+ * or `data.pairTest` explicitly together with `data.split` is a config error.
  *
  * @since 0.1.0
- * @category stages
+ * @category loading
  */
-export const run = (
-  ctx: RunContext,
-  llm?: Backends.Llm | undefined
-): Effect.Effect<Prepared, PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending> =>
+export const dataFiles = (config: PipelineConfig.Config): Effect.Effect<Inputs.DataFiles, PipelineError> =>
   Effect.gen(function* () {
-    const { config } = ctx
     const base = config.data.dir !== undefined ? Inputs.filesIn(config.data.dir) : {}
+    const split = config.data.split !== undefined
+    if (split && (config.data.retrievalTest !== undefined || config.data.pairTest !== undefined)) {
+      return yield* new PipelineError({
+        reason: "config",
+        stage: "prepare",
+        detail: `data.split holds out labeled queries as the test set, but test files are named too (${[config.data.retrievalTest, config.data.pairTest].filter((f) => f !== undefined).join(", ")})`,
+        hint: "drop data.split (or --split-test) to evaluate on the given test files, or drop data.retrievalTest / data.pairTest to evaluate on the split"
+      })
+    }
     const files: Inputs.DataFiles = {
       labeled: config.data.labeled ?? base.labeled,
       unlabeled: config.data.unlabeled ?? base.unlabeled,
       documents: config.data.documents ?? base.documents,
-      retrievalTest: config.data.retrievalTest ?? base.retrievalTest,
-      pairTest: config.data.pairTest ?? base.pairTest
+      retrievalTest: split ? undefined : (config.data.retrievalTest ?? base.retrievalTest),
+      pairTest: split ? undefined : (config.data.pairTest ?? base.pairTest)
     }
     if (config.data.dir !== undefined && !fs.existsSync(config.data.dir)) {
       return yield* new PipelineError({
@@ -80,6 +88,102 @@ export const run = (
         hint: "pass --unlabeled FILE or put unlabeled.jsonl in the --data folder"
       })
     }
+    return files
+  })
+
+/**
+ * A split that was applied: what it did and which test files of `data.dir` it replaced.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppliedSplit {
+  readonly summary: Inputs.SplitSummary
+  readonly replaced: ReadonlyArray<string>
+}
+
+/**
+ * The split plan of a config (`data.split` with its defaults: the run's seed, `evaluation.minCandidates`,
+ * `pairs: "rest"`), or `undefined` without one.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const splitPlan = (config: PipelineConfig.Config): Inputs.SplitPlan | undefined => {
+  const s = config.data.split
+  if (s === undefined) return undefined
+  return {
+    testFraction: s.testFraction,
+    seed: s.seed ?? config.seed,
+    minCandidates: s.minCandidates ?? config.evaluation.minCandidates,
+    pairs: s.pairs ?? "rest"
+  }
+}
+
+const splitKey = (split: AppliedSplit) => {
+  const { version, testFraction, seed, minCandidates, pairs } = split.summary
+  return { version, testFraction, seed, minCandidates, pairs }
+}
+
+/**
+ * Loads and cross-checks the files, applies the split (when configured), then the seeded sample (when
+ * configured): `data.sample.labeledQueries` samples the training side, `retrievalQueries` / `pairRows` the
+ * held-out tests.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const loadFiles = (
+  config: PipelineConfig.Config,
+  files: Inputs.DataFiles,
+  rejectsDir: string
+): Effect.Effect<
+  { readonly loaded: Inputs.Dataset; readonly dataset: Inputs.Dataset; readonly split: AppliedSplit | undefined },
+  PipelineError | DatasetError.DatasetError
+> =>
+  Effect.gen(function* () {
+    const loaded = yield* Inputs.load(files, {
+      skipInvalid: config.data.skipInvalid,
+      rejectsDir,
+      scaleMax: config.data.scale
+    })
+    const plan = splitPlan(config)
+    let split: AppliedSplit | undefined
+    let dataset = loaded
+    if (plan !== undefined) {
+      if (plan.minCandidates < config.evaluation.minCandidates) {
+        return yield* new PipelineError({
+          reason: "config",
+          stage: "prepare",
+          detail: `data.split.minCandidates ${plan.minCandidates} is below evaluation.minCandidates ${config.evaluation.minCandidates}: the retrieval evaluator would drop the held-out queries with fewer candidates`,
+          hint: `set evaluation.minCandidates to ${plan.minCandidates} as well, or raise data.split.minCandidates`
+        })
+      }
+      const base = config.data.dir !== undefined ? Inputs.filesIn(config.data.dir) : {}
+      const result = yield* Inputs.splitTest(loaded, plan)
+      dataset = result.dataset
+      split = {
+        summary: result.summary,
+        replaced: [base.retrievalTest, base.pairTest].filter((f): f is string => f !== undefined)
+      }
+    }
+    if (config.data.sample !== undefined) dataset = Inputs.subsample(dataset, config.data.sample, config.seed)
+    return { loaded, dataset, split }
+  })
+
+/**
+ * Loads the config's inputs (sub-sampled when the config says so) and writes the prepared copies.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const run = (
+  ctx: RunContext,
+  llm?: Backends.Llm | undefined
+): Effect.Effect<Prepared, PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending> =>
+  Effect.gen(function* () {
+    const { config } = ctx
+    const files = yield* dataFiles(config)
     if (config.prepare.rewrite && llm === undefined) {
       return yield* new PipelineError({
         reason: "backend-missing",
@@ -88,13 +192,7 @@ export const run = (
         hint: "configure backends.llm, or set prepare.rewrite to false: documents are then rendered as title + OCR + ASR"
       })
     }
-    const loaded = yield* Inputs.load(files, {
-      skipInvalid: config.data.skipInvalid,
-      rejectsDir: path.join(ctx.runDir, "rejects"),
-      scaleMax: config.data.scale
-    })
-    const dataset =
-      config.data.sample !== undefined ? Inputs.subsample(loaded, config.data.sample, config.seed) : loaded
+    const { loaded, dataset, split } = yield* loadFiles(config, files, path.join(ctx.runDir, "rejects"))
     const inputs = Object.entries(loaded.hashes)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, sha256]) => ({ name, sha256 }))
@@ -111,6 +209,8 @@ export const run = (
       stage: "prepare",
       config: {
         sample: config.data.sample ?? null,
+        // only present with a split, so the keys of runs without one stay as they were
+        ...(split !== undefined ? { split: splitKey(split) } : {}),
         scale: dataset.scale.max,
         seed: config.seed,
         normalize: "nfkc-space/v1",
@@ -189,9 +289,34 @@ export const run = (
             documents: documents.length,
             droppedEmptyAfterNormalization: dropped,
             rewritten: rewritten.size,
-            rejectedInvalid: Object.values(loaded.rejected).reduce((a, b) => a + b, 0)
+            rejectedInvalid: Object.values(loaded.rejected).reduce((a, b) => a + b, 0),
+            ...(split !== undefined
+              ? {
+                  splitTrainQueries: split.summary.trainQueries,
+                  splitTrainRows: split.summary.trainRows,
+                  splitTestQueries: split.summary.testQueries,
+                  splitTestRows: split.summary.testRows,
+                  splitRetrievalQueries: split.summary.retrievalQueries,
+                  splitPairQueries: split.summary.pairQueries
+                }
+              : {})
           },
-          info: { inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])), dataHash: Hash.hashValue(inputs) }
+          info: {
+            inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])),
+            dataHash: Hash.hashValue(inputs),
+            ...(split !== undefined
+              ? {
+                  split: { ...split.summary, replacedFiles: split.replaced },
+                  components: [
+                    {
+                      name: "test-split",
+                      id: split.summary.version,
+                      config: { ...split.summary, replacedFiles: split.replaced }
+                    }
+                  ]
+                }
+              : {})
+          }
         }
       })
     )
