@@ -1,9 +1,9 @@
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { unreachableBaseUrl } from "@ssra/test-support"
 import { Console, Effect } from "effect"
 import { Cli, ExitCode } from "../src/index.js"
 
@@ -145,17 +145,7 @@ describe("ssra CLI", () => {
     Effect.gen(function* () {
       const runDir = path.join(tmp(), "run")
       // a port that was free a moment ago: nothing listens there
-      const port = yield* Effect.promise(
-        () =>
-          new Promise<number>((resolve) => {
-            const server = net.createServer()
-            server.listen(0, "127.0.0.1", () => {
-              const p = (server.address() as net.AddressInfo).port
-              server.close(() => resolve(p))
-            })
-          })
-      )
-      const url = `http://127.0.0.1:${port}/v1`
+      const url = yield* Effect.promise(() => unreachableBaseUrl())
       const r = yield* runCli([
         "experiment",
         "--data",

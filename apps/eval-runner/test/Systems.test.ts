@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { it } from "@effect/vitest"
 import { DualEncoder, Featurizer } from "@ssra/embedding"
 import { ResultFile } from "@ssra/evaluation"
+import { startOpenAiServer } from "@ssra/test-support"
 import { Console, Effect } from "effect"
 import { assert, describe } from "vitest"
 import { Cli } from "../src/index.js"
@@ -21,37 +20,18 @@ const run = (argv: ReadonlyArray<string>) =>
 
 /** An OpenAI-compatible /v1/embeddings server (the wire format of vLLM/OpenAI): hashed character bigrams. */
 const startServer = () =>
-  Effect.promise(
-    () =>
-      new Promise<{ url: string; requests: Array<unknown>; close: () => void }>((resolve) => {
-        const requests: Array<unknown> = []
-        const server = createServer((req, res) => {
-          let body = ""
-          req.on("data", (c) => (body += c))
-          req.on("end", () => {
-            const json = JSON.parse(body) as { input: Array<string>; model: string }
-            requests.push(json)
-            const data = json.input.map((text, index) => {
-              const v = new Array<number>(256).fill(0)
-              const cs = [...text]
-              for (let i = 0; i + 1 < cs.length; i++)
-                v[((cs[i]!.codePointAt(0)! * 31 + cs[i + 1]!.codePointAt(0)!) >>> 0) % 256]! += 1
-              return { object: "embedding", index, embedding: v }
-            })
-            res.writeHead(200, { "content-type": "application/json" })
-            res.end(
-              JSON.stringify({ object: "list", model: json.model, data, usage: { prompt_tokens: 1, total_tokens: 1 } })
-            )
-          })
+  Effect.promise(() =>
+    startOpenAiServer({
+      usage: { promptTokens: 1 },
+      embed: (input) =>
+        input.map((text) => {
+          const v = new Array<number>(256).fill(0)
+          const cs = [...text]
+          for (let i = 0; i + 1 < cs.length; i++)
+            v[((cs[i]!.codePointAt(0)! * 31 + cs[i + 1]!.codePointAt(0)!) >>> 0) % 256]! += 1
+          return v
         })
-        server.listen(0, "127.0.0.1", () =>
-          resolve({
-            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-            requests,
-            close: () => server.close()
-          })
-        )
-      })
+    })
   )
 
 describe("systems", () => {
@@ -80,7 +60,7 @@ bootstrap: { resamples: 100, permutations: 200 }
       )
       process.env.SSRA_EVAL_TEST_KEY = "sk-test"
       const code = yield* run(["run", join(dir, "suite.yaml")])
-      server.close()
+      yield* Effect.promise(() => server.close())
       assert.strictEqual(code, 0)
       const results = yield* ResultFile.read(join(dir, "out", "results.json"))
       const trained = results.find((r) => r.ssra.model_name === "trained")!

@@ -1,9 +1,8 @@
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
 import { Pipeline } from "../src/index.js"
 import { tinyConfig } from "./fixtures/tiny.js"
@@ -11,57 +10,31 @@ import { tinyConfig } from "./fixtures/tiny.js"
 // A local server speaking the OpenAI chat-completions wire format (the boundary we do not own). It answers each
 // request with a query cut from the document in the prompt, as a JSON object, like a structured-output LLM.
 const startServer = () =>
-  new Promise<{ url: string; calls: () => number; close: () => void }>((resolve) => {
-    let calls = 0
-    const server = http.createServer((req, res) => {
-      let body = ""
-      req.on("data", (c) => {
-        body += c
-      })
-      req.on("end", () => {
-        res.setHeader("content-type", "application/json")
-        if (req.url?.endsWith("/models"))
-          return res.end(JSON.stringify({ object: "list", data: [{ id: "m", object: "model" }] }))
-        calls++
-        const request = JSON.parse(body) as {
-          messages: Array<{ content: string }>
-          n?: number
-          response_format?: { json_schema?: { name?: string } }
-        }
-        const prompt = request.messages.map((m) => m.content).join("\n")
-        const last = request.messages.at(-1)!.content
-        const han = (last.match(/\p{Script=Han}{4,}/gu) ?? ["查询"]).sort((a, b) => b.length - a.length)[0]!
-        const name = request.response_format?.json_schema?.name ?? ""
-        // a deterministic stand-in for a model: queries cut from the document, grades from text overlap
-        const content = (i: number) =>
-          prompt.includes("画面文字（OCR）")
-            ? `视频介绍${han.slice(0, 6)}`
-            : name === "queries"
-              ? JSON.stringify({ queries: [han.slice(0, 3 + ((calls + i) % 5))] })
-              : /"better"/.test(prompt)
-                ? JSON.stringify({ better: last.length % 2 === 0 ? "A" : "B" })
-                : JSON.stringify({ grade: (last.length + i) % 4 })
-        const n = Math.max(1, request.n ?? 1)
-        res.end(
-          JSON.stringify({
-            id: `c${calls}`,
-            object: "chat.completion",
-            created: 0,
-            model: "m",
-            choices: Array.from({ length: n }, (_, i) => ({
-              index: i,
-              message: { role: "assistant", content: content(i) },
-              finish_reason: "stop"
-            })),
-            usage: { prompt_tokens: 40, completion_tokens: 8, total_tokens: 48 }
-          })
-        )
-      })
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as AddressInfo).port
-      resolve({ url: `http://127.0.0.1:${port}/v1`, calls: () => calls, close: () => server.close() })
-    })
+  startOpenAiServer({
+    models: ["m"],
+    usage: { promptTokens: 40, completionTokens: 8 },
+    chat: (
+      request: {
+        messages: Array<{ content: string }>
+        response_format?: { json_schema?: { name?: string } }
+      },
+      i,
+      call
+    ) => {
+      const calls = call + 1
+      const prompt = request.messages.map((m) => m.content).join("\n")
+      const last = request.messages.at(-1)!.content
+      const han = (last.match(/\p{Script=Han}{4,}/gu) ?? ["查询"]).sort((a, b) => b.length - a.length)[0]!
+      const name = request.response_format?.json_schema?.name ?? ""
+      // a deterministic stand-in for a model: queries cut from the document, grades from text overlap
+      return prompt.includes("画面文字（OCR）")
+        ? `视频介绍${han.slice(0, 6)}`
+        : name === "queries"
+          ? JSON.stringify({ queries: [han.slice(0, 3 + ((calls + i) % 5))] })
+          : /"better"/.test(prompt)
+            ? JSON.stringify({ better: last.length % 2 === 0 ? "A" : "B" })
+            : JSON.stringify({ grade: (last.length + i) % 4 })
+    }
   })
 
 describe("LLM backends through an OpenAI-compatible endpoint", () => {
@@ -98,7 +71,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       await Effect.runPromise(Pipeline.run({ config, systems: ["base", "prompt-only"], references: false }))
       assert.strictEqual(server.calls(), calls, "the rerun was served from the response cache")
     } finally {
-      server.close()
+      await server.close()
     }
   }, 120_000)
 
@@ -129,7 +102,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       assert.include(judge.id, server.url)
       assert.include(result.reportMarkdown, "LLM judge")
     } finally {
-      server.close()
+      await server.close()
     }
   }, 120_000)
 
@@ -191,7 +164,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       await run()
       assert.strictEqual(server.calls(), calls, "a rerun reuses the prepared documents")
     } finally {
-      server.close()
+      await server.close()
     }
   }, 120_000)
 })

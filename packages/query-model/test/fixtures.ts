@@ -1,11 +1,11 @@
 // Test fixtures: a local OpenAI-compatible chat server on 127.0.0.1 speaking the real /v1/chat/completions wire
-// format, @ssra/llm's real client pointed at it, and a hand-written lexical grader (a test stand-in for the score
-// model whose grades follow a fixed rule: the share of the query's character bigrams found in the document).
+// format (the shared @ssra/test-support server), @ssra/llm's real client pointed at it, and a hand-written lexical
+// grader (a test stand-in for the score model whose grades follow a fixed rule: the share of the query's character
+// bigrams found in the document).
 
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { Models, Text } from "@ssra/core"
 import { ChatClient, OpenAiCompatible } from "@ssra/llm"
+import { startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
 
 export interface ChatServer {
@@ -15,48 +15,7 @@ export interface ChatServer {
 }
 
 export const startChatServer = (reply: (body: any, index: number) => string): Promise<ChatServer> =>
-  new Promise((resolve) => {
-    const requests: Array<any> = []
-    const server = http.createServer((req, res) => {
-      let data = ""
-      req.on("data", (c) => (data += c))
-      req.on("end", () => {
-        if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
-          res.writeHead(404, { "content-type": "application/json" })
-          res.end(JSON.stringify({ error: { message: "not found", type: "invalid_request_error" } }))
-          return
-        }
-        const body = JSON.parse(data)
-        requests.push(body)
-        const n = body.n ?? 1
-        const choices = Array.from({ length: n }, (_, index) => ({
-          index,
-          message: { role: "assistant", content: reply(body, index) },
-          finish_reason: "stop",
-          logprobs: null
-        }))
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(
-          JSON.stringify({
-            id: `chatcmpl-${requests.length}`,
-            object: "chat.completion",
-            created: 1_790_000_000,
-            model: body.model,
-            choices,
-            usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }
-          })
-        )
-      })
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      resolve({
-        url: `http://127.0.0.1:${port}/v1`,
-        requests,
-        close: () => new Promise<void>((r) => server.close(() => r()))
-      })
-    })
-  })
+  startOpenAiServer({ chat: reply })
 
 /** Runs `f` with @ssra/llm's real OpenAI-compatible client pointed at a local server (alive for all of `f`). */
 export const withClient = <A, E>(
