@@ -5,13 +5,58 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Lexical } from "@ssra/embedding"
+import { Effect, Schema } from "effect"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const Share = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const OpenShare = Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan(1))
 const GradeValue = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3 }))
+
+/**
+ * The defaults of `training.lexical`'s fields: 2048 hashed dimensions, α 0.8 (the lexical share of the cosine;
+ * @ssra/embedding's BENCHMARKS.md has the held-out α per bundled set: 0.7–1 with the current protocol), BM25's k1
+ * 1.2 and b 0.75.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const lexicalDefaults = {
+  dimensions: 2048,
+  weight: 0.8,
+  k1: Lexical.defaultConfig.k1,
+  b: Lexical.defaultConfig.b
+} as const
+
+/**
+ * `training.lexical`: the dual encoder's optional fixed lexical channel (`@ssra/embedding`'s `Lexical`: BM25 over
+ * hashed char 1+2-grams and jieba words, appended to the learned embedding so `cos = α·lexical + (1 − α)·learned`).
+ * Every field is optional (absent: `lexicalDefaults`); the whole section `null` or absent turns the channel off.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LexicalSection = Schema.Struct({
+  /** Hashed width of the lexical part, 1..65536. */
+  dimensions: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1 << 16 })).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.dimensions))
+  ),
+  /** α, the lexical part's share of the cosine, in [0, 1]. */
+  weight: Share.pipe(Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.weight))),
+  /** BM25 term-frequency saturation, ≥ 0. */
+  k1: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.k1))
+  ),
+  /** BM25 length normalization, in [0, 1]. */
+  b: Share.pipe(Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.b)))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LexicalSection = typeof LexicalSection.Type
 
 /**
  * @since 0.1.0
@@ -132,7 +177,9 @@ export const Config = Schema.Struct({
     learningRate: Schema.optionalKey(Schema.Number),
     weightScheme: Schema.Literals(["raw", "normalized", "negatives-kept"]),
     hardNegatives: NonNegativeInt,
-    maxRows: Schema.optionalKey(PositiveInt)
+    maxRows: Schema.optionalKey(PositiveInt),
+    /** The fixed lexical channel (`LexicalSection`); null or absent: none (the learned embedding alone). */
+    lexical: Schema.optionalKey(Schema.NullOr(LexicalSection))
   }),
   evaluation: Schema.Struct({
     minCandidates: PositiveInt,
@@ -166,7 +213,15 @@ export const defaults: Config = {
   stage1: { enabled: true },
   stage2: { enabled: true, documents: 400, grades: [1, 2, 3], perGrade: 1, minProbability: 0, judge: "score-model" },
   synthesis: { documents: 1000, gradePlan: { "1": 0.34, "2": 0.33, "3": 0.33 }, perDocument: 1, minProbability: 0 },
-  training: { dimensions: 64, buckets: 1 << 18, epochs: 2, batchSize: 64, weightScheme: "raw", hardNegatives: 0 },
+  training: {
+    dimensions: 64,
+    buckets: 1 << 18,
+    epochs: 2,
+    batchSize: 64,
+    weightScheme: "raw",
+    hardNegatives: 0,
+    lexical: null
+  },
   evaluation: { minCandidates: 10, bootstrapSamples: 1000 },
   generation: { chunkSize: 50 }
 }

@@ -3,15 +3,21 @@
  * by the score model), optionally restricted to the binary grades {0, max} — turned into grade-weighted rows and
  * trained with `@ssra/embedding`'s EmbeddingTrainer. The checkpoint is the artifact (`model/`).
  *
+ * With `training.lexical` the dual encoder carries the fixed lexical channel (BM25 over hashed char 1+2-grams and
+ * jieba words, appended to the learned dimensions): its corpus statistics are fitted on the distinct documents of
+ * the training rows (no labels) before training, the learned part trains as a residual of it, and the checkpoint
+ * (format 2) serves the full embedding, `cos = α·lexical + (1 − α)·learned`.
+ *
  * @since 0.1.0
  */
 
 import * as path from "node:path"
 import { Hash, Jsonl, type Pair, type SyntheticQuery, TrainingRow } from "@ssra/core"
-import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
-import { Effect } from "effect"
+import { DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
+import { Effect, Result, Schema } from "effect"
 import * as Artifact from "./Artifact.js"
 import { type RunContext, record } from "./internal/context.js"
+import * as PipelineConfig from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 import * as Progress from "./Progress.js"
 
@@ -67,6 +73,44 @@ export const rowsOf = (ctx: RunContext, data: TrainingData): Array<TrainingRow.T
 }
 
 /**
+ * The dual encoder's lexical channel config of `training.lexical` (its absent fields from
+ * `PipelineConfig.lexicalDefaults`, the featurizer `Lexical.defaultConfig`'s), or null when the section is off.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const lexicalConfig = (
+  section: Partial<PipelineConfig.LexicalSection> | null | undefined
+): Lexical.LexicalConfig | null => {
+  if (section == null) return null
+  const pick = <K extends keyof PipelineConfig.LexicalSection>(key: K) =>
+    section[key] ?? PipelineConfig.lexicalDefaults[key]
+  return {
+    ...Lexical.defaultConfig,
+    dimensions: pick("dimensions"),
+    weight: pick("weight"),
+    k1: pick("k1"),
+    b: pick("b")
+  }
+}
+
+/**
+ * The documents the lexical channel's corpus statistics are fitted on: every distinct document text of the rows
+ * (positives and listed negatives), in first-seen order.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const documentsOf = (rows: ReadonlyArray<TrainingRow.TrainingRow>): Array<string> => {
+  const seen = new Set<string>()
+  for (const r of rows) {
+    seen.add(r.positive)
+    for (const n of r.negatives) seen.add(n)
+  }
+  return [...seen]
+}
+
+/**
  * Trains (or reuses) the system's embedding model; the checkpoint is `<artifact>/model/`.
  *
  * @since 0.1.0
@@ -86,9 +130,24 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
         hint: "the training set needs graded pairs above grade 0: check the labeled file and the weight scheme"
       })
     }
+    const lexical = lexicalConfig(t.lexical)
+    if (lexical !== null) {
+      // a config decoded by `PipelineConfig.decodeResolved` is already valid; a programmatic one is checked here
+      const checked = Schema.decodeUnknownResult(Lexical.LexicalConfig, { errors: "all" })(lexical)
+      if (Result.isFailure(checked)) {
+        return yield* new PipelineError({
+          reason: "input",
+          stage,
+          detail: `invalid training.lexical: ${checked.failure.message}`,
+          hint: "dimensions must be an integer in 1..65536, weight and b in [0, 1], k1 ≥ 0"
+        })
+      }
+    }
+    // without a lexical channel the config (and so the artifact key) is exactly what it was before the option
     const modelConfig = {
       dimensions: t.dimensions,
-      featurizer: { ...DualEncoder.defaultConfig.featurizer, buckets: t.buckets }
+      featurizer: { ...DualEncoder.defaultConfig.featurizer, buckets: t.buckets },
+      ...(lexical !== null ? { lexical } : {})
     }
     const args: Partial<EmbeddingTrainer.TrainingArgs> = {
       epochs: t.epochs,
@@ -105,7 +164,8 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
               dimensions: Math.min(128, t.dimensions),
               guardMinGrade: 2
             }
-          : null
+          : null,
+      ...(lexical !== null ? { lexicalResidual: true } : {})
     }
     const spec: Artifact.Spec = {
       stage,
@@ -123,6 +183,9 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
     const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
       Effect.gen(function* () {
         const model = DualEncoder.make(modelConfig, ctx.config.seed)
+        // corpus statistics only (IDF, average length, norm cap): the training rows' documents, no labels
+        const lexicalDocuments = lexical !== null ? documentsOf(rows) : []
+        if (lexical !== null) DualEncoder.fitLexical(model, lexicalDocuments)
         const sink = yield* Progress.Progress
         const result = yield* EmbeddingTrainer.train({
           model,
@@ -145,7 +208,17 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
           },
           info: {
             components: [{ name: "embedding", id: result.model.id, config: { model: modelConfig, args } }],
-            finalLoss: last?.loss ?? null
+            finalLoss: last?.loss ?? null,
+            ...(result.model.lexical !== null
+              ? {
+                  lexical: {
+                    documents: lexicalDocuments.length,
+                    averageLength: result.model.lexical.stats.averageLength,
+                    normCap: result.model.lexical.stats.normCap,
+                    embeddingDimensions: result.model.dimensions
+                  }
+                }
+              : {})
           }
         }
       }).pipe(
