@@ -76,12 +76,18 @@ export const classify = (error: unknown): { readonly code: number; readonly mess
       return { code: codes.usage, message: `usage: ${message}${hint ? `\n  → ${hint}` : ""}` }
     }
     case "DatasetError": {
-      const e = error as { reason: string }
+      const e = error as { reason: string; hint?: string }
+      // a failed read or write (disk full, permissions) is not bad input: say so, and what to check
+      if (e.reason === "io")
+        return {
+          code: codes.io,
+          message: `I/O error: ${message}${e.hint === undefined ? "\n  → check the path is accessible and the disk has space" : ""}`
+        }
       const hint =
         e.reason === "invalid" || e.reason === "malformed" || e.reason === "encoding"
           ? "\n  → fix that row, or pass --skip-invalid to skip bad rows (each is written with its reason to a .rejects.jsonl file)"
           : ""
-      return { code: e.reason === "io" ? codes.io : codes.input, message: `invalid input: ${message}${hint}` }
+      return { code: codes.input, message: `invalid input: ${message}${hint}` }
     }
     case "PipelineError": {
       const reason = (error as { reason: string }).reason

@@ -128,9 +128,13 @@ export const run = (
     }
     const error = exit.cause.reasons.find((r) => r._tag === "Fail")
     const tag = error && "error" in error ? (error.error as { _tag?: string })._tag : undefined
-    yield* recorder.finish(
-      tag === "ShardPending" ? "shard-done" : "failed",
-      error && "error" in error ? String((error.error as Error).message) : "interrupted or defect"
+    // best effort: when the run failed because the disk is full, recording that fails too, and the error that
+    // names the failing stage and file must be the one the user sees (the manifest then still says "running")
+    yield* Effect.ignore(
+      recorder.finish(
+        tag === "ShardPending" ? "shard-done" : "failed",
+        error && "error" in error ? String((error.error as Error).message) : "interrupted or defect"
+      )
     )
     return yield* exit
   })

@@ -94,7 +94,18 @@ export const run = (
             ]
           }
         }
-      }).pipe(Effect.mapError((e) => new PipelineError({ reason: "internal", stage, detail: e.message })))
+      }).pipe(
+        Effect.mapError((e) =>
+          e._tag === "QueryCheckpointError"
+            ? new PipelineError({
+                reason: "io",
+                stage,
+                detail: e.message,
+                hint: "check the disk has space, then rerun the same command: finished work is kept"
+              })
+            : new PipelineError({ reason: "internal", stage, detail: e.message })
+        )
+      )
     )
     yield* record(ctx, artifact)
     const writer = yield* EmbeddedQueryModel.load(dirOf(artifact.dir)).pipe(

@@ -49,7 +49,17 @@ export const writeLines = <A, E, R>(
           const buf = Buffer.from(text, "utf8")
           hash.update(buf)
           bytes += buf.length
-          writer.write(buf)
+          try {
+            writer.write(buf)
+          } catch (cause) {
+            // a failed flush of the buffer (e.g. ENOSPC) is a disk problem, not a problem with the current row
+            throw new DatasetError({
+              file,
+              reason: "io",
+              detail: String((cause as Error)?.message ?? cause),
+              hint: "check the disk has space"
+            })
+          }
         },
         catch: (cause) =>
           cause instanceof DatasetError

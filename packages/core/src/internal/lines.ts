@@ -110,7 +110,22 @@ export const readLines = <A>(
     checkFile(file, format)
     const parse = makeParser()
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
-    const rejects = skip && options.rejectsFile !== undefined ? AtomicFile.openSync(options.rejectsFile) : undefined
+    const rejectsFile = skip ? options.rejectsFile : undefined
+    // a failure writing the rejects side file names that file (not the input being read) and says what to do
+    const rejectsIo = <T>(f: () => T): T => {
+      try {
+        return f()
+      } catch (error) {
+        if (error instanceof DatasetError) throw error
+        throw new DatasetError({
+          file: rejectsFile!,
+          reason: "io",
+          detail: `cannot write the rejects file: ${error instanceof Error ? error.message : String(error)}`,
+          hint: "check the disk has space and the directory is writable"
+        })
+      }
+    }
+    const rejects = rejectsFile !== undefined ? rejectsIo(() => AtomicFile.openSync(rejectsFile)) : undefined
     let count = 0
     let rejected = 0
     let batch: Array<A> = []
@@ -118,7 +133,7 @@ export const readLines = <A>(
     const reject = (r: Rejection, error: DatasetError) => {
       if (!skip) throw error
       rejected++
-      rejects?.write(JSON.stringify(r) + "\n")
+      if (rejects !== undefined) rejectsIo(() => rejects.write(JSON.stringify(r) + "\n"))
     }
     // Handles one complete line (without its newline). Plain code: this runs once per row.
     const handle = (bytes: Uint8Array, textIfValid: string | undefined) => {
@@ -270,8 +285,8 @@ export const readLines = <A>(
           hint: "check you passed the right file"
         })
       }
-      rejects?.commit()
-      options.onSummary?.({ file, rows: count, rejected, rejectsFile: rejects ? options.rejectsFile : undefined })
+      if (rejects !== undefined) rejectsIo(() => rejects.commit())
+      options.onSummary?.({ file, rows: count, rejected, rejectsFile: rejects ? rejectsFile : undefined })
     } catch (error) {
       rejects?.abort()
       throw error
