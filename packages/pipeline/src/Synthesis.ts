@@ -60,8 +60,9 @@ export const documentsFor = (
  */
 export interface SynthesisResult {
   readonly artifact: Artifact.Artifact
+  /** The surviving synthetic queries (`synthetic.jsonl`); every candidate with its verdicts stays on disk in the
+   * artifact's `candidates.jsonl` (not loaded: at millions of documents it is the largest file of a run). */
   readonly kept: ReadonlyArray<SyntheticQuery.SyntheticQuery>
-  readonly candidates: ReadonlyArray<SyntheticQuery.SyntheticQuery>
 }
 
 /**
@@ -190,9 +191,8 @@ export const run = (
       }).pipe(Effect.mapError(stageError(stage)))
     )
     yield* record(ctx, artifact)
-    const read = (name: string) =>
-      Jsonl.readAll(Artifact.file(artifact, name), SyntheticQuery.SyntheticQuery, { allowEmpty: true }).pipe(
-        Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
-      )
-    return { artifact, kept: yield* read("synthetic.jsonl"), candidates: yield* read("candidates.jsonl") }
+    const kept = yield* Jsonl.readAll(Artifact.file(artifact, "synthetic.jsonl"), SyntheticQuery.SyntheticQuery, {
+      allowEmpty: true
+    }).pipe(Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message })))
+    return { artifact, kept }
   })
