@@ -129,6 +129,21 @@ export const splitByGroup = <A>(
   return { first, second }
 }
 
+/** Items grouped by stratum, with the strata keys in ascending order (so results do not depend on input order). */
+const strataOf = <A, K extends string | number>(
+  items: ReadonlyArray<A>,
+  stratumOf: (a: A) => K
+): { readonly strata: Map<K, Array<A>>; readonly keys: Array<K> } => {
+  const strata = new Map<K, Array<A>>()
+  for (const item of items) {
+    const k = stratumOf(item)
+    const list = strata.get(k)
+    if (list) list.push(item)
+    else strata.set(k, [item])
+  }
+  return { strata, keys: [...strata.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)) }
+}
+
 /**
  * Up to `perStratum` items from each stratum (the SSRA pair-classification preset takes 60 per grade, seed 52).
  * Strata are visited in ascending key order so the result does not depend on input order of strata.
@@ -142,15 +157,8 @@ export const balanced = <A, K extends string | number>(
   perStratum: number,
   seed: number
 ): Array<A> => {
-  const strata = new Map<K, Array<A>>()
-  for (const item of items) {
-    const k = stratumOf(item)
-    const list = strata.get(k)
-    if (list) list.push(item)
-    else strata.set(k, [item])
-  }
+  const { strata, keys } = strataOf(items, stratumOf)
   const rng = new SeededRandom(seed)
-  const keys = [...strata.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
   return keys.flatMap((k) => sample(strata.get(k)!, perStratum, rng.fork(String(k))))
 }
 
@@ -166,14 +174,7 @@ export const stratified = <A, K extends string | number>(
   total: number,
   seed: number
 ): Array<A> => {
-  const strata = new Map<K, Array<A>>()
-  for (const item of items) {
-    const k = stratumOf(item)
-    const list = strata.get(k)
-    if (list) list.push(item)
-    else strata.set(k, [item])
-  }
-  const keys = [...strata.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
+  const { strata, keys } = strataOf(items, stratumOf)
   const n = items.length
   const want = Math.min(total, n)
   const exact = keys.map((k) => (strata.get(k)!.length / n) * want)
