@@ -128,17 +128,25 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
         const signature = minHasher(permutations, seed)
         const exact = new Map<string, string>()
         const normalized = new Map<string, string>()
-        // one map per band: (group, hash of the band's rows) → indices of kept queries
-        const buckets = Array.from({ length: bands }, () => new Map<string, Array<number>>())
-        const kept: Array<{ id: string; grams: Set<string> }> = []
+        // One map per band: hash of the band's rows → the kept queries with that hash (one index, or several).
+        // Numeric keys and a group check on each hit, not "group + hash" strings: at millions of candidates the
+        // LSH index is the filter's memory, and string keys cost ≈ 2 KiB per kept query over 16 bands.
+        const buckets = Array.from({ length: bands }, () => new Map<number, number | Array<number>>())
+        // per kept query: its id, group and text (shingles are recomputed for the few band hits: no Set kept)
+        const kept: Array<{
+          readonly id: string
+          readonly group: string
+          readonly query: string
+          readonly size: number
+        }> = []
         const counts = { exact: 0, normalized: 0, near: 0 }
         // which kept queries were already compared with the current one (a stamp per query, no per-query Set)
         let seen = new Int32Array(Math.max(16, items.length + existing.length))
         let stamp = 0
-        const bandKey = (group: string, sig: Uint32Array, band: number): string => {
+        const bandHash = (sig: Uint32Array, band: number): number => {
           let h = 0x811c9dc5
           for (let r = band * rows; r < (band + 1) * rows; r++) h = Math.imul(h ^ sig[r]!, 0x01000193)
-          return `${group}\u0000${h >>> 0}`
+          return h >>> 0
         }
         const admit = (query: string, id: string, group: string, near?: { grams: Set<string>; sig: Uint32Array }) => {
           exact.set(`${group}\u0000${query}`, id)
@@ -147,17 +155,19 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
             const grams = near?.grams ?? shingles(query, ngram)
             const sig = near?.sig ?? signature(grams)
             const index = kept.length
-            kept.push({ id, grams })
+            kept.push({ id, group, query, size: grams.size })
             if (index >= seen.length) {
               const grown = new Int32Array(seen.length * 2)
               grown.set(seen)
               seen = grown
             }
             for (let band = 0; band < bands; band++) {
-              const key = bandKey(group, sig, band)
-              const list = buckets[band]!.get(key)
-              if (list) list.push(index)
-              else buckets[band]!.set(key, [index])
+              const key = bandHash(sig, band)
+              const bucket = buckets[band]!
+              const at = bucket.get(key)
+              if (at === undefined) bucket.set(key, index)
+              else if (typeof at === "number") bucket.set(key, [at, index])
+              else at.push(index)
             }
           }
         }
@@ -169,17 +179,22 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
           if (grams.size === 0) return undefined
           stamp++
           let best: { id: string; similarity: number } | undefined
+          const compare = (index: number) => {
+            if (seen[index] === stamp) return
+            seen[index] = stamp
+            const other = kept[index]!
+            if (other.group !== group) return
+            // Jaccard ≥ t needs the smaller set to be at least t times the larger one
+            if (Math.min(other.size, grams.size) < threshold * Math.max(other.size, grams.size)) return
+            const similarity = jaccard(grams, shingles(other.query, ngram))
+            if (similarity >= threshold && (best === undefined || similarity > best.similarity))
+              best = { id: other.id, similarity }
+          }
           for (let band = 0; band < bands; band++) {
-            for (const index of buckets[band]!.get(bandKey(group, sig, band)) ?? []) {
-              if (seen[index] === stamp) continue
-              seen[index] = stamp
-              // Jaccard ≥ t needs the smaller set to be at least t times the larger one
-              const other = kept[index]!.grams.size
-              if (Math.min(other, grams.size) < threshold * Math.max(other, grams.size)) continue
-              const similarity = jaccard(grams, kept[index]!.grams)
-              if (similarity >= threshold && (best === undefined || similarity > best.similarity))
-                best = { id: kept[index]!.id, similarity }
-            }
+            const at = buckets[band]!.get(bandHash(sig, band))
+            if (at === undefined) continue
+            if (typeof at === "number") compare(at)
+            else for (const index of at) compare(index)
           }
           return best
         }

@@ -76,6 +76,27 @@ describe("DuplicateFilter", () => {
     })
   )
 
+  it.effect("per-document scope: near duplicates in another document share LSH buckets but never match", () =>
+    Effect.gen(function* () {
+      const items = [
+        candidate("a", "d1", "今天北京天气预报", 1),
+        candidate("b", "d2", "今天北京天气预报表", 1), // near duplicate of a, other document: kept
+        candidate("c", "d1", "今天北京天气预报表", 2) // same text as b (Jaccard 1) but b is in d2: matched with a
+      ]
+      const r = yield* DuplicateFilter.make({ scope: "document", seed: 1 }).apply(items)
+      assert.deepStrictEqual(
+        r.kept.map((c) => c.id),
+        ["a", "b"]
+      )
+      assert.strictEqual(r.rejected[0]!.verdicts[0]!.reason, "near-duplicate: Jaccard 0.875 with a")
+      const global = yield* DuplicateFilter.make({ scope: "global", seed: 1 }).apply(items)
+      assert.deepStrictEqual(
+        global.kept.map((c) => c.id),
+        ["a"]
+      )
+    })
+  )
+
   it.effect("rejects queries repeating existing training queries", () =>
     Effect.gen(function* () {
       const r = yield* DuplicateFilter.make({ existing: ["上海地铁线路图"] }).apply([

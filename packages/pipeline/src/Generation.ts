@@ -7,9 +7,19 @@
  *
  * @since 0.1.0
  */
-import { type DatasetError, type Document, Grade, Hash, type Models, Sampling, SyntheticQuery, Text } from "@ssra/core"
+import {
+  type DatasetError,
+  type Document,
+  Grade,
+  Hash,
+  Jsonl,
+  type Models,
+  Sampling,
+  SyntheticQuery,
+  Text
+} from "@ssra/core"
 import type { Filter } from "@ssra/filters"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { PipelineError } from "./PipelineError.js"
 import type * as RunManifest from "./RunManifest.js"
 import * as WorkUnits from "./WorkUnits.js"
@@ -74,28 +84,43 @@ export const isKept = (c: SyntheticQuery.SyntheticQuery): boolean => c.verdicts.
  * @category statistics
  */
 export const countsFromVerdicts = (
-  rows: ReadonlyArray<SyntheticQuery.SyntheticQuery>
+  rows: Iterable<SyntheticQuery.SyntheticQuery>
 ): Array<typeof RunManifest.FilterCounts.Type> => {
+  const tally = verdictTally()
+  for (const row of rows) tally.add(row)
+  return tally.counts()
+}
+
+/**
+ * `countsFromVerdicts` one row at a time, for candidate sets streamed from disk.
+ *
+ * @since 0.1.0
+ * @category statistics
+ */
+export const verdictTally = () => {
   const order: Array<string> = []
   const table = new Map<string, { input: number; kept: number; rejected: number; reasons: Record<string, number> }>()
-  for (const row of rows) {
-    for (const v of row.verdicts) {
-      let entry = table.get(v.filter)
-      if (entry === undefined) {
-        entry = { input: 0, kept: 0, rejected: 0, reasons: {} }
-        table.set(v.filter, entry)
-        order.push(v.filter)
+  return {
+    add: (row: SyntheticQuery.SyntheticQuery): void => {
+      for (const v of row.verdicts) {
+        let entry = table.get(v.filter)
+        if (entry === undefined) {
+          entry = { input: 0, kept: 0, rejected: 0, reasons: {} }
+          table.set(v.filter, entry)
+          order.push(v.filter)
+        }
+        entry.input++
+        if (v.keep) entry.kept++
+        else {
+          entry.rejected++
+          const code = (v.reason ?? "rejected").split(":")[0]!
+          entry.reasons[code] = (entry.reasons[code] ?? 0) + 1
+        }
       }
-      entry.input++
-      if (v.keep) entry.kept++
-      else {
-        entry.rejected++
-        const code = (v.reason ?? "rejected").split(":")[0]!
-        entry.reasons[code] = (entry.reasons[code] ?? 0) + 1
-      }
-    }
+    },
+    counts: (): Array<typeof RunManifest.FilterCounts.Type> =>
+      order.map((filter) => ({ filter, ...table.get(filter)! }))
   }
-  return order.map((filter) => ({ filter, ...table.get(filter)! }))
 }
 
 /**
@@ -105,16 +130,30 @@ export const countsFromVerdicts = (
  * @since 0.1.0
  * @category statistics
  */
-export const alignment = (rows: ReadonlyArray<SyntheticQuery.SyntheticQuery>) => {
-  const out: Record<string, { written: number; judgedAtTarget: number; kept: number }> = {}
-  for (const r of rows) {
-    const k = `grade${r.targetGrade}`
-    const e = (out[k] ??= { written: 0, judgedAtTarget: 0, kept: 0 })
-    e.written++
-    if (r.judged?.grade === r.targetGrade) e.judgedAtTarget++
-    if (isKept(r)) e.kept++
+export const alignment = (rows: Iterable<SyntheticQuery.SyntheticQuery>) => {
+  const tally = alignmentTally()
+  for (const r of rows) tally.add(r)
+  return tally.result
+}
+
+/**
+ * `alignment` one row at a time.
+ *
+ * @since 0.1.0
+ * @category statistics
+ */
+export const alignmentTally = () => {
+  const result: Record<string, { written: number; judgedAtTarget: number; kept: number }> = {}
+  return {
+    result,
+    add: (r: SyntheticQuery.SyntheticQuery): void => {
+      const k = `grade${r.targetGrade}`
+      const e = (result[k] ??= { written: 0, judgedAtTarget: 0, kept: 0 })
+      e.written++
+      if (r.judged?.grade === r.targetGrade) e.judgedAtTarget++
+      if (isKept(r)) e.kept++
+    }
   }
-  return out
 }
 
 /**
@@ -128,61 +167,162 @@ export const generate = (
 ): Effect.Effect<
   Array<SyntheticQuery.SyntheticQuery>,
   Models.ModelError | PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending
-> =>
-  WorkUnits.run({
-    stage: options.stageName,
-    name: "generation",
-    dir: options.dir,
-    items: options.documents,
-    chunkSize: options.chunkSize,
-    schema: SyntheticQuery.SyntheticQuery,
-    shard: options.shard,
-    identity: (d) => `${d.id}\u0000${Hash.sha256(d.text).slice(0, 16)}`,
-    process: (docs) =>
-      Effect.gen(function* () {
-        const requests: Array<Models.QueryRequest> = []
-        for (const document of docs) {
-          for (const targetGrade of options.grades) {
-            requests.push({
-              document,
-              targetGrade,
-              n: options.perGrade,
-              seed: Sampling.hashSeed(`${options.seed}/${document.id}/${targetGrade}`)
-            })
-          }
-        }
-        const generated = yield* options.writer.generate(requests)
-        if (generated.length !== requests.length) {
-          return yield* new PipelineError({
-            reason: "internal",
-            stage: options.stageName,
-            detail: `query model ${options.writer.id} answered ${generated.length} of ${requests.length} requests`
+> => WorkUnits.run(units(options))
+
+/**
+ * Like `generate`, but returns the committed chunk files instead of the candidates (read them back with
+ * `WorkUnits.readChunks`): at millions of documents the candidates do not fit in memory.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const generateFiles = (
+  options: GenerateOptions
+): Effect.Effect<
+  Array<string>,
+  Models.ModelError | PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending
+> => WorkUnits.runFiles(units(options))
+
+const units = (
+  options: GenerateOptions
+): WorkUnits.Options<Document.Document, SyntheticQuery.SyntheticQuery, Models.ModelError | PipelineError, never> => ({
+  stage: options.stageName,
+  name: "generation",
+  dir: options.dir,
+  items: options.documents,
+  chunkSize: options.chunkSize,
+  schema: SyntheticQuery.SyntheticQuery,
+  shard: options.shard,
+  identity: (d) => `${d.id}\u0000${Hash.sha256(d.text).slice(0, 16)}`,
+  process: (docs) =>
+    Effect.gen(function* () {
+      const requests: Array<Models.QueryRequest> = []
+      for (const document of docs) {
+        for (const targetGrade of options.grades) {
+          requests.push({
+            document,
+            targetGrade,
+            n: options.perGrade,
+            seed: Sampling.hashSeed(`${options.seed}/${document.id}/${targetGrade}`)
           })
         }
-        const candidates: Array<SyntheticQuery.SyntheticQuery> = []
-        const seen = new Set<string>()
-        requests.forEach((request, i) => {
-          for (const g of generated[i]!) {
-            const query = Text.normalize(g.query)
-            const id = Hash.hashValue([request.document.id, request.targetGrade, query]).slice(0, 20)
-            if (seen.has(id)) continue
-            seen.add(id)
-            candidates.push({
-              id,
-              did: request.document.id,
-              doc: request.document.text,
-              query,
-              stage: options.stage,
-              targetGrade: request.targetGrade,
-              generator: g.generator,
-              verdicts: [],
-              seed: request.seed,
-              ...(options.parentRun !== undefined ? { parentRun: options.parentRun } : {})
-            })
-          }
+      }
+      const generated = yield* options.writer.generate(requests)
+      if (generated.length !== requests.length) {
+        return yield* new PipelineError({
+          reason: "internal",
+          stage: options.stageName,
+          detail: `query model ${options.writer.id} answered ${generated.length} of ${requests.length} requests`
         })
-        return yield* applyGates(candidates, options.gates)
+      }
+      const candidates: Array<SyntheticQuery.SyntheticQuery> = []
+      const seen = new Set<string>()
+      requests.forEach((request, i) => {
+        for (const g of generated[i]!) {
+          const query = Text.normalize(g.query)
+          const id = Hash.hashValue([request.document.id, request.targetGrade, query]).slice(0, 20)
+          if (seen.has(id)) continue
+          seen.add(id)
+          candidates.push({
+            id,
+            did: request.document.id,
+            doc: request.document.text,
+            query,
+            stage: options.stage,
+            targetGrade: request.targetGrade,
+            generator: g.generator,
+            verdicts: [],
+            seed: request.seed,
+            ...(options.parentRun !== undefined ? { parentRun: options.parentRun } : {})
+          })
+        }
       })
+      return yield* applyGates(candidates, options.gates)
+    })
+})
+
+/**
+ * What `finishSet` wrote and counted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SetSummary {
+  readonly candidates: number
+  readonly kept: number
+  /** Filter counts over every candidate's verdicts, per-chunk gates first, then the set gates. */
+  readonly filters: Array<typeof RunManifest.FilterCounts.Type>
+  readonly alignment: ReturnType<typeof alignment>
+  /** Share of candidates (‰) whose normalized query repeats another candidate's. */
+  readonly duplicateRatePermille: number
+}
+
+/**
+ * Runs whole-set gates (duplicates, test leakage, quotas) over generated chunk files and writes every candidate
+ * with its verdicts to `candidatesFile` and the survivors to `keptFile`, both atomically and in chunk order.
+ *
+ * Set gates must see every surviving candidate at once but none of their documents, so they run over slim copies
+ * (no document text, no earlier verdicts) read one chunk at a time; their verdicts are then merged into the full
+ * rows while the chunks are streamed out again. Memory is O(surviving candidates × a short query), not
+ * O(candidates × document); the result is row-for-row what gating the whole set in memory gives.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const finishSet = (options: {
+  readonly files: ReadonlyArray<string>
+  readonly gates: ReadonlyArray<Filter.Filter<Models.ModelError>>
+  readonly candidatesFile: string
+  readonly keptFile: string
+}): Effect.Effect<SetSummary, Models.ModelError | DatasetError.DatasetError> =>
+  Effect.gen(function* () {
+    const read = () => WorkUnits.readChunks(options.files, SyntheticQuery.SyntheticQuery)
+    const slim = yield* Stream.runFold(
+      read(),
+      (): Array<SyntheticQuery.SyntheticQuery> => [],
+      (acc, row) => {
+        if (isKept(row)) acc.push({ ...row, doc: "", verdicts: [] })
+        return acc
+      }
+    )
+    let judged = yield* applyGates(slim, options.gates)
+    slim.length = 0
+    // what the set gates added, in the order of the surviving rows (the second read meets them in the same order)
+    const added = judged.map((j) => j.verdicts)
+    judged = []
+    const merged = () => {
+      let next = 0
+      return Stream.map(read(), (row): SyntheticQuery.SyntheticQuery => {
+        if (!isKept(row)) return row
+        const more = added[next++]
+        if (more === undefined) throw new Error("finishSet: the chunk files changed while the set gates ran")
+        return more.length === 0 ? row : { ...row, verdicts: [...row.verdicts, ...more] }
+      })
+    }
+    const verdicts = verdictTally()
+    const aligned = alignmentTally()
+    const keys = new Set<string>()
+    const all = yield* Jsonl.write(
+      options.candidatesFile,
+      Stream.tap(merged(), (row) =>
+        Effect.sync(() => {
+          verdicts.add(row)
+          aligned.add(row)
+          keys.add(Text.dedupKey(row.query))
+        })
+      ),
+      { schema: SyntheticQuery.SyntheticQuery }
+    )
+    const kept = yield* Jsonl.write(options.keptFile, Stream.filter(merged(), isKept), {
+      schema: SyntheticQuery.SyntheticQuery
+    })
+    return {
+      candidates: all.rows,
+      kept: kept.rows,
+      filters: verdicts.counts(),
+      alignment: aligned.result,
+      duplicateRatePermille: Math.round((1 - keys.size / Math.max(1, all.rows)) * 1000)
+    }
   })
 
 /**

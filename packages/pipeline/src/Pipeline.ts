@@ -98,10 +98,16 @@ export interface RunResult {
   readonly durationMs: number
 }
 
+/** Copies a directory into place through a temporary sibling; a failed copy (e.g. a full disk) leaves no part. */
 const copyDir = (from: string, to: string) => {
   const temp = `${to}.tmp-${process.pid}`
   fs.rmSync(temp, { recursive: true, force: true })
-  fs.cpSync(from, temp, { recursive: true })
+  try {
+    fs.cpSync(from, temp, { recursive: true })
+  } catch (error) {
+    fs.rmSync(temp, { recursive: true, force: true })
+    throw error
+  }
   fs.rmSync(to, { recursive: true, force: true })
   fs.renameSync(temp, to)
 }

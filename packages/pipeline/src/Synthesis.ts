@@ -19,7 +19,7 @@ import {
   ScriptFilter,
   TestLeakageFilter
 } from "@ssra/filters"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Generation from "./Generation.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
@@ -142,7 +142,7 @@ export const run = (
         const gates: Array<Filter.Filter<Models.ModelError>> = [LengthFilter.make()]
         if (input.han) gates.push(ScriptFilter.make({ script: "Han" }))
         gates.push(ScoreAgreementFilter.make({ grader: input.grader, minProbability: c.minProbability }))
-        const generated = yield* Generation.generate({
+        const files = yield* Generation.generateFiles({
           stage: input.stage,
           stageName: stage,
           dir,
@@ -160,29 +160,27 @@ export const run = (
           TestLeakageFilter.make({ evaluationQueries: input.testQueries }),
           GradeQuota.make({ shares, others: "drop", seed: ctx.config.seed })
         ]
-        const alive = generated.filter(Generation.isKept)
-        const judged = yield* Generation.applyGates(alive, setGates)
-        const byId = new Map(judged.map((j) => [j.id, j]))
-        const candidates = generated.map((g) => byId.get(g.id) ?? g)
-        const kept = candidates.filter(Generation.isKept)
-        yield* Jsonl.writeAll(path.join(dir, "candidates.jsonl"), candidates, { schema: SyntheticQuery.SyntheticQuery })
-        yield* Jsonl.writeAll(path.join(dir, "synthetic.jsonl"), kept, { schema: SyntheticQuery.SyntheticQuery })
+        const set = yield* Generation.finishSet({
+          files,
+          gates: setGates,
+          candidatesFile: path.join(dir, "candidates.jsonl"),
+          keptFile: path.join(dir, "synthetic.jsonl")
+        })
         const counts: Record<string, number> = {
           documents: input.documents.length,
-          candidates: candidates.length,
-          kept: kept.length
+          candidates: set.candidates,
+          kept: set.kept
         }
-        for (const [g, a] of Object.entries(Generation.alignment(candidates))) {
+        for (const [g, a] of Object.entries(set.alignment)) {
           counts[`${g}Written`] = a.written
           counts[`${g}JudgedAtTarget`] = a.judgedAtTarget
           counts[`${g}Kept`] = a.kept
         }
-        const keys = candidates.map((k) => Text.dedupKey(k.query))
-        counts.duplicateRatePermille = Math.round((1 - new Set(keys).size / Math.max(1, keys.length)) * 1000)
+        counts.duplicateRatePermille = set.duplicateRatePermille
         return {
           counts,
           info: {
-            filters: Generation.countsFromVerdicts(candidates),
+            filters: set.filters,
             components: [
               { name: `query-model:${input.system}`, id: input.writer.id, config: { kind: input.writer.kind } }
             ]
@@ -191,8 +189,18 @@ export const run = (
       }).pipe(Effect.mapError(stageError(stage)))
     )
     yield* record(ctx, artifact)
-    const kept = yield* Jsonl.readAll(Artifact.file(artifact, "synthetic.jsonl"), SyntheticQuery.SyntheticQuery, {
+    // every query of a document shares one copy of its text (each decoded row would otherwise own one)
+    const texts = new Map<string, string>()
+    const kept = yield* Jsonl.read(Artifact.file(artifact, "synthetic.jsonl"), SyntheticQuery.SyntheticQuery, {
       allowEmpty: true
-    }).pipe(Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message })))
+    }).pipe(
+      Stream.map((row) => {
+        const text = texts.get(row.did)
+        if (text === undefined) texts.set(row.did, row.doc)
+        return text === undefined || text !== row.doc ? row : { ...row, doc: text }
+      }),
+      Stream.runCollect,
+      Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
+    )
     return { artifact, kept }
   })

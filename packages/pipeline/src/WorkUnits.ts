@@ -11,7 +11,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AtomicFile, type DatasetError, Hash, Jsonl } from "@ssra/core"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { PipelineError } from "./PipelineError.js"
 import * as Progress from "./Progress.js"
 
@@ -90,6 +90,38 @@ export const run = <I, O, E, R>(
   options: Options<I, O, E, R>
 ): Effect.Effect<Array<O>, E | DatasetError.DatasetError | PipelineError | ShardPending, R> =>
   Effect.gen(function* () {
+    const files = yield* runFiles(options)
+    const out: Array<O> = []
+    for (const file of files) {
+      const rows = yield* Jsonl.readAll(file, options.schema, { allowEmpty: true })
+      for (const row of rows) out.push(row)
+    }
+    return out
+  })
+
+/**
+ * Streams the rows of committed chunk files in order, one chunk in memory at a time.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const readChunks = <O>(
+  files: ReadonlyArray<string>,
+  schema: Schema.Codec<O, any>
+): Stream.Stream<O, DatasetError.DatasetError> =>
+  Stream.flatMap(Stream.fromIterable(files), (file) => Jsonl.read(file, schema, { allowEmpty: true }))
+
+/**
+ * Like `run`, but returns the committed chunk files (in item order) instead of their rows, for outputs too large
+ * to hold: read them back with `readChunks`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const runFiles = <I, O, E, R>(
+  options: Options<I, O, E, R>
+): Effect.Effect<Array<string>, E | DatasetError.DatasetError | PipelineError | ShardPending, R> =>
+  Effect.gen(function* () {
     const dir = path.join(options.dir, "chunks", options.name)
     const size = Math.max(1, Math.floor(options.chunkSize))
     const total = Math.ceil(options.items.length / size)
@@ -146,12 +178,7 @@ export const run = <I, O, E, R>(
         total
       })
     }
-    const out: Array<O> = []
-    for (let c = 0; c < total; c++) {
-      const rows = yield* Jsonl.readAll(chunkFile(dir, c), options.schema, { allowEmpty: true })
-      for (const row of rows) out.push(row)
-    }
-    return out
+    return Array.from({ length: total }, (_, c) => chunkFile(dir, c))
   })
 
 /**

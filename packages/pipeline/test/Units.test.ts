@@ -2,9 +2,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { Jsonl, SyntheticQuery } from "@ssra/core"
 import { PairScorer } from "@ssra/evaluation"
-import { Effect, Exit, Option, Schema } from "effect"
-import { Artifact, Evaluate, Inputs, PipelineConfig, Report, WorkUnits } from "../src/index.js"
+import { DuplicateFilter, GradeQuota, TestLeakageFilter } from "@ssra/filters"
+import { Effect, Exit, Option, Schema, Stream } from "effect"
+import { Artifact, Evaluate, Generation, Inputs, PipelineConfig, Report, WorkUnits } from "../src/index.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-units-"))
 const Row = Schema.Struct({ item: Schema.Int, value: Schema.Int })
@@ -193,6 +195,107 @@ describe("Evaluate and Report", () => {
         Report.cell({ metric: "x", value: 0.5, difference: 0.1, ci: [0.05, 0.15], pValue: 0.01, method: "b" }),
         "0.5000 (+0.1000 [+0.0500, +0.1500])"
       )
+    })
+  )
+})
+
+describe("WorkUnits.runFiles / readChunks", () => {
+  it.effect("returns the committed chunk files in item order; streaming them gives run's rows", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const options = {
+        stage: "test",
+        name: "work",
+        dir,
+        items: Array.from({ length: 7 }, (_, i) => i),
+        chunkSize: 3,
+        schema: Row,
+        identity: String,
+        process: (chunk: ReadonlyArray<number>) => Effect.succeed(chunk.map((item) => ({ item, value: -item })))
+      }
+      const files = yield* WorkUnits.runFiles(options)
+      assert.deepStrictEqual(
+        files.map((f) => path.basename(f)),
+        ["chunk-000000.jsonl", "chunk-000001.jsonl", "chunk-000002.jsonl"]
+      )
+      const streamed = yield* Stream.runCollect(WorkUnits.readChunks(files, Row))
+      assert.deepStrictEqual(streamed, yield* WorkUnits.run(options))
+      assert.deepStrictEqual(
+        streamed.map((r) => r.value),
+        [0, -1, -2, -3, -4, -5, -6]
+      )
+    })
+  )
+})
+
+describe("Generation.finishSet", () => {
+  const candidate = (
+    did: string,
+    query: string,
+    targetGrade: 0 | 1 | 2 | 3,
+    rejectedEarlier = false
+  ): SyntheticQuery.SyntheticQuery => ({
+    id: `${did}-${targetGrade}-${query}`,
+    did,
+    doc: `the document ${did}, long enough to matter ${"·".repeat(50)}`,
+    query,
+    stage: "synthesis",
+    targetGrade,
+    generator: { id: "test-writer", promptVersion: "1" },
+    verdicts: [
+      { filter: "length", keep: true },
+      rejectedEarlier
+        ? { filter: "score-agreement", keep: false, reason: "disagree: judged 0" }
+        : { filter: "score-agreement", keep: true }
+    ],
+    seed: 1
+  })
+  // duplicates across chunks (exact and normalized), an evaluation query, an earlier rejection, uneven grades
+  const chunks: Array<Array<SyntheticQuery.SyntheticQuery>> = [
+    [candidate("d1", "感冒 吃什么药", 1), candidate("d1", "感冒发烧怎么办", 2), candidate("d2", "头疼", 3, true)],
+    [candidate("d3", "感冒吃什么药", 1), candidate("d3", "高血压 饮食", 3), candidate("d4", "测试集的问题", 2)],
+    [candidate("d5", "感冒发烧怎么办", 2), candidate("d5", "糖尿病早期症状", 1), candidate("d6", "胃痛怎么缓解", 3)],
+    []
+  ]
+  const gates = () => [
+    DuplicateFilter.make({ scope: "global" }),
+    TestLeakageFilter.make({ evaluationQueries: ["测试集的问题"] }),
+    GradeQuota.make({ shares: { 1: 0.34, 2: 0.33, 3: 0.33 }, others: "drop", seed: 7 })
+  ]
+
+  it.effect("streams chunk files through whole-set gates: the same rows as gating everything in memory", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const files: Array<string> = []
+      for (const [i, rows] of chunks.entries()) {
+        const file = path.join(dir, `chunk-${i}.jsonl`)
+        yield* Jsonl.writeAll(file, rows, { schema: SyntheticQuery.SyntheticQuery })
+        files.push(file)
+      }
+      const summary = yield* Generation.finishSet({
+        files,
+        gates: gates(),
+        candidatesFile: path.join(dir, "candidates.jsonl"),
+        keptFile: path.join(dir, "synthetic.jsonl")
+      })
+      // the reference: every candidate in memory, the set gates over the ones still alive
+      const all = chunks.flat()
+      const judged = yield* Generation.applyGates(all.filter(Generation.isKept), gates())
+      const byId = new Map(judged.map((j) => [j.id, j]))
+      const expected = all.map((c) => byId.get(c.id) ?? c)
+      const written = yield* Jsonl.readAll(path.join(dir, "candidates.jsonl"), SyntheticQuery.SyntheticQuery)
+      const kept = yield* Jsonl.readAll(path.join(dir, "synthetic.jsonl"), SyntheticQuery.SyntheticQuery)
+      assert.deepStrictEqual(written, expected)
+      assert.deepStrictEqual(kept, expected.filter(Generation.isKept))
+      // the gates really acted: cross-chunk duplicates and the leaked query are out, documents are intact
+      const reasons = written.flatMap((r) => r.verdicts.filter((v) => !v.keep).map((v) => `${r.did}:${v.filter}`))
+      assert.includeMembers(reasons, ["d3:duplicate", "d5:duplicate", "d4:test-leakage", "d2:score-agreement"])
+      assert.isTrue(written.every((r) => r.doc.startsWith(`the document ${r.did}`)))
+      assert.strictEqual(summary.candidates, 9)
+      assert.strictEqual(summary.kept, kept.length)
+      assert.deepStrictEqual(summary.filters, Generation.countsFromVerdicts(expected))
+      assert.deepStrictEqual(summary.alignment, Generation.alignment(expected))
+      assert.strictEqual(summary.duplicateRatePermille, Math.round((1 - 7 / 9) * 1000))
     })
   )
 })
