@@ -128,9 +128,10 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
         const signature = minHasher(permutations, seed)
         const exact = new Map<string, string>()
         const normalized = new Map<string, string>()
-        // One map per band: hash of the band's rows → the kept queries with that hash (one index, or several).
-        // Numeric keys and a group check on each hit, not "group + hash" strings: at millions of candidates the
-        // LSH index is the filter's memory, and string keys cost ≈ 2 KiB per kept query over 16 bands.
+        // One map per band: hash of (group, the band's rows) → the kept queries with that hash (one index, or
+        // several). Numeric keys and a group check on each hit (hashes of two groups may collide), not
+        // "group + hash" strings: at millions of candidates the LSH index is the filter's memory, and string keys
+        // cost ≈ 2 KiB per kept query over 16 bands.
         const buckets = Array.from({ length: bands }, () => new Map<number, number | Array<number>>())
         // per kept query: its id, group and text (shingles are recomputed for the few band hits: no Set kept)
         const kept: Array<{
@@ -143,8 +144,10 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
         // which kept queries were already compared with the current one (a stamp per query, no per-query Set)
         let seen = new Int32Array(Math.max(16, items.length + existing.length))
         let stamp = 0
-        const bandHash = (sig: Uint32Array, band: number): number => {
-          let h = 0x811c9dc5
+        // the band's rows hashed together with the group, so another document's queries (per-document scope) land
+        // in other buckets: a bucket shared by every document repeating one query would make the pass quadratic
+        const bandHash = (groupHash: number, sig: Uint32Array, band: number): number => {
+          let h = Math.imul(0x811c9dc5 ^ groupHash, 0x01000193)
           for (let r = band * rows; r < (band + 1) * rows; r++) h = Math.imul(h ^ sig[r]!, 0x01000193)
           return h >>> 0
         }
@@ -161,8 +164,9 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
               grown.set(seen)
               seen = grown
             }
+            const groupHash = fnv(group)
             for (let band = 0; band < bands; band++) {
-              const key = bandHash(sig, band)
+              const key = bandHash(groupHash, sig, band)
               const bucket = buckets[band]!
               const at = bucket.get(key)
               if (at === undefined) bucket.set(key, index)
@@ -190,8 +194,9 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
             if (similarity >= threshold && (best === undefined || similarity > best.similarity))
               best = { id: other.id, similarity }
           }
+          const groupHash = fnv(group)
           for (let band = 0; band < bands; band++) {
-            const at = buckets[band]!.get(bandHash(sig, band))
+            const at = buckets[band]!.get(bandHash(groupHash, sig, band))
             if (at === undefined) continue
             if (typeof at === "number") compare(at)
             else for (const index of at) compare(index)

@@ -261,10 +261,13 @@ export interface SetSummary {
  * Runs whole-set gates (duplicates, test leakage, quotas) over generated chunk files and writes every candidate
  * with its verdicts to `candidatesFile` and the survivors to `keptFile`, both atomically and in chunk order.
  *
- * Set gates must see every surviving candidate at once but none of their documents, so they run over slim copies
- * (no document text, no earlier verdicts) read one chunk at a time; their verdicts are then merged into the full
- * rows while the chunks are streamed out again. Memory is O(surviving candidates × a short query), not
- * O(candidates × document); the result is row-for-row what gating the whole set in memory gives.
+ * Set gates must see every surviving candidate at once, so they run over slim copies read one chunk at a time:
+ * the document text is one shared copy per document and the per-chunk verdicts are left out (a set gate sees only
+ * the verdicts of the set gates before it). Their verdicts are then merged into the full rows, by position among
+ * the surviving rows, while the chunks are streamed out again; chunk files that change in between fail with an
+ * internal `PipelineError`. Memory is O(surviving candidates × a short query + documents), not
+ * O(candidates × document); for gates that do not read earlier verdicts (none of `@ssra/filters`' set gates does)
+ * the result is row-for-row what gating the whole set in memory gives.
  *
  * @since 0.1.0
  * @category combinators
@@ -274,30 +277,56 @@ export const finishSet = (options: {
   readonly gates: ReadonlyArray<Filter.Filter<Models.ModelError>>
   readonly candidatesFile: string
   readonly keptFile: string
-}): Effect.Effect<SetSummary, Models.ModelError | DatasetError.DatasetError> =>
+}): Effect.Effect<SetSummary, Models.ModelError | DatasetError.DatasetError | PipelineError> =>
   Effect.gen(function* () {
     const read = () => WorkUnits.readChunks(options.files, SyntheticQuery.SyntheticQuery)
+    // every candidate of a document shares one copy of its text (a decoded row would own one)
+    const texts = new Map<string, string>()
     const slim = yield* Stream.runFold(
       read(),
       (): Array<SyntheticQuery.SyntheticQuery> => [],
       (acc, row) => {
-        if (isKept(row)) acc.push({ ...row, doc: "", verdicts: [] })
+        if (isKept(row)) {
+          let doc = texts.get(row.did)
+          if (doc !== row.doc) {
+            if (doc === undefined) texts.set(row.did, row.doc)
+            doc = row.doc
+          }
+          acc.push({ ...row, doc, verdicts: [] })
+        }
         return acc
       }
     )
+    texts.clear()
     let judged = yield* applyGates(slim, options.gates)
     slim.length = 0
-    // what the set gates added, in the order of the surviving rows (the second read meets them in the same order)
+    // what the set gates added, in the order of the surviving rows (every later read meets them in that order)
     const added = judged.map((j) => j.verdicts)
     judged = []
+    const changed = (detail: string) =>
+      new PipelineError({
+        reason: "internal",
+        detail: `the generation chunks changed while the set gates ran (${detail}): ${options.files.length} chunk files`,
+        hint: "run the stage again: its committed chunks are reused"
+      })
     const merged = () => {
       let next = 0
-      return Stream.map(read(), (row): SyntheticQuery.SyntheticQuery => {
-        if (!isKept(row)) return row
-        const more = added[next++]
-        if (more === undefined) throw new Error("finishSet: the chunk files changed while the set gates ran")
-        return more.length === 0 ? row : { ...row, verdicts: [...row.verdicts, ...more] }
-      })
+      return Stream.concat(
+        Stream.mapEffect(read(), (row) => {
+          if (!isKept(row)) return Effect.succeed(row)
+          const more = added[next++]
+          if (more === undefined) return Effect.fail(changed(`more than ${added.length} surviving candidates`))
+          return Effect.succeed(more.length === 0 ? row : { ...row, verdicts: [...row.verdicts, ...more] })
+        }),
+        // the same number of survivors as the gated pass, or the verdicts would belong to other rows
+        Stream.fromEffectDrain(
+          Effect.suspend(() =>
+            next === added.length
+              ? Effect.void
+              : Effect.fail(changed(`${next} surviving candidates, ${added.length} were gated`))
+          )
+        )
+      )
     }
     const verdicts = verdictTally()
     const aligned = alignmentTally()

@@ -9,7 +9,7 @@
 
 import * as path from "node:path"
 import { Hash, Jsonl, type Models, Pair, Text } from "@ssra/core"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
 import { PipelineError } from "./PipelineError.js"
@@ -42,37 +42,57 @@ export type AnnotatedPair = typeof AnnotatedPair.Type
  * @since 0.1.0
  * @category constructors
  */
-export const group = (
-  rows: ReadonlyArray<{
-    did: string
-    doc: string
-    query: string
-    grade: number
-    origin: Pair.D2QGroup["queries"][number]["origin"]
-    probabilities?: ReadonlyArray<number> | undefined
-  }>
-): Array<Pair.D2QGroup> => {
+export const group = (rows: Iterable<D2QRow>): Array<Pair.D2QGroup> => {
+  const g = grouper()
+  for (const r of rows) g.add(r)
+  return g.result()
+}
+
+/**
+ * One row for `group`: a (document, query, grade) with where it came from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface D2QRow {
+  readonly did: string
+  readonly doc: string
+  readonly query: string
+  readonly grade: number
+  readonly origin: Pair.D2QGroup["queries"][number]["origin"]
+  readonly probabilities?: ReadonlyArray<number> | undefined
+}
+
+/**
+ * `group` one row at a time (for rows streamed from disk): `add` each, then `result()` once.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const grouper = () => {
   const groups = new Map<
     string,
     { did: string; doc: string; queries: Array<Pair.D2QGroup["queries"][number]>; keys: Set<string> }
   >()
-  for (const r of rows) {
-    let g = groups.get(r.did)
-    if (g === undefined) {
-      g = { did: r.did, doc: r.doc, queries: [], keys: new Set() }
-      groups.set(r.did, g)
-    }
-    const key = `${Text.dedupKey(r.query)}\u0000${r.grade}`
-    if (g.keys.has(key)) continue
-    g.keys.add(key)
-    g.queries.push({
-      query: r.query,
-      grade: r.grade as 0,
-      origin: r.origin,
-      ...(r.probabilities !== undefined ? { probabilities: [...r.probabilities] } : {})
-    })
+  return {
+    add: (r: D2QRow): void => {
+      let g = groups.get(r.did)
+      if (g === undefined) {
+        g = { did: r.did, doc: r.doc, queries: [], keys: new Set() }
+        groups.set(r.did, g)
+      }
+      const key = `${Text.dedupKey(r.query)}\u0000${r.grade}`
+      if (g.keys.has(key)) return
+      g.keys.add(key)
+      g.queries.push({
+        query: r.query,
+        grade: r.grade as 0,
+        origin: r.origin,
+        ...(r.probabilities !== undefined ? { probabilities: [...r.probabilities] } : {})
+      })
+    },
+    result: (): Array<Pair.D2QGroup> => [...groups.values()].map(({ did, doc, queries }) => ({ did, doc, queries }))
   }
-  return [...groups.values()].map(({ did, doc, queries }) => ({ did, doc, queries }))
 }
 
 /**
@@ -136,7 +156,8 @@ export const queryPool = (
  */
 export interface Stage1Result {
   readonly artifact: Artifact.Artifact
-  readonly annotated: ReadonlyArray<AnnotatedPair>
+  /** The D2Q set; the pool's annotations stay on disk in the artifact's `annotated.jsonl` (not loaded: at
+   * millions of pairs nothing downstream needs them in memory). */
   readonly d2q: ReadonlyArray<Pair.D2QGroup>
 }
 
@@ -174,7 +195,9 @@ export const run = (
     }
     const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
       Effect.gen(function* () {
-        const annotated = yield* WorkUnits.run({
+        // the annotations stream from the committed chunks into annotated.jsonl and the D2Q grouping: the pool's
+        // rows are never held a second time
+        const files = yield* WorkUnits.runFiles({
           stage,
           name: "annotation",
           dir,
@@ -196,25 +219,34 @@ export const run = (
             )
         })
         const dedup = dedupLabeled(labeled)
-        const d2q = group([
-          ...dedup.map((p) => ({ did: p.did, doc: p.doc, query: p.query, grade: p.label, origin: "human" as const })),
-          ...annotated.map((a) => ({
-            did: a.did,
-            doc: a.doc,
-            query: a.query,
-            grade: a.grade,
-            origin: "score-model" as const,
-            probabilities: a.probabilities
-          }))
-        ])
-        yield* Jsonl.writeAll(path.join(dir, "annotated.jsonl"), annotated, { schema: AnnotatedPair })
-        yield* Jsonl.writeAll(path.join(dir, "d2q.jsonl"), d2q, { schema: Pair.D2QGroup })
+        const groups = grouper()
+        for (const p of dedup) {
+          groups.add({ did: p.did, doc: p.doc, query: p.query, grade: p.label, origin: "human" })
+        }
         const grades: Record<string, number> = {}
-        for (const a of annotated) grades[`annotatedGrade${a.grade}`] = (grades[`annotatedGrade${a.grade}`] ?? 0) + 1
+        const annotated = yield* Jsonl.write(
+          path.join(dir, "annotated.jsonl"),
+          Stream.tap(WorkUnits.readChunks(files, AnnotatedPair), (a) =>
+            Effect.sync(() => {
+              groups.add({
+                did: a.did,
+                doc: a.doc,
+                query: a.query,
+                grade: a.grade,
+                origin: "score-model",
+                probabilities: a.probabilities
+              })
+              grades[`annotatedGrade${a.grade}`] = (grades[`annotatedGrade${a.grade}`] ?? 0) + 1
+            })
+          ),
+          { schema: AnnotatedPair }
+        )
+        const d2q = groups.result()
+        yield* Jsonl.writeAll(path.join(dir, "d2q.jsonl"), d2q, { schema: Pair.D2QGroup })
         return {
           counts: {
             unlabeled: unlabeled.length,
-            annotated: annotated.length,
+            annotated: annotated.rows,
             labeledDedup: dedup.length,
             labeled: labeled.length,
             d2qDocuments: d2q.length,
@@ -224,13 +256,8 @@ export const run = (
       }).pipe(Effect.mapError(stageError(stage)))
     )
     yield* record(ctx, artifact)
-    const read = <A, I>(name: string, schema: Schema.Codec<A, I>) =>
-      Jsonl.readAll(Artifact.file(artifact, name), schema, { allowEmpty: true }).pipe(
-        Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
-      )
-    return {
-      artifact,
-      annotated: yield* read("annotated.jsonl", AnnotatedPair),
-      d2q: yield* read("d2q.jsonl", Pair.D2QGroup)
-    }
+    const d2q = yield* Jsonl.readAll(Artifact.file(artifact, "d2q.jsonl"), Pair.D2QGroup, { allowEmpty: true }).pipe(
+      Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
+    )
+    return { artifact, d2q }
   })

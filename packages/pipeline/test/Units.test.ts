@@ -2,11 +2,21 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Jsonl, SyntheticQuery } from "@ssra/core"
+import { Jsonl, type Pair, SyntheticQuery } from "@ssra/core"
 import { PairScorer } from "@ssra/evaluation"
-import { DuplicateFilter, GradeQuota, TestLeakageFilter } from "@ssra/filters"
-import { Effect, Exit, Option, Schema, Stream } from "effect"
-import { Artifact, Evaluate, Generation, Inputs, PipelineConfig, Report, WorkUnits } from "../src/index.js"
+import { DuplicateFilter, Filter, GradeQuota, TestLeakageFilter } from "@ssra/filters"
+import { Cause, Effect, Exit, Option, Schema, Stream } from "effect"
+import {
+  Artifact,
+  Evaluate,
+  Generation,
+  Inputs,
+  PipelineConfig,
+  PipelineError,
+  Report,
+  Stage1,
+  WorkUnits
+} from "../src/index.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-units-"))
 const Row = Schema.Struct({ item: Schema.Int, value: Schema.Int })
@@ -298,4 +308,128 @@ describe("Generation.finishSet", () => {
       assert.strictEqual(summary.duplicateRatePermille, Math.round((1 - 7 / 9) * 1000))
     })
   )
+})
+
+describe("Generation.finishSet, set gates", () => {
+  const row = (id: string, did: string, doc: string): SyntheticQuery.SyntheticQuery => ({
+    id,
+    did,
+    doc,
+    query: `query ${id}`,
+    stage: "synthesis",
+    targetGrade: 1,
+    generator: { id: "test-writer", promptVersion: "1" },
+    verdicts: [{ filter: "length", keep: true }],
+    seed: 1
+  })
+  const chunkFiles = (dir: string, chunks: ReadonlyArray<ReadonlyArray<SyntheticQuery.SyntheticQuery>>) =>
+    Effect.forEach(chunks, (rows, i) => {
+      const file = path.join(dir, `chunk-${i}.jsonl`)
+      return Effect.as(Jsonl.writeAll(file, rows, { schema: SyntheticQuery.SyntheticQuery }), file)
+    })
+
+  it.effect("a set gate sees each candidate's document text", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const files = yield* chunkFiles(dir, [
+        [row("a", "d1", "感冒药说明书"), row("b", "d2", "广告页")],
+        [row("c", "d1", "感冒药说明书")]
+      ])
+      const byDocument: Filter.Filter = {
+        name: "no-ads",
+        scope: "set",
+        config: {},
+        apply: (items) =>
+          Effect.sync(() =>
+            Filter.collect(
+              "no-ads",
+              items,
+              items.map((c) => (c.doc.includes("广告") ? Filter.reject("ad", c.doc) : Filter.keep()))
+            )
+          )
+      }
+      const summary = yield* Generation.finishSet({
+        files,
+        gates: [byDocument],
+        candidatesFile: path.join(dir, "candidates.jsonl"),
+        keptFile: path.join(dir, "synthetic.jsonl")
+      })
+      const kept = yield* Jsonl.readAll(path.join(dir, "synthetic.jsonl"), SyntheticQuery.SyntheticQuery)
+      assert.deepStrictEqual(
+        kept.map((r) => [r.id, r.doc, r.verdicts.map((v) => v.filter)]),
+        [
+          ["a", "感冒药说明书", ["length", "no-ads"]],
+          ["c", "感冒药说明书", ["length", "no-ads"]]
+        ]
+      )
+      assert.strictEqual(summary.candidates, 3)
+      assert.deepStrictEqual(summary.filters.find((f) => f.filter === "no-ads")?.reasons, { ad: 1 })
+    })
+  )
+
+  it.effect("chunk files that change while the set gates run fail the step, nothing is written", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const files = yield* chunkFiles(dir, [[row("a", "d1", "一"), row("b", "d2", "二")], [row("c", "d3", "三")]])
+      // a gate that, while it runs, rewrites the last chunk without its surviving row
+      const tamper: Filter.Filter = {
+        name: "tamper",
+        scope: "set",
+        config: {},
+        apply: (items) =>
+          Effect.sync(() => {
+            fs.writeFileSync(files[1]!, "")
+            return Filter.collect(
+              "tamper",
+              items,
+              items.map(() => Filter.keep())
+            )
+          })
+      }
+      const exit = yield* Effect.exit(
+        Generation.finishSet({
+          files,
+          gates: [tamper],
+          candidatesFile: path.join(dir, "candidates.jsonl"),
+          keptFile: path.join(dir, "synthetic.jsonl")
+        })
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      assert.instanceOf(error, PipelineError.PipelineError)
+      assert.include((error as PipelineError.PipelineError).message, "2 surviving candidates, 3 were gated")
+      assert.isFalse(fs.existsSync(path.join(dir, "candidates.jsonl")))
+      assert.isFalse(fs.existsSync(path.join(dir, "synthetic.jsonl")))
+    })
+  )
+})
+
+describe("Stage1.group / grouper", () => {
+  it("groups by document in first-seen order, drops a repeated (normalized query, grade), keeps probabilities", () => {
+    const rows: Array<Stage1.D2QRow> = [
+      { did: "d2", doc: "二", query: "感冒 吃什么药", grade: 2, origin: "human" },
+      { did: "d1", doc: "一", query: "头疼", grade: 3, origin: "score-model", probabilities: [0, 0.1, 0.2, 0.7] },
+      { did: "d2", doc: "二", query: "感冒吃什么药", grade: 2, origin: "score-model" }, // same normalized query+grade
+      { did: "d2", doc: "二", query: "感冒吃什么药", grade: 1, origin: "score-model" } // other grade: kept
+    ]
+    const expected: Array<Pair.D2QGroup> = [
+      {
+        did: "d2",
+        doc: "二",
+        queries: [
+          { query: "感冒 吃什么药", grade: 2, origin: "human" },
+          { query: "感冒吃什么药", grade: 1, origin: "score-model" }
+        ]
+      },
+      {
+        did: "d1",
+        doc: "一",
+        queries: [{ query: "头疼", grade: 3, origin: "score-model", probabilities: [0, 0.1, 0.2, 0.7] }]
+      }
+    ]
+    assert.deepStrictEqual(Stage1.group(rows), expected)
+    const g = Stage1.grouper()
+    for (const r of rows) g.add(r)
+    assert.deepStrictEqual(g.result(), expected)
+  })
 })
