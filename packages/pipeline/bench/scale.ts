@@ -194,7 +194,13 @@ const runCli = (configFile: string, logFile: string, kill?: (event: Progress) =>
     })
   })
 
-type Stage = { stage: string; durationMs: number; reused: boolean; counts: Record<string, number> }
+type Stage = {
+  stage: string
+  durationMs: number
+  reused: boolean
+  counts: Record<string, number>
+  maxRssMiB?: number
+}
 const readManifest = (runDir: string) =>
   JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")) as {
     status: string
@@ -231,7 +237,13 @@ type Result = {
   loadBefore: Array<string>
   loadAfter: Array<string>
   manifestTotalS: number
-  stages: Array<{ stage: string; seconds: number; reused: boolean; counts: Record<string, number> }>
+  stages: Array<{
+    stage: string
+    seconds: number
+    reused: boolean
+    counts: Record<string, number>
+    maxRssMiB?: number | undefined
+  }>
   runDirMiB: number
 }
 const results: Array<Result> = []
@@ -277,7 +289,13 @@ for (const size of sizes) {
     loadBefore,
     loadAfter,
     manifestTotalS: m.totals.durationMs / 1000,
-    stages: m.stages.map((s) => ({ stage: s.stage, seconds: s.durationMs / 1000, reused: s.reused, counts: s.counts })),
+    stages: m.stages.map((s) => ({
+      stage: s.stage,
+      seconds: s.durationMs / 1000,
+      reused: s.reused,
+      counts: s.counts,
+      maxRssMiB: s.maxRssMiB
+    })),
     runDirMiB: duMiB(runDir)
   }
   results.push(result)
@@ -285,8 +303,9 @@ for (const size of sizes) {
   console.log(
     `total ${r.time.wallS.toFixed(1)} s wall, ${(r.time.userS + r.time.sysS).toFixed(1)} s CPU (user ${r.time.userS} + sys ${r.time.sysS}), max RSS ${r.time.maxRssMiB.toFixed(0)} MiB; manifest total ${result.manifestTotalS.toFixed(1)} s, stages sum ${sum.toFixed(1)} s; run dir ${result.runDirMiB.toFixed(0)} MiB; load after ${loadAfter.join(" ")}`
   )
-  console.log("| stage | seconds |\n|---|---|")
-  for (const s of result.stages) console.log(`| ${s.stage} | ${s.seconds.toFixed(1)} |`)
+  // peak RSS so far when each stage was recorded: where it jumps is where the memory goes
+  console.log("| stage | seconds | peak RSS so far (MiB) |\n|---|---|---|")
+  for (const s of result.stages) console.log(`| ${s.stage} | ${s.seconds.toFixed(1)} | ${s.maxRssMiB ?? "?"} |`)
   fs.writeFileSync(path.join(outDir, "summary.json"), JSON.stringify({ set, seed, sizes, results }, null, 2))
 }
 

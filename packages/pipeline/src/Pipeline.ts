@@ -18,6 +18,7 @@ import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Evaluate from "./Evaluate.js"
 import type { RunContext } from "./internal/context.js"
+import * as Strings from "./internal/strings.js"
 import type { Config } from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 import * as Prepare from "./Prepare.js"
@@ -126,7 +127,7 @@ export const run = (
     const runDir = path.resolve(config.runDir)
     const started = performance.now()
     const recorder = yield* RunManifest.start(runDir, config, config.seed)
-    const ctx: RunContext = { config, runDir, shard: options.shard, recorder }
+    const ctx: RunContext = { config, runDir, shard: options.shard, recorder, strings: Strings.pool() }
     const exit = yield* Effect.exit(Effect.scoped(body(ctx, options, started)))
     if (Exit.isSuccess(exit)) {
       yield* recorder.finish("complete")

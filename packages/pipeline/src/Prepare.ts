@@ -10,11 +10,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { type DatasetError, Document, Hash, Jsonl, Pair, Text } from "@ssra/core"
 import type { ChatClient } from "@ssra/llm"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Inputs from "./Inputs.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
+import * as Strings from "./internal/strings.js"
 import type * as PipelineConfig from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 import * as WorkUnits from "./WorkUnits.js"
@@ -321,16 +322,19 @@ export const run = (
       })
     )
     yield* record(ctx, artifact)
-    const read = <A, I>(name: string, schema: Schema.Codec<A, I>) =>
-      Jsonl.readAll(Artifact.file(artifact, name), schema, { allowEmpty: true })
+    const read = <A, I>(name: string, schema: Schema.Codec<A, I>, intern: (row: A) => A = (row) => row) =>
+      Stream.runCollect(Stream.map(Jsonl.read(Artifact.file(artifact, name), schema, { allowEmpty: true }), intern))
+    // equal ids and texts across the files share one string (a pool row's document is also in documents.jsonl)
+    const s = ctx.strings ?? Strings.pool()
     const [scaleRow] = yield* read("scale.jsonl", ScaleFile)
+    const documents = yield* read("documents.jsonl", Document.Document, (d) => ({ ...d, id: s(d.id), text: s(d.text) }))
     const prepared: Prepared = {
       artifact,
-      labeled: yield* read("labeled.jsonl", Pair.LabeledPair),
-      unlabeled: yield* read("unlabeled.jsonl", Pair.UnlabeledPair),
-      retrievalTest: yield* read("retrieval_test.jsonl", Pair.LabeledPair),
-      pairTest: yield* read("pair_test.jsonl", Pair.LabeledPair),
-      documents: yield* read("documents.jsonl", Document.Document),
+      labeled: yield* read("labeled.jsonl", Pair.LabeledPair, (p) => Strings.pair(s, p)),
+      unlabeled: yield* read("unlabeled.jsonl", Pair.UnlabeledPair, (p) => Strings.pair(s, p)),
+      retrievalTest: yield* read("retrieval_test.jsonl", Pair.LabeledPair, (p) => Strings.pair(s, p)),
+      pairTest: yield* read("pair_test.jsonl", Pair.LabeledPair, (p) => Strings.pair(s, p)),
+      documents,
       scale: { max: scaleRow!.max }
     }
     if (prepared.labeled.length === 0) {

@@ -39,6 +39,9 @@ export const StageEntry = Schema.Struct({
   counts: Schema.Record(Schema.String, Schema.Number),
   filters: Schema.Array(FilterCounts),
   components: Schema.Array(Schema.Struct({ name: Schema.String, id: Schema.String, config: Schema.Unknown })),
+  /** The process's peak resident memory so far (MiB) when the stage was recorded: where it jumps is where a run's
+   * memory goes. */
+  maxRssMiB: Schema.optionalKey(Schema.Number),
   tokens: Schema.optionalKey(
     Schema.Struct({ prompt: Schema.Number, completion: Schema.Number, calls: Schema.Number, costUsd: Schema.Number })
   )

@@ -12,6 +12,7 @@ import { Hash, Jsonl, type Models, Pair, Text } from "@ssra/core"
 import { Effect, Schema, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
+import * as Strings from "./internal/strings.js"
 import { PipelineError } from "./PipelineError.js"
 import * as WorkUnits from "./WorkUnits.js"
 
@@ -256,7 +257,10 @@ export const run = (
       }).pipe(Effect.mapError(stageError(stage)))
     )
     yield* record(ctx, artifact)
-    const d2q = yield* Jsonl.readAll(Artifact.file(artifact, "d2q.jsonl"), Pair.D2QGroup, { allowEmpty: true }).pipe(
+    const s = ctx.strings ?? Strings.pool()
+    const d2q = yield* Jsonl.read(Artifact.file(artifact, "d2q.jsonl"), Pair.D2QGroup, { allowEmpty: true }).pipe(
+      Stream.map((g) => Strings.group(s, g)),
+      Stream.runCollect,
       Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
     )
     return { artifact, d2q }

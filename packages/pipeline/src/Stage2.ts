@@ -10,10 +10,11 @@
 import * as path from "node:path"
 import { type Document, Hash, Jsonl, type Models, Pair, Sampling, SyntheticQuery } from "@ssra/core"
 import { PairwiseConsistencyFilter, PairwiseJudge, ScoreAgreementFilter } from "@ssra/filters"
-import { Effect, type Schema } from "effect"
+import { Effect, type Schema, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Generation from "./Generation.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
+import * as Strings from "./internal/strings.js"
 import { PipelineError } from "./PipelineError.js"
 import { group } from "./Stage1.js"
 import type * as WorkUnits from "./WorkUnits.js"
@@ -171,15 +172,23 @@ export const run = (
       }).pipe(Effect.mapError(stageError(stage)))
     )
     yield* record(ctx, artifact)
-    const read = <A, I>(name: string, schema: Schema.Codec<A, I>) =>
-      Jsonl.readAll(Artifact.file(artifact, name), schema, { allowEmpty: true }).pipe(
+    const s = ctx.strings ?? Strings.pool()
+    const read = <A, I>(name: string, schema: Schema.Codec<A, I>, intern: (row: A) => A) =>
+      Jsonl.read(Artifact.file(artifact, name), schema, { allowEmpty: true }).pipe(
+        Stream.map(intern),
+        Stream.runCollect,
         Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
       )
-    const candidates = yield* read("candidates.jsonl", SyntheticQuery.SyntheticQuery)
+    const candidates = yield* read("candidates.jsonl", SyntheticQuery.SyntheticQuery, (c) => ({
+      ...c,
+      did: s(c.did),
+      doc: s(c.doc),
+      query: s(c.query)
+    }))
     return {
       artifact,
       candidates,
       survivors: candidates.filter(Generation.isKept),
-      d2q: yield* read("d2q.jsonl", Pair.D2QGroup)
+      d2q: yield* read("d2q.jsonl", Pair.D2QGroup, (g) => Strings.group(s, g))
     }
   })

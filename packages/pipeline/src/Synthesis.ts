@@ -23,6 +23,7 @@ import { Effect, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Generation from "./Generation.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
+import * as Strings from "./internal/strings.js"
 import { PipelineError } from "./PipelineError.js"
 import type * as WorkUnits from "./WorkUnits.js"
 
@@ -190,15 +191,11 @@ export const run = (
     )
     yield* record(ctx, artifact)
     // every query of a document shares one copy of its text (each decoded row would otherwise own one)
-    const texts = new Map<string, string>()
+    const s = ctx.strings ?? Strings.pool()
     const kept = yield* Jsonl.read(Artifact.file(artifact, "synthetic.jsonl"), SyntheticQuery.SyntheticQuery, {
       allowEmpty: true
     }).pipe(
-      Stream.map((row) => {
-        const text = texts.get(row.did)
-        if (text === undefined) texts.set(row.did, row.doc)
-        return text === undefined || text !== row.doc ? row : { ...row, doc: text }
-      }),
+      Stream.map((row) => ({ ...row, did: s(row.did), doc: s(row.doc) })),
       Stream.runCollect,
       Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
     )

@@ -59,6 +59,13 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       const manifest = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
       const synthesis = manifest.stages.find((s: { stage: string }) => s.stage === "synthesis:prompt-only")
       assert.strictEqual(synthesis.counts.candidates, 36)
+      // every stage records the process's peak memory so far, which never decreases along the run
+      const peaks = manifest.stages.map((s: { maxRssMiB: number }) => s.maxRssMiB)
+      assert.isTrue(peaks.every((p: number) => Number.isInteger(p) && p > 0))
+      assert.deepStrictEqual(
+        peaks,
+        [...peaks].sort((a: number, b: number) => a - b)
+      )
       assert.include(result.reportMarkdown, "prompt-only synthesis (LLM)")
       fs.rmSync(
         path.join(

@@ -17,6 +17,7 @@ import {
   Stage1,
   WorkUnits
 } from "../src/index.js"
+import * as Strings from "../src/internal/strings.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-units-"))
 const Row = Schema.Struct({ item: Schema.Int, value: Schema.Int })
@@ -431,5 +432,20 @@ describe("Stage1.group / grouper", () => {
     const g = Stage1.grouper()
     for (const r of rows) g.add(r)
     assert.deepStrictEqual(g.result(), expected)
+  })
+})
+
+describe("the run's string pool", () => {
+  it("equal texts become one string; values never change", () => {
+    const s = Strings.pool()
+    const a = ["感冒", "吃什么药"].join("")
+    const b = `感冒${"吃什么药"}`
+    assert.strictEqual(s(a), a)
+    assert.strictEqual(s(b), a)
+    const pair = { qid: "q1", did: "d1", query: b, doc: "文档", label: 2 }
+    const interned = Strings.pair(s, pair)
+    assert.deepStrictEqual(interned, pair)
+    const group = { did: "d1", doc: "文档", queries: [{ query: b, grade: 2 as const, origin: "human" as const }] }
+    assert.deepStrictEqual(Strings.group(s, group), group)
   })
 })

@@ -4,6 +4,7 @@ import type { Config } from "../PipelineConfig.js"
 import { PipelineError } from "../PipelineError.js"
 import type { Recorder, StageEntry } from "../RunManifest.js"
 import type { Shard } from "../WorkUnits.js"
+import type { Strings } from "./strings.js"
 
 /** What every stage receives: the resolved config, the run directory, the shard and the manifest recorder. */
 export interface RunContext {
@@ -11,6 +12,8 @@ export interface RunContext {
   readonly runDir: string
   readonly shard?: Shard | undefined
   readonly recorder: Recorder
+  /** The run's string pool for what stages read back (absent: nothing is interned). */
+  readonly strings?: Strings | undefined
 }
 
 /** Records a finished stage in the manifest. */
@@ -34,6 +37,7 @@ export const record = (
     counts: artifact.record.counts,
     filters: extra.filters ?? info?.filters ?? [],
     components: extra.components ?? info?.components ?? [],
+    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(tokens !== undefined ? { tokens } : {})
   })
 }
