@@ -9,7 +9,7 @@
 
 import { type Effect, Exit, Schema, Stream } from "effect"
 import { DatasetError } from "./DatasetError.js"
-import { nonFinitePath } from "./internal/finite.js"
+import { assertFinite } from "./internal/finite.js"
 import { describeFailure } from "./internal/issues.js"
 import { type LineParser, LineProblem, readLines } from "./internal/lines.js"
 import { writeLines } from "./internal/lineWriter.js"
@@ -131,17 +131,7 @@ export const write = <A, E, R>(
       }
       value = exit.value
     }
-    const bad = nonFinitePath(value, "")
-    if (bad !== undefined) {
-      throw new DatasetError({
-        file,
-        line,
-        field: bad,
-        reason: "invalid",
-        detail: `${bad || "the row"} is not a finite number (NaN or infinite)`,
-        hint: "NaN is never written: JSON would turn it into null"
-      })
-    }
+    assertFinite(value, "", file, line)
     return JSON.stringify(value)
   })
 }

@@ -26,7 +26,7 @@ import {
 import { ByteWriter, ParquetWriter } from "hyparquet-writer"
 import * as AtomicFile from "./AtomicFile.js"
 import { DatasetError, type Rejection } from "./DatasetError.js"
-import { nonFinitePath } from "./internal/finite.js"
+import { assertFinite } from "./internal/finite.js"
 import { describeFailure } from "./internal/issues.js"
 import { checkFile, fromBatches } from "./internal/lines.js"
 
@@ -302,17 +302,7 @@ export const write = <A, E, R>(
             buffers[i]!.push(value)
             break
           case "json": {
-            const bad = nonFinitePath(value, column.name)
-            if (bad !== undefined) {
-              throw new DatasetError({
-                file,
-                line,
-                field: bad,
-                reason: "invalid",
-                detail: `row ${line}: ${bad} is not a finite number`,
-                hint: "NaN and infinities are never written"
-              })
-            }
+            assertFinite(value, column.name, file, line)
             buffers[i]!.push(value)
             break
           }

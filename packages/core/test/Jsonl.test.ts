@@ -320,6 +320,7 @@ describe("Jsonl", () => {
       )
       assert.strictEqual(error.line, 2)
       assert.strictEqual(error.field, "judged.probabilities[1]")
+      assert.include(error.message, "row 2: judged.probabilities[1] is not a finite number (NaN or infinite)")
       const noSchema = failureOf(yield* Effect.exit(Jsonl.writeAll(file, [{ score: Number.POSITIVE_INFINITY }])))
       assert.strictEqual(noSchema.field, "score")
       assert.strictEqual(fs.readFileSync(file, "utf8"), "old\n")

@@ -332,6 +332,7 @@ describe("Parquet", () => {
       )
       assert.strictEqual(error.line, 2)
       assert.strictEqual(error.field, "judged.expected")
+      assert.include(error.message, "row 2: judged.expected is not a finite number (NaN or infinite)")
       assert.deepStrictEqual(fs.readdirSync(dir), [])
 
       const badGrade = failureOf(
