@@ -23,6 +23,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Sampling } from "@ssra/core"
+import { PipelineConfig } from "../src/index.js"
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -104,23 +105,12 @@ const buildPool = (size: number, file: string) => {
 // ---------------------------------------------------------------------------------------------------------------
 // 2. runs
 
-const configFor = (pool: string, runDir: string) => ({
-  runDir,
-  seed: 42,
-  data: {
-    dir: dataDir,
-    unlabeled: pool,
-    skipInvalid: true,
-    // the fixed side: the demo's labeled and test samples
-    sample: { labeledQueries: 4000, pairRows: 1200 }
-  },
-  queryModel: { maxTrainingDocs: 1000, candidatesPerDoc: 16 },
-  stage2: { documents: 600 },
-  synthesis: { documents: 2000 },
-  training: { dimensions: 64, buckets: 1 << 16, epochs: 2, batchSize: 64 },
-  evaluation: { bootstrapSamples: 1000 },
-  generation: { chunkSize: 50 }
-})
+// the demo's config (its fixed labeled and test samples, model sizes, generation sizes) over the whole pool
+const configFor = (pool: string, runDir: string) => {
+  const demo = PipelineConfig.demo(dataDir, runDir)
+  const { unlabeledRows: _all, ...sample } = demo.data?.sample ?? {}
+  return { ...demo, data: { ...demo.data, unlabeled: pool, sample } }
+}
 
 type TimeV = { wallS: number; userS: number; sysS: number; maxRssMiB: number; exit: number }
 const parseTimeV = (text: string): TimeV => {
