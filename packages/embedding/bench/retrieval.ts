@@ -45,8 +45,8 @@ export const ndcgAtK = (
   return idcg > 0 ? dcg / idcg : 0
 }
 
-/** Mean nDCG@10 of an embedder over the queries (cosine of the `dimensions` prefix). */
-export const evaluateRetrieval = (
+/** Per-query nDCG@10 of an embedder over the queries (cosine of the `dimensions` prefix), in query order. */
+export const retrievalPerQuery = (
   embedder: Models.TextEmbedder,
   queries: ReadonlyArray<RetrievalQuery>,
   dimensions?: number
@@ -59,7 +59,7 @@ export const evaluateRetrieval = (
     const docs = [...new Set(queries.flatMap((q) => q.candidates.map((c) => c.doc)))]
     const dv = yield* embedder.embed(docs, { kind: "document", dimensions })
     const docVector = new Map(docs.map((d, i) => [d, dv[i]!]))
-    let total = 0
+    const perQuery: Array<number> = []
     queries.forEach((q, i) => {
       const v = qv[i]!
       const scores = q.candidates.map((c) => {
@@ -80,27 +80,39 @@ export const evaluateRetrieval = (
       const shared = Metrics.ndcgAtK(qrels, run, 10)
       if (Math.abs(shared - local) > 1e-12)
         throw new Error(`nDCG mismatch on ${q.qid}: evaluation ${shared} vs local ${local}`)
-      total += shared
+      perQuery.push(shared)
     })
-    return total / queries.length
+    return perQuery
+  })
+
+export const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / xs.length
+
+/** Mean nDCG@10 of an embedder over the queries (cosine of the `dimensions` prefix). */
+export const evaluateRetrieval = (
+  embedder: Models.TextEmbedder,
+  queries: ReadonlyArray<RetrievalQuery>,
+  dimensions?: number
+) => Effect.map(retrievalPerQuery(embedder, queries, dimensions), mean)
+
+/** Per-query nDCG@10 of a plain scoring function over the queries (the lexical references), in query order. */
+export const scorerPerQuery = (
+  queries: ReadonlyArray<RetrievalQuery>,
+  score: (query: string, doc: string) => number
+): Array<number> =>
+  queries.map((q) => {
+    const scores = q.candidates.map((c) => score(q.query, c.doc))
+    return Metrics.ndcgAtK(
+      Object.fromEntries(q.candidates.map((c) => [c.did, c.label])),
+      Object.fromEntries(q.candidates.map((c, k) => [c.did, scores[k]!])),
+      10
+    )
   })
 
 /** Mean nDCG@10 of a plain scoring function over the queries (the lexical references). */
 export const evaluateScorer = (
   queries: ReadonlyArray<RetrievalQuery>,
   score: (query: string, doc: string) => number
-): number => {
-  let total = 0
-  for (const q of queries) {
-    const scores = q.candidates.map((c) => score(q.query, c.doc))
-    total += Metrics.ndcgAtK(
-      Object.fromEntries(q.candidates.map((c) => [c.did, c.label])),
-      Object.fromEntries(q.candidates.map((c, k) => [c.did, scores[k]!])),
-      10
-    )
-  }
-  return total / queries.length
-}
+): number => mean(scorerPerQuery(queries, score))
 
 /** Character n-grams (NFKC, lower-case, whitespace dropped), as data/SOURCE-README.md's references. */
 const charGrams = (text: string, ns: ReadonlyArray<number>): Array<string> => {

@@ -13,7 +13,10 @@
  * the α table). (The old protocol held out 20% of all queries and scored those with ≥ 2 candidates: on qbqtc
  * those are mostly two-candidate tail queries, which rank lexical scorers differently from the test's 12+
  * candidate lists.) References: BM25 as data/SOURCE-README.md (@ssra/evaluation's `Bm25`, char 1+2-grams, k1 1.2,
- * b 0.75, IDF from the test file's titles), this script's own char BM25 and char-bigram cosine.
+ * b 0.75, IDF from the test file's titles), this script's own char BM25 and char-bigram cosine. `paired` compares
+ * per-query nDCG@10 on the test (trained vs untrained, trained and the lexical channel vs the reference BM25):
+ * difference, seeded 95% paired-bootstrap interval and sign-flip randomization p-value (@ssra/evaluation's
+ * `Statistics`).
  *
  *   pnpm --filter @ssra/embedding quality -- --set qbqtc
  *   pnpm --filter @ssra/embedding quality -- --set kuake_qtr --lexical 0 --hard 0 --list none --epochs 3   (no lexical channel, plain in-batch)
@@ -23,9 +26,18 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
 import { DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
-import { Bm25 } from "@ssra/evaluation"
+import { Bm25, Statistics } from "@ssra/evaluation"
 import { Effect } from "effect"
-import { bigramCosine, bm25, evaluateRetrieval, evaluateScorer, groupByQuery } from "./retrieval.js"
+import {
+  bigramCosine,
+  bm25,
+  evaluateRetrieval,
+  evaluateScorer,
+  groupByQuery,
+  mean,
+  retrievalPerQuery,
+  scorerPerQuery
+} from "./retrieval.js"
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== "--"),
@@ -174,16 +186,31 @@ const program = Effect.gen(function* () {
   const trainAlpha = values.alpha === "auto" ? 0.5 : alpha
   const model = makeModel(labeled, trainAlpha)
   const atAlpha = (m: DualEncoder.DualEncoderModel) => (lexicalDims > 0 ? DualEncoder.withLexicalWeight(m, alpha) : m)
-  const before = yield* evaluateRetrieval(atAlpha(model), test)
+  const beforePerQuery = yield* retrievalPerQuery(atAlpha(model), test)
+  const before = mean(beforePerQuery)
   const started = performance.now()
   const result = yield* trainOn(labeled, model)
   const seconds = (performance.now() - started) / 1000
   const final = atAlpha(result.model)
-  const after = yield* evaluateRetrieval(final, test)
+  const afterPerQuery = yield* retrievalPerQuery(final, test)
+  const after = mean(afterPerQuery)
   const afterLearned = yield* evaluateRetrieval(result.model, test, dims)
   const after64 = yield* evaluateRetrieval(result.model, test, Math.min(64, dims))
-  const lexicalOnly =
-    lexicalDims > 0 ? yield* evaluateRetrieval(DualEncoder.withLexicalWeight(result.model, 1), test) : undefined
+  const lexicalPerQuery =
+    lexicalDims > 0 ? yield* retrievalPerQuery(DualEncoder.withLexicalWeight(result.model, 1), test) : undefined
+  const lexicalOnly = lexicalPerQuery === undefined ? undefined : mean(lexicalPerQuery)
+  const referencePerQuery = scorerPerQuery(test, Bm25.make(testPairs.map((p) => p.doc)).score)
+  // paired over the test queries: B − A, 95% percentile-bootstrap interval (10,000 resamples) and a two-sided
+  // sign-flip randomization p-value (10,000 permutations), both seeded
+  const paired = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => {
+    const boot = Statistics.pairedBootstrap(a, b, { resamples: 10000, seed: 1 })
+    const perm = Statistics.pairedRandomization(a, b, { permutations: 10000, seed: 1 })
+    return {
+      difference: Number(boot.difference.toFixed(4)),
+      ci95: boot.ci === null ? null : boot.ci.map((x) => Number(x.toFixed(4))),
+      pValue: perm.pValue === null ? null : Number(perm.pValue.toFixed(4))
+    }
+  }
   if (values.save !== undefined) yield* DualEncoder.save(final, values.save)
   const report = {
     set: values.set,
@@ -215,7 +242,14 @@ const program = Effect.gen(function* () {
       ...(lexicalOnly === undefined ? {} : { lexicalChannelOnly: Number(lexicalOnly.toFixed(4)) }),
       bigramCosine: Number(evaluateScorer(test, bigramCosine).toFixed(4)),
       bm25: Number(evaluateScorer(test, bm25([...new Set(testPairs.map((p) => p.doc))])).toFixed(4)),
-      bm25Reference: Number(evaluateScorer(test, Bm25.make(testPairs.map((p) => p.doc)).score).toFixed(4))
+      bm25Reference: Number(mean(referencePerQuery).toFixed(4))
+    },
+    paired: {
+      trainedVsUntrained: paired(beforePerQuery, afterPerQuery),
+      trainedVsBm25Reference: paired(referencePerQuery, afterPerQuery),
+      ...(lexicalPerQuery === undefined
+        ? {}
+        : { lexicalChannelVsBm25Reference: paired(referencePerQuery, lexicalPerQuery) })
     }
   }
   console.log(JSON.stringify(report))
