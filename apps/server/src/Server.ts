@@ -138,8 +138,15 @@ const globalMiddleware = (deps: {
     }),
     { "retry-after": retryAfter }
   )
-  const notFound = (method: string, path: string) =>
-    problem(new Problems.NotFound({ detail: `no route for ${method} ${path}; see /openapi.json` }))
+  // a known path asked with another method is a 405 naming the one it takes, anything else a 404
+  const notFound = (method: string, path: string) => {
+    const allow = v1Routes.has(path) ? "POST" : otherRoutes.has(path) ? "GET" : undefined
+    return allow !== undefined
+      ? problem(new Problems.MethodNotAllowed({ detail: `${path} takes ${allow}, not ${method}; see /openapi.json` }), {
+          allow
+        })
+      : problem(new Problems.NotFound({ detail: `no route for ${method} ${path}; see /openapi.json` }))
+  }
   const unsupportedType = problem(
     new Problems.UnsupportedMediaType({ detail: "Expected content-type application/json" })
   )

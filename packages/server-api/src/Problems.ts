@@ -164,6 +164,18 @@ export class NotFound extends HttpApiError.Problem<NotFound>()("NotFound", {
 }) {}
 
 /**
+ * The path exists but not for this method (the `allow` header lists the methods it takes).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MethodNotAllowed extends HttpApiError.Problem<MethodNotAllowed>()("MethodNotAllowed", {
+  type: `${base}method-not-allowed`,
+  status: 405,
+  title: "Method Not Allowed"
+}) {}
+
+/**
  * The request body is not `application/json`.
  *
  * @since 0.1.0
