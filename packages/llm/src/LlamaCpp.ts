@@ -45,13 +45,9 @@ export interface LlamaCppClient extends ChatClientShape {
 const unavailable = (endpoint: string, message: string) =>
   new LlmError({ reason: "unavailable", endpoint, message, retryable: false })
 
-/**
- * Imports node-llama-cpp, failing with a clear instruction when it is not installed.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const importModule = (moduleName = "node-llama-cpp"): Effect.Effect<typeof import("node-llama-cpp"), LlmError> =>
+// Imports node-llama-cpp, failing with a clear instruction when it is not installed. Not exported: its type names
+// the optional peer, and a public declaration would make every consumer's type check need node-llama-cpp installed.
+const importModule = (moduleName = "node-llama-cpp"): Effect.Effect<typeof import("node-llama-cpp"), LlmError> =>
   Effect.tryPromise({
     try: () => import(moduleName) as Promise<typeof import("node-llama-cpp")>,
     catch: (error) =>
