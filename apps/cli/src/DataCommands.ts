@@ -5,7 +5,9 @@
  * @since 0.1.0
  */
 
+import * as fs from "node:fs"
 import * as path from "node:path"
+import { DatasetError } from "@ssra/core"
 import { Inputs } from "@ssra/pipeline"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -61,6 +63,22 @@ export const dataFlags = {
     ),
     Flag.withDefault(false)
   ),
+  scale: Flag.ChoiceWithValue("scale", [
+    ["1", 1],
+    ["2", 2],
+    ["3", 3]
+  ] as const).pipe(
+    Flag.withDescription(
+      "Highest grade of the set (1, 2 or 3); a label above it is an error. Default: inferred from the labeled and test files. Example: --scale 2"
+    ),
+    Flag.optional
+  ),
+  allowBom: Flag.Boolean("allow-bom").pipe(
+    Flag.withDescription(
+      "Read files that start with a UTF-8 byte-order mark (as Excel and Notepad save them) instead of stopping. Example: --allow-bom"
+    ),
+    Flag.withDefault(false)
+  ),
   json: Flag.Boolean("json").pipe(
     Flag.withDescription("Print machine-readable JSON. Example: --json"),
     Flag.withDefault(false)
@@ -97,21 +115,48 @@ export const filesOf = (input: DataInput): Inputs.DataFiles => {
 /** Where skipped rows go: inside the git-ignored `.ssra-runs/`, never beside the (possibly read-only or versioned) data. */
 const rejectsDir = path.join(".ssra-runs", "rejects")
 
-const requireAny = (files: Inputs.DataFiles) =>
-  Object.values(files).some((f) => f !== undefined)
-    ? Effect.void
-    : Effect.fail(
-        usage(
-          "no data files given",
-          "pass --data DIR (e.g. --data data/kuake_qtr) or individual files such as --labeled FILE"
-        )
+/** How the data commands read: the data flags' reading options. */
+const loadOptions = (input: {
+  readonly skipInvalid: boolean
+  readonly scale: Option.Option<1 | 2 | 3>
+  readonly allowBom: boolean
+}): Inputs.LoadOptions => ({
+  skipInvalid: input.skipInvalid,
+  rejectsDir,
+  scaleMax: opt(input.scale),
+  allowBom: input.allowBom
+})
+
+const requireAny = (input: DataInput, files: Inputs.DataFiles) =>
+  Effect.gen(function* () {
+    const dir = opt(input.data)
+    if (dir !== undefined && !fs.existsSync(dir))
+      return yield* usage(
+        `data directory ${dir} does not exist`,
+        "pass --data DIR naming a folder with labeled.jsonl, unlabeled.jsonl, … (e.g. --data data/kuake_qtr)"
       )
+    if (!Object.values(files).some((f) => f !== undefined))
+      return yield* usage(
+        dir !== undefined ? `${dir} holds none of the dataset files` : "no data files given",
+        "pass --data DIR (e.g. --data data/kuake_qtr) with labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl, or individual files such as --labeled FILE"
+      )
+  })
 
 const validate = Command.make("validate", dataFlags, (input) =>
   Effect.gen(function* () {
     const files = filesOf(input)
-    yield* requireAny(files)
-    const dataset = yield* Inputs.load(files, { skipInvalid: input.skipInvalid, rejectsDir })
+    yield* requireAny(input, files)
+    // a dataset folder is checked as a run reads it: a run needs the labeled pairs and the unlabeled pool
+    const dir = opt(input.data)
+    if (dir !== undefined) {
+      const missing = (["labeled", "unlabeled"] as const).filter((k) => files[k] === undefined)
+      if (missing.length > 0)
+        return yield* usage(
+          `${dir} has no ${missing.map((k) => `${k}.jsonl`).join(" and no ")}, which a run needs`,
+          `add ${missing.map((k) => `${k}.jsonl`).join(" and ")} to the folder, or name the file${missing.length > 1 ? "s" : ""} with ${missing.map((k) => `--${k} FILE`).join(" ")}`
+        )
+    }
+    const dataset = yield* Inputs.load(files, loadOptions(input))
     const stats = Inputs.stats(dataset)
     if (input.json) {
       yield* Console.log(
@@ -145,8 +190,8 @@ const validate = Command.make("validate", dataFlags, (input) =>
 const stats = Command.make("stats", dataFlags, (input) =>
   Effect.gen(function* () {
     const files = filesOf(input)
-    yield* requireAny(files)
-    const dataset = yield* Inputs.load(files, { skipInvalid: input.skipInvalid, rejectsDir })
+    yield* requireAny(input, files)
+    const dataset = yield* Inputs.load(files, loadOptions(input))
     const s = Inputs.stats(dataset)
     if (input.json) {
       yield* Console.log(JSON.stringify(s, null, 2))
@@ -212,7 +257,20 @@ const convert = Command.make(
         )
       }
       const kind = from === "trec" ? "qrels" : input.kind
-      const rows = yield* Formats.read(input.input, from, kind)
+      const rows = yield* Formats.read(input.input, from, kind).pipe(
+        // convert has no --skip-invalid: say what does fix it
+        Effect.mapError((e) =>
+          e._tag === "DatasetError" && (e.reason === "invalid" || e.reason === "malformed") && e.hint === undefined
+            ? new DatasetError.DatasetError({
+                ...e,
+                hint:
+                  kind === "labeled" && e.field === "label"
+                    ? "a file without grades converts with --kind unlabeled (or --kind documents)"
+                    : `fix that row (rows are checked as --kind ${kind}), or check --kind`
+              })
+            : e
+        )
+      )
       const written = yield* Formats.write(input.output, to, rows, kind)
       yield* Console.log(`wrote ${written} rows to ${input.output} (${to})`)
     })
@@ -258,8 +316,8 @@ const sample = Command.make(
   (input) =>
     Effect.gen(function* () {
       const files = filesOf(input)
-      yield* requireAny(files)
-      const dataset = yield* Inputs.load(files, { skipInvalid: input.skipInvalid, rejectsDir })
+      yield* requireAny(input, files)
+      const dataset = yield* Inputs.load(files, loadOptions(input))
       const small = Inputs.subsample(
         dataset,
         {

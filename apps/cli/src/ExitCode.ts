@@ -83,8 +83,9 @@ export const classify = (error: unknown): { readonly code: number; readonly mess
           code: codes.io,
           message: `I/O error: ${message}${e.hint === undefined ? "\n  → check the path is accessible and the disk has space" : ""}`
         }
+      // the error's own hint (in its message) wins over the generic one
       const hint =
-        e.reason === "invalid" || e.reason === "malformed" || e.reason === "encoding"
+        e.hint === undefined && (e.reason === "invalid" || e.reason === "malformed" || e.reason === "encoding")
           ? "\n  → fix that row, or pass --skip-invalid to skip bad rows (each is written with its reason to a .rejects.jsonl file)"
           : ""
       return { code: codes.input, message: `invalid input: ${message}${hint}` }

@@ -35,14 +35,38 @@ export const runFlags = {
     Flag.withDescription("Dataset folder in the bundled layout. Example: --data data/kuake_qtr"),
     Flag.optional
   ),
+  labeled: Flag.File("labeled").pipe(
+    Flag.withDescription(
+      "Human-graded pairs, JSONL {qid,did,query,doc,label}; overrides --data's labeled.jsonl. Sets data.labeled. Example: --labeled my/labeled.jsonl"
+    ),
+    Flag.optional
+  ),
+  unlabeled: Flag.File("unlabeled").pipe(
+    Flag.withDescription(
+      "Unlabeled pool (click log), JSONL {qid,did,query,doc}; overrides --data's unlabeled.jsonl. Sets data.unlabeled. Example: --unlabeled my/clicks.jsonl"
+    ),
+    Flag.optional
+  ),
+  scale: Flag.ChoiceWithValue("scale", [
+    ["1", 1],
+    ["2", 2],
+    ["3", 3]
+  ] as const).pipe(
+    Flag.withDescription(
+      "Highest grade of the set (1, 2 or 3); a label above it is an error. Default: inferred from the labeled and test files. Sets data.scale. Example: --scale 2"
+    ),
+    Flag.optional
+  ),
   runDir: Flag.String("run-dir").pipe(
     Flag.withDescription(
-      "Run directory (artifacts, manifest.json, model/, report/); rerunning with the same one resumes. Example: --run-dir runs/kuake"
+      `Run directory (artifacts, manifest.json, model/, report/); rerunning with the same one resumes. Default ${PipelineConfig.defaults.runDir}. Example: --run-dir runs/kuake`
     ),
     Flag.optional
   ),
   seed: Flag.Int("seed").pipe(
-    Flag.withDescription("Seed of every random choice (recorded in the manifest). Example: --seed 7"),
+    Flag.withDescription(
+      `Seed of every random choice (recorded in the manifest). Default ${PipelineConfig.defaults.seed}. Example: --seed 7`
+    ),
     Flag.optional
   ),
   shard: Flag.String("shard").pipe(
@@ -60,6 +84,12 @@ export const runFlags = {
   skipInvalid: Flag.Boolean("skip-invalid").pipe(
     Flag.withDescription(
       "Skip invalid input rows (kept with reasons under <run-dir>/rejects/) instead of stopping. Example: --skip-invalid"
+    ),
+    Flag.withDefault(false)
+  ),
+  allowBom: Flag.Boolean("allow-bom").pipe(
+    Flag.withDescription(
+      "Read input files that start with a UTF-8 byte-order mark (as Excel and Notepad save them) instead of stopping. Sets data.allowBom. Example: --allow-bom"
     ),
     Flag.withDefault(false)
   ),
@@ -94,11 +124,15 @@ export const runFlags = {
 type RunInput = {
   readonly config: Option.Option<string>
   readonly data: Option.Option<string>
+  readonly labeled: Option.Option<string>
+  readonly unlabeled: Option.Option<string>
+  readonly scale: Option.Option<1 | 2 | 3>
   readonly runDir: Option.Option<string>
   readonly seed: Option.Option<number>
   readonly shard: Option.Option<string>
   readonly splitTest: Option.Option<number>
   readonly skipInvalid: boolean
+  readonly allowBom: boolean
   readonly llmBaseUrl: Option.Option<string>
   readonly llmModel: Option.Option<string>
   readonly llmPreset: Option.Option<string>
@@ -127,7 +161,11 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
         seed: opt(input.seed),
         data: {
           dir: opt(input.data),
+          labeled: opt(input.labeled),
+          unlabeled: opt(input.unlabeled),
+          scale: opt(input.scale),
           skipInvalid: input.skipInvalid ? true : undefined,
+          allowBom: input.allowBom ? true : undefined,
           split: Option.isSome(input.splitTest) ? { testFraction: input.splitTest.value } : undefined
         },
         backends: llm

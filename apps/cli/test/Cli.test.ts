@@ -113,6 +113,116 @@ describe("ssra CLI", () => {
     })
   )
 
+  it.effect("data validate checks a folder the way a run reads it: no labeled.jsonl is exit 2", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      write(dir, "unlabeled.jsonl", [{ qid: "q2", did: "d1", query: "头痛", doc: "头痛怎么办" }])
+      const r = yield* runCli(["data", "validate", "--data", dir])
+      assert.strictEqual(r.code, ExitCode.codes.usage)
+      assert.include(r.output, `${dir} has no labeled.jsonl, which a run needs`)
+      assert.include(r.output, "--labeled FILE")
+    })
+  )
+
+  it.effect("a file with a UTF-8 BOM: exit 3 naming --allow-bom, which reads it", () =>
+    Effect.gen(function* () {
+      const dir = sliceOfBundled(tmp())
+      const file = path.join(dir, "labeled.jsonl")
+      fs.writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fs.readFileSync(file)]))
+      const refused = yield* runCli(["data", "validate", "--data", dir])
+      assert.strictEqual(refused.code, ExitCode.codes.input)
+      assert.include(refused.output, "byte-order mark")
+      assert.include(refused.output, "--allow-bom")
+      const read = yield* runCli(["data", "validate", "--data", dir, "--allow-bom"])
+      assert.strictEqual(read.code, 0, read.output)
+      assert.include(read.output, "labeled.jsonl: 160 rows")
+      const plan = yield* runCli(["run", "--data", dir, "--allow-bom", "--dry-run", "--run-dir", path.join(tmp(), "r")])
+      assert.strictEqual(plan.code, 0, plan.output)
+    })
+  )
+
+  it.effect("--scale: a label above it is exit 3; a lone top grade that widens the scale is a warning", () =>
+    Effect.gen(function* () {
+      const dir = tmp()
+      const rows = Array.from({ length: 200 }, (_, i) => ({
+        qid: `q${i % 20}`,
+        did: `d${i}`,
+        query: `查询${i % 20}`,
+        doc: `文档${i}`,
+        label: i === 150 ? 3 : i % 3
+      }))
+      write(dir, "labeled.jsonl", rows)
+      write(dir, "unlabeled.jsonl", [{ qid: "u", did: "d1", query: "查询", doc: "文档1" }])
+      const warned = yield* runCli(["data", "validate", "--data", dir])
+      assert.strictEqual(warned.code, 0, warned.output)
+      assert.include(warned.output, "grade scale 0..3")
+      assert.match(
+        warned.output,
+        /warning: grade 3 occurs in only 1 of 200 labeled rows \(first: .*labeled\.jsonl row 151\)/
+      )
+      const refused = yield* runCli(["data", "validate", "--data", dir, "--scale", "2"])
+      assert.strictEqual(refused.code, ExitCode.codes.input)
+      assert.include(refused.output, "row 151 has label 3, outside the configured scale 0..2")
+      const plan = yield* runCli([
+        "run",
+        "--data",
+        dir,
+        "--scale",
+        "2",
+        "--dry-run",
+        "--run-dir",
+        path.join(tmp(), "r")
+      ])
+      assert.strictEqual(plan.code, ExitCode.codes.input)
+    })
+  )
+
+  it.effect("paths of the wrong kind: a directory for a data file is exit 3, a file for --run-dir exit 2", () =>
+    Effect.gen(function* () {
+      const dir = sliceOfBundled(tmp())
+      const other = sliceOfBundled(tmp())
+      fs.rmSync(path.join(other, "labeled.jsonl"))
+      fs.mkdirSync(path.join(other, "labeled.jsonl"))
+      const asDir = yield* runCli(["data", "validate", "--data", other])
+      assert.strictEqual(asDir.code, ExitCode.codes.input)
+      assert.include(asDir.output, "is a directory, expected a file")
+      assert.notInclude(asDir.output, "disk has space")
+      const runDir = path.join(tmp(), "a-file")
+      fs.writeFileSync(runDir, "not a directory")
+      const asFile = yield* runCli(["run", "--data", dir, "--run-dir", runDir])
+      assert.strictEqual(asFile.code, ExitCode.codes.usage)
+      assert.include(asFile.output, `run directory ${runDir} is a file, not a directory`)
+    })
+  )
+
+  it.effect("data convert of a file without grades names --kind unlabeled, not a flag it lacks", () =>
+    Effect.gen(function* () {
+      const dir = sliceOfBundled(tmp())
+      const r = yield* runCli([
+        "data",
+        "convert",
+        "-i",
+        path.join(dir, "unlabeled.jsonl"),
+        "-o",
+        path.join(dir, "u.parquet")
+      ])
+      assert.strictEqual(r.code, ExitCode.codes.input)
+      assert.include(r.output, "--kind unlabeled")
+      assert.notInclude(r.output, "--skip-invalid")
+      const ok = yield* runCli([
+        "data",
+        "convert",
+        "-i",
+        path.join(dir, "unlabeled.jsonl"),
+        "-o",
+        path.join(dir, "u.parquet"),
+        "--kind",
+        "unlabeled"
+      ])
+      assert.strictEqual(ok.code, 0, ok.output)
+    })
+  )
+
   it.effect("an invalid config file: exit 2 naming the field", () =>
     Effect.gen(function* () {
       const dir = tmp()

@@ -135,3 +135,57 @@ export const writeFileSync = (target: string, content: string | Uint8Array): voi
  */
 export const writeJson = (target: string, value: unknown): Effect.Effect<void, DatasetError> =>
   writeFile(target, JSON.stringify(value, null, 2) + "\n")
+
+/**
+ * The prefix of a temporary sibling directory for `target` (for `fs.mkdtempSync`): dot-named and carrying this
+ * process's id, so `sweepStale` can tell a crashed writer's leftovers from a live one's.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tempDirPrefixFor = (target: string): string =>
+  path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp-`)
+
+// `.<name>.<pid>.<hex>.tmp` (tempPathFor) and `.<name>.<pid>.tmp-<suffix>` (tempDirPrefixFor, plus `.old`)
+const TEMP_NAME = /^\..+\.(\d+)\.(?:[0-9a-f]+\.tmp|tmp-[^/]*)$/
+
+const alive = (pid: number): boolean => {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * Removes the temporary files and directories a killed writer left in `dir` (named by `tempPathFor` /
+ * `tempDirPrefixFor` with the id of a process that no longer runs; a live process's are kept), recursively when
+ * asked. Returns how many entries were removed. A missing `dir` removes nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sweepStale = (dir: string, options: { readonly recursive?: boolean | undefined } = {}): number => {
+  let removed = 0
+  const walk = (d: string) => {
+    let entries: Array<fs.Dirent>
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      const full = path.join(d, entry.name)
+      const m = TEMP_NAME.exec(entry.name)
+      if (m !== null && !alive(Number(m[1]))) {
+        fs.rmSync(full, { recursive: true, force: true })
+        removed++
+      } else if (options.recursive === true && entry.isDirectory()) walk(full)
+    }
+  }
+  walk(dir)
+  return removed
+}

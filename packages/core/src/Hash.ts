@@ -134,10 +134,20 @@ export const hashFile = (file: string): Effect.Effect<string, DatasetError> =>
       for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
       return hash.digest("hex")
     },
-    catch: (cause) =>
-      new DatasetError({
-        file,
-        reason: (cause as NodeJS.ErrnoException)?.code === "ENOENT" ? "not-found" : "io",
-        detail: String((cause as Error)?.message ?? cause)
-      })
+    catch: (cause) => {
+      const code = (cause as NodeJS.ErrnoException)?.code
+      // a directory where a file belongs is a wrong path, not a failing disk
+      return code === "EISDIR"
+        ? new DatasetError({
+            file,
+            reason: "not-found",
+            detail: "is a directory, expected a file",
+            hint: "pass the file inside it"
+          })
+        : new DatasetError({
+            file,
+            reason: code === "ENOENT" ? "not-found" : "io",
+            detail: String((cause as Error)?.message ?? cause)
+          })
+    }
   })

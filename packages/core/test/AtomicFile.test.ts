@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -104,4 +104,47 @@ describe("AtomicFile", () => {
       assert.isAtLeast(tempFilesIn(dir, existing).length, 1)
     })
   }
+})
+
+describe("AtomicFile.sweepStale", () => {
+  it("removes a dead writer's temp files and directories, keeps live ones and everything else", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-sweep-"))
+    // a process id that no longer runs: a child that has exited
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString()
+    const live = String(process.ppid)
+    fs.mkdirSync(path.join(dir, "model"))
+    fs.writeFileSync(path.join(dir, `.labeled.jsonl.${dead}.0a1b2c3d.tmp`), "half")
+    fs.mkdirSync(path.join(dir, `.model.${dead}.tmp-Ab12Cd`))
+    fs.writeFileSync(path.join(dir, `.model.${dead}.tmp-Ab12Cd`, "model.safetensors"), "half")
+    fs.writeFileSync(path.join(dir, "model", `.config.json.${dead}.ffff0000.tmp`), "half")
+    fs.writeFileSync(path.join(dir, `.other.jsonl.${live}.0a1b2c3d.tmp`), "writing")
+    fs.writeFileSync(path.join(dir, `.own.jsonl.${process.pid}.0a1b2c3d.tmp`), "writing")
+    fs.writeFileSync(path.join(dir, "labeled.jsonl"), "done")
+    fs.writeFileSync(path.join(dir, ".artifact.json"), "{}")
+    fs.writeFileSync(path.join(dir, "model", "config.json"), "{}")
+
+    assert.strictEqual(AtomicFile.sweepStale(dir), 2)
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, "model")).sort(), [
+      `.config.json.${dead}.ffff0000.tmp`,
+      "config.json"
+    ])
+    assert.strictEqual(AtomicFile.sweepStale(dir, { recursive: true }), 1)
+    assert.deepStrictEqual(fs.readdirSync(dir).sort(), [
+      ".artifact.json",
+      `.other.jsonl.${live}.0a1b2c3d.tmp`,
+      `.own.jsonl.${process.pid}.0a1b2c3d.tmp`,
+      "labeled.jsonl",
+      "model"
+    ])
+    assert.deepStrictEqual(fs.readdirSync(path.join(dir, "model")), ["config.json"])
+    assert.strictEqual(AtomicFile.sweepStale(path.join(dir, "missing")), 0)
+  })
+
+  it("names temps so the sweep can read their writer", () => {
+    assert.match(
+      path.basename(AtomicFile.tempPathFor("/x/labeled.jsonl")),
+      new RegExp(`^\\.labeled\\.jsonl\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`)
+    )
+    assert.strictEqual(path.basename(AtomicFile.tempDirPrefixFor("/x/model")), `.model.${process.pid}.tmp-`)
+  })
 })

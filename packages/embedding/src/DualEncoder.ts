@@ -401,7 +401,7 @@ const CONFIG = "config.json"
 export const writeDirectorySync = (dir: string, write: (tempDir: string) => void): void => {
   const parent = path.dirname(path.resolve(dir))
   fs.mkdirSync(parent, { recursive: true })
-  const temp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`))
+  const temp = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(path.join(parent, path.basename(dir))))
   try {
     write(temp)
     let old: string | undefined

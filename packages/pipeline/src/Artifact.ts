@@ -241,7 +241,11 @@ export const cached = <E, R>(
       return { dir, record: existing.value, skipped: true, durationMs }
     }
     yield* Effect.try({
-      try: () => fs.mkdirSync(dir, { recursive: true }),
+      // a build killed earlier (kill -9) may have left temp files: its committed chunks stay, its temps go
+      try: () => {
+        fs.mkdirSync(dir, { recursive: true })
+        AtomicFile.sweepStale(dir, { recursive: true })
+      },
       catch: (cause) =>
         new PipelineError({
           reason: "io",

@@ -103,19 +103,24 @@ export interface LoadOptions {
   readonly rejectsDir?: string | undefined
   /** Force the grade scale (default: inferred from every labeled file). */
   readonly scaleMax?: 1 | 2 | 3 | undefined
+  /** Read past a UTF-8 byte-order mark at the start of a file (an error by default). */
+  readonly allowBom?: boolean | undefined
 }
 
-const readOpts = (file: string, options: LoadOptions, onSummary: (s: Jsonl.ReadSummary) => void): Jsonl.ReadOptions =>
-  options.skipInvalid
+const readOpts = (file: string, options: LoadOptions, onSummary: (s: Jsonl.ReadSummary) => void): Jsonl.ReadOptions => {
+  const bom = options.allowBom === true ? { allowBom: true } : {}
+  return options.skipInvalid
     ? {
         onInvalid: "skip",
         rejectsFile:
           options.rejectsDir !== undefined
             ? path.join(options.rejectsDir, `${path.basename(file)}.rejects.jsonl`)
             : `${file}.rejects.jsonl`,
-        onSummary
+        onSummary,
+        ...bom
       }
-    : { onSummary }
+    : { onSummary, ...bom }
+}
 
 /**
  * Loads and cross-checks a dataset.
@@ -282,7 +287,9 @@ export const warnings = (dataset: Dataset): Array<string> => {
   let leaked = 0
   for (const q of testQueries) if (train.has(q)) leaked++
   if (leaked > 0)
-    out.push(`${leaked} test queries also occur in the training files (the synthesis stage will never emit them)`)
+    out.push(
+      `${leaked} of ${testQueries.size} test queries also occur in the training files: the models see them in training, so the test metrics are optimistic (the synthesis stage never emits them); drop them from training, or hold out a test set with --split-test`
+    )
   const byText = new Map<string, string>()
   let aliased = 0
   for (const d of dataset.documents.values()) {
@@ -293,6 +300,62 @@ export const warnings = (dataset: Dataset): Array<string> => {
   if (aliased > 0) out.push(`${aliased} documents share their text with another document id`)
   if (dataset.unlabeled.length === 0)
     out.push("the unlabeled pool is empty: Stage 1 re-annotation and Stage 2 have nothing to work on")
+  out.push(...gradeWarnings(dataset))
+  return out
+}
+
+/**
+ * A top grade carried by a handful of rows (a typo such as 3 on a 0–2 set widens the inferred scale, and with it
+ * the synthesis targets and the AP columns), and labeled rows repeating a (query id, document id) pair — with
+ * conflicting grades or the same one.
+ */
+const gradeWarnings = (dataset: Dataset): Array<string> => {
+  const out: Array<string> = []
+  const max = dataset.scale.max
+  const labeledFiles = [
+    ["labeled", dataset.labeled],
+    ["retrievalTest", dataset.retrievalTest],
+    ["pairTest", dataset.pairTest]
+  ] as const
+  let total = 0
+  let top = 0
+  let first: string | undefined
+  for (const [kind, rows] of labeledFiles) {
+    total += rows.length
+    rows.forEach((r, i) => {
+      if (r.label !== max) return
+      top++
+      first ??= `${dataset.files[kind]} row ${i + 1}`
+    })
+  }
+  if (total > 0 && top > 0 && top < 3 && top / total < 0.01)
+    out.push(
+      `grade ${max} occurs in only ${top} of ${total} labeled rows (first: ${first}), and it sets the grade scale to 0..${max}: if the set's grades stop at ${max - 1}, fix ${top === 1 ? "that row" : "those rows"} or pass --scale ${max - 1} (data.scale) to make such a label an error`
+    )
+  const seen = new Map<string, { label: number; row: number }>()
+  let conflicting = 0
+  let repeated = 0
+  let example: string | undefined
+  dataset.labeled.forEach((p, i) => {
+    const key = `${p.qid}\u0000${p.did}`
+    const before = seen.get(key)
+    if (before === undefined) {
+      seen.set(key, { label: p.label, row: i + 1 })
+      return
+    }
+    if (before.label !== p.label) {
+      conflicting++
+      example ??= `qid ${p.qid}, did ${p.did}: grade ${before.label} at row ${before.row}, ${p.label} at row ${i + 1}`
+    } else repeated++
+  })
+  if (conflicting > 0)
+    out.push(
+      `${dataset.files.labeled}: ${conflicting} rows repeat a (qid, did) pair with a different grade (e.g. ${example}); both are trained on — resolve them (majority vote, or keep one) if they are annotation conflicts`
+    )
+  if (repeated > 0)
+    out.push(
+      `${dataset.files.labeled}: ${repeated} rows repeat a (qid, did) pair with the same grade (trained on twice)`
+    )
   return out
 }
 

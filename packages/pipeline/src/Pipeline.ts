@@ -101,7 +101,7 @@ export interface RunResult {
 
 /** Copies a directory into place through a temporary sibling; a failed copy (e.g. a full disk) leaves no part. */
 const copyDir = (from: string, to: string) => {
-  const temp = `${to}.tmp-${process.pid}`
+  const temp = `${AtomicFile.tempDirPrefixFor(to)}copy`
   fs.rmSync(temp, { recursive: true, force: true })
   try {
     fs.cpSync(from, temp, { recursive: true })
@@ -127,6 +127,8 @@ export const run = (
     const runDir = path.resolve(config.runDir)
     const started = performance.now()
     const recorder = yield* RunManifest.start(runDir, config, config.seed)
+    // what a killed earlier run left half-copied (model/, score-model/, … swaps) goes before anything is reused
+    AtomicFile.sweepStale(runDir)
     const ctx: RunContext = { config, runDir, shard: options.shard, recorder, strings: Strings.pool() }
     const exit = yield* Effect.exit(Effect.scoped(body(ctx, options, started)))
     if (Exit.isSuccess(exit)) {

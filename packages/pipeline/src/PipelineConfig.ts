@@ -104,6 +104,8 @@ export const Config = Schema.Struct({
     pairTest: Schema.optionalKey(Schema.String),
     scale: Schema.optionalKey(Schema.Literals([1, 2, 3])),
     skipInvalid: Schema.Boolean,
+    /** Read input files that start with a UTF-8 byte-order mark (an error by default). */
+    allowBom: Schema.optionalKey(Schema.Boolean),
     sample: Schema.optionalKey(
       Schema.Struct({
         labeledQueries: Schema.optionalKey(PositiveInt),

@@ -18,6 +18,7 @@ import { type RunContext, record, stageError } from "./internal/context.js"
 import * as Strings from "./internal/strings.js"
 import type * as PipelineConfig from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
+import * as Progress from "./Progress.js"
 import * as WorkUnits from "./WorkUnits.js"
 
 /**
@@ -145,6 +146,7 @@ export const loadFiles = (
   Effect.gen(function* () {
     const loaded = yield* Inputs.load(files, {
       skipInvalid: config.data.skipInvalid,
+      allowBom: config.data.allowBom,
       rejectsDir,
       scaleMax: config.data.scale
     })
@@ -194,6 +196,9 @@ export const run = (
       })
     }
     const { loaded, dataset, split } = yield* loadFiles(config, files, path.join(ctx.runDir, "rejects"))
+    // what does not stop a run still has to be seen: printed by the CLI's progress view, kept in the artifact
+    const warnings = Inputs.warnings(dataset)
+    for (const w of warnings) yield* Progress.note("prepare", `warning: ${w}`)
     const inputs = Object.entries(loaded.hashes)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, sha256]) => ({ name, sha256 }))
@@ -305,6 +310,7 @@ export const run = (
           info: {
             inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])),
             dataHash: Hash.hashValue(inputs),
+            ...(warnings.length > 0 ? { warnings } : {}),
             ...(split !== undefined
               ? {
                   split: { ...split.summary, replacedFiles: split.replaced },

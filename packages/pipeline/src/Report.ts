@@ -62,6 +62,15 @@ export const metrics = [
 const taskOf = (row: SystemRow, metric: string) => (metric.startsWith("ndcg") ? row.retrieval : row.pairs)
 
 /**
+ * A retrieval evaluation where no evaluated query has a relevant candidate (or none was kept): its nDCG is 0 by
+ * trec_eval's definition and says nothing, so the report shows "n/a" instead.
+ */
+const uninformative = (task: ResultFile.TaskResult | undefined): boolean => {
+  const c = task?.ssra.counts
+  return c !== undefined && c.queries !== undefined && (c.queries === 0 || c.queries === c.queriesWithoutRelevant)
+}
+
+/**
  * Differences of `row` from `base` for every table metric: nDCG by paired bootstrap over queries, AP by paired
  * bootstrap over pairs.
  *
@@ -78,8 +87,14 @@ export const differences = (
     for (const [metric] of metrics) {
       const a = taskOf(base, metric)
       const b = taskOf(row, metric)
-      const value = b?.ssra.metrics[metric] ?? null
-      if (a === undefined || b === undefined || value === null || row === base) {
+      const value = metric.startsWith("ndcg") && uninformative(b) ? null : (b?.ssra.metrics[metric] ?? null)
+      if (
+        a === undefined ||
+        b === undefined ||
+        value === null ||
+        row === base ||
+        (metric.startsWith("ndcg") && uninformative(a))
+      ) {
         out.push({ metric, value, difference: null, ci: null, pValue: null, method: "none" })
         continue
       }
@@ -168,6 +183,20 @@ export const table = (
     }
     const d = diffs.get(row.system) ?? []
     out += `| ${row.label} | ${metrics.map(([m]) => cell(d.find((x) => x.metric === m) ?? { metric: m, value: null, difference: null, ci: null, pValue: null, method: "none" })).join(" | ")} | ${row.note ?? ""} |\n`
+  }
+  // what the evaluators said about the test data (the same for every system: dropped queries, queries without a
+  // relevant candidate), so a surprising number comes with its reason
+  const evaluated = rows.find((r) => r.retrieval?.ssra.counts?.queries !== undefined)?.retrieval?.ssra.counts
+  const notes = [...new Set(rows.flatMap((r) => [...(r.retrieval?.ssra.notes ?? []), ...(r.pairs?.ssra.notes ?? [])]))]
+  if (evaluated !== undefined || notes.length > 0) {
+    const parts = [
+      ...(evaluated !== undefined ? [`nDCG@10 over ${evaluated.queries} test queries`] : []),
+      ...notes,
+      ...(rows.some((r) => uninformative(r.retrieval))
+        ? ["no evaluated query has a relevant candidate, so nDCG@10 is n/a: check the retrieval test file"]
+        : [])
+    ]
+    out += `\nEvaluation notes: ${parts.join("; ")}.\n`
   }
   return out
 }
@@ -275,7 +304,8 @@ export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, Readonly
     for (const r of training) {
       const c = r.trainingRows!
       const grades = Object.entries(c)
-        .filter(([k]) => k.startsWith("grade"))
+        .filter(([k]) => /^grade\d+$/.test(k))
+        .sort(([a], [b]) => Number(a.slice(5)) - Number(b.slice(5)))
         .map(([k, v]) => `${k.slice(5)}: ${v}`)
         .join(", ")
       out += `| ${r.label} | ${c.rows ?? ""} | ${c.labeledRows ?? ""} | ${c.syntheticRows ?? ""} | ${grades} |\n`

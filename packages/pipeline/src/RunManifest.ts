@@ -138,6 +138,15 @@ export interface Recorder {
 export const start = (runDir: string, config: unknown, seed: number): Effect.Effect<Recorder, PipelineError> =>
   Effect.gen(function* () {
     const file = path.join(runDir, "manifest.json")
+    // a run directory path that names a file is a wrong flag, not a failing disk
+    const existing = fs.statSync(runDir, { throwIfNoEntry: false })
+    if (existing !== undefined && !existing.isDirectory()) {
+      return yield* new PipelineError({
+        reason: "config",
+        detail: `run directory ${runDir} is a file, not a directory`,
+        hint: "pass a new or existing directory with --run-dir (runDir)"
+      })
+    }
     const started = performance.now()
     const now = () => new Date().toISOString()
     let manifest: RunManifest = {

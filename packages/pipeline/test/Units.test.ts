@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Jsonl, type Pair, SyntheticQuery } from "@ssra/core"
+import { Grade, Jsonl, type Pair, SyntheticQuery } from "@ssra/core"
 import { PairScorer } from "@ssra/evaluation"
 import { DuplicateFilter, Filter, GradeQuota, TestLeakageFilter } from "@ssra/filters"
 import { Cause, Effect, Exit, Option, Schema, Stream } from "effect"
@@ -206,6 +206,88 @@ describe("Evaluate and Report", () => {
         Report.cell({ metric: "x", value: 0.5, difference: 0.1, ci: [0.05, 0.15], pValue: 0.01, method: "b" }),
         "0.5000 (+0.1000 [+0.0500, +0.1500])"
       )
+    })
+  )
+})
+
+describe("Inputs.warnings", () => {
+  const dataset = (labeled: Array<{ qid: string; did: string; label: number }>, max: 1 | 2 | 3) => ({
+    files: { labeled: "my/labeled.jsonl", unlabeled: "my/unlabeled.jsonl" },
+    labeled: labeled.map((p) => ({ ...p, query: `q ${p.qid}`, doc: `d ${p.did}` })),
+    unlabeled: [{ qid: "u", did: "x", query: "u", doc: "x" }],
+    retrievalTest: [],
+    pairTest: [],
+    documents: new Map(),
+    documentsFromFile: false,
+    scale: Grade.scale(max),
+    hashes: {},
+    rejected: {}
+  })
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ qid: `q${i % 40}`, did: `d${i}`, label: i % 3 }))
+
+  it("flags a top grade carried by one row (a typo widening the scale), not a real one", () => {
+    const clean = Inputs.warnings(dataset(rows(300), 2))
+    assert.deepStrictEqual(clean, [])
+    const typo = Inputs.warnings(dataset([...rows(300), { qid: "q1", did: "z", label: 3 }], 3))
+    assert.strictEqual(typo.length, 1)
+    assert.match(typo[0]!, /grade 3 occurs in only 1 of 301 labeled rows \(first: my\/labeled\.jsonl row 301\)/)
+    assert.match(typo[0]!, /--scale 2/)
+  })
+
+  it("flags repeated (qid, did) pairs, conflicting grades apart from exact repeats", () => {
+    const w = Inputs.warnings(
+      dataset([...rows(300), { qid: "q0", did: "d0", label: 2 }, { qid: "q1", did: "d1", label: 1 }], 2)
+    )
+    assert.strictEqual(w.length, 2)
+    assert.match(
+      w[0]!,
+      /my\/labeled\.jsonl: 1 rows repeat a \(qid, did\) pair with a different grade \(e\.g\. qid q0, did d0: grade 0 at row 1, 2 at row 301\)/
+    )
+    assert.match(w[1]!, /1 rows repeat a \(qid, did\) pair with the same grade/)
+  })
+})
+
+describe("Report on an uninformative retrieval test", () => {
+  it.effect("shows n/a and says why when no evaluated query has a relevant candidate", () =>
+    Effect.gen(function* () {
+      // 2 queries with 12 all-grade-0 candidates, 1 query with 3 candidates (dropped: < 10)
+      const rows = [
+        ...Array.from({ length: 24 }, (_, i) => ({
+          qid: `q${i % 2}`,
+          did: `d${i}`,
+          query: `查询${i % 2}`,
+          doc: `文档${i}`,
+          label: 0
+        })),
+        ...Array.from({ length: 3 }, (_, i) => ({ qid: "q9", did: `e${i}`, query: "查询9", doc: `别的${i}`, label: 2 }))
+      ]
+      const pairs = rows.map((r, i) => ({ ...r, label: i % 3 }))
+      const ctx = { config: PipelineConfig.defaults, runDir: tmp(), recorder: undefined as never }
+      const evaluate = (k: number) =>
+        Evaluate.evaluate(
+          ctx,
+          `lexical${k}`,
+          { _tag: "scorer", scorer: PairScorer.fromFunction((_q, d) => (Number(d.slice(2)) * k) % 7) },
+          { dataset: "t", retrievalTest: rows, pairTest: pairs, scale: { max: 2 } }
+        )
+      const base = yield* evaluate(1)
+      const ssra = yield* evaluate(3)
+      assert.strictEqual(base.retrieval!.ssra.metrics.ndcg_at_10, 0)
+      const baseRow = { ...base, system: "base", label: "base", status: "ok" as const }
+      const ssraRow = { ...ssra, system: "ssra", label: "SSRA", status: "ok" as const }
+      const diffs = new Map([
+        ["base", yield* Report.differences(baseRow, baseRow, { resamples: 50, seed: 1 })],
+        ["ssra", yield* Report.differences(baseRow, ssraRow, { resamples: 50, seed: 1 })]
+      ])
+      assert.isNull(diffs.get("ssra")!.find((d) => d.metric === "ndcg_at_10")!.value)
+      const text = Report.table("Table 3", [baseRow, ssraRow], diffs, "caption")
+      const lines = text.split("\n")
+      assert.match(lines.find((l) => l.startsWith("| base |"))!, /^\| base \| n\/a \|/)
+      assert.match(lines.find((l) => l.startsWith("| SSRA |"))!, /^\| SSRA \| n\/a \|/)
+      assert.include(text, "nDCG@10 over 2 test queries")
+      assert.include(text, "1 query had < 10 candidates (dropped)")
+      assert.include(text, "2 queries have no relevant candidate")
+      assert.include(text, "nDCG@10 is n/a")
     })
   )
 })

@@ -145,7 +145,7 @@ export const readLines = <A>(
             line,
             reason: "encoding",
             detail: "file starts with a UTF-8 byte-order mark (BOM)",
-            hint: "save the file as UTF-8 without BOM, or pass allowBom / --allow-bom"
+            hint: "save the file as UTF-8 without BOM, or read past it: --allow-bom in the ssra CLI, allowBom: true in code"
           })
         }
         bytes = bytes.subarray(3)
