@@ -95,7 +95,7 @@ export const runFlags = {
   ),
   llmBaseUrl: Flag.String("llm-base-url").pipe(
     Flag.withDescription(
-      "OpenAI-compatible endpoint for LLM-backed systems (prompt-only). Example: --llm-base-url http://127.0.0.1:8000/v1"
+      "OpenAI-compatible endpoint for the LLM-backed parts (`experiment`'s prompt-only system, prepare.rewrite, LLM query or score models in the config). Sets backends.llm.baseUrl. Example: --llm-base-url http://127.0.0.1:8000/v1"
     ),
     Flag.optional
   ),
@@ -358,9 +358,12 @@ const demo = Command.make(
   ])
 )
 
-const estimate = Command.make("estimate", runFlags, (input) =>
+// estimate never runs anything: --dry-run and --shard mean nothing to it
+const { dryRun: _dryRun, shard: _shard, ...estimateFlags } = runFlags
+
+const estimate = Command.make("estimate", estimateFlags, (input) =>
   Effect.gen(function* () {
-    const config = yield* resolveConfig(input)
+    const config = yield* resolveConfig({ ...input, dryRun: true, shard: Option.none() })
     yield* printPlan(config, Pipeline.systems, input.json)
   })
 ).pipe(

@@ -17,5 +17,13 @@ import { Command } from "effect/cli"
 export const command: Command.Command<"serve", any, any, unknown, never> = ServeCommand.command.pipe(
   Command.withDescription(
     "Serve a run's models over HTTP: /v1/embeddings (OpenAI-compatible), /v1/rerank, /v1/relevance, /v1/filter, /v1/queries, /healthz, /readyz, /metrics, /openapi.json. Example: ssra serve --run runs/demo-kuake_qtr --port 8080"
-  )
+  ),
+  Command.withExamples([
+    { command: "ssra serve --run runs/demo-kuake_qtr", description: "All models of a run on 127.0.0.1:8080" },
+    { command: "ssra serve --checkpoint runs/demo-kuake_qtr/model --port 9000", description: "Embeddings only" },
+    {
+      command: "SSRA_SERVER_TOKENS=s3cret ssra serve --run runs/demo-kuake_qtr --host 0.0.0.0",
+      description: "Reachable from other machines, with a token"
+    }
+  ])
 ) as Command.Command<"serve", any, any, unknown, never>

@@ -25,41 +25,78 @@ const optionalInt = (name: string, description: string) =>
  * @category flags
  */
 export const flags = {
-  host: Flag.String("host").pipe(Flag.withDescription("Address to bind"), Flag.withDefault("127.0.0.1")),
-  port: Flag.Int("port").pipe(Flag.withDescription("Port (0 = any free port)"), Flag.withDefault(8080)),
-  tokenFile: optionalString("token-file", "File of bearer tokens, one per line (or set SSRA_SERVER_TOKENS)"),
+  host: Flag.String("host").pipe(
+    Flag.withDescription(
+      "Address to bind; a non-loopback one needs a token. Default 127.0.0.1. Example: --host 0.0.0.0"
+    ),
+    Flag.withDefault("127.0.0.1")
+  ),
+  port: Flag.Int("port").pipe(
+    Flag.withDescription("Port (0 = any free port). Default 8080. Example: --port 9000"),
+    Flag.withDefault(8080)
+  ),
+  tokenFile: optionalString(
+    "token-file",
+    "File of bearer tokens, one per line (or set SSRA_SERVER_TOKENS=a,b). Example: --token-file /etc/ssra/tokens"
+  ),
   allowUnauthenticated: Flag.Boolean("allow-unauthenticated").pipe(
-    Flag.withDescription("Allow a non-loopback --host without any token"),
+    Flag.withDescription("Allow a non-loopback --host without any token. Example: --allow-unauthenticated"),
     Flag.withDefault(false)
   ),
-  run: optionalString("run", "Pipeline run directory: uses <run>/model, <run>/score-model, <run>/query-model"),
-  checkpoint: optionalString("checkpoint", "DualEncoder checkpoint directory (embeddings; cosine fallback)"),
-  scoreModel: optionalString("score-model", "EmbeddedScoreModel directory (grades for rerank/relevance/filter)"),
-  queryModel: optionalString("query-model", "EmbeddedQueryModel directory (/v1/queries)"),
+  run: optionalString(
+    "run",
+    "Pipeline run directory: uses <run>/model, <run>/score-model, <run>/query-model. Example: --run runs/demo-kuake_qtr"
+  ),
+  checkpoint: optionalString(
+    "checkpoint",
+    "DualEncoder checkpoint directory (embeddings; cosine fallback). Example: --checkpoint runs/demo-kuake_qtr/model"
+  ),
+  scoreModel: optionalString(
+    "score-model",
+    "EmbeddedScoreModel directory (grades for rerank/relevance/filter). Example: --score-model runs/demo-kuake_qtr/score-model"
+  ),
+  queryModel: optionalString(
+    "query-model",
+    "EmbeddedQueryModel directory (/v1/queries). Example: --query-model runs/demo-kuake_qtr/query-model"
+  ),
   embedderUrl: optionalString(
     "embedder-url",
-    "OpenAI-compatible base URL for a remote embedder (key: SSRA_EMBEDDER_API_KEY)"
+    "OpenAI-compatible base URL for a remote embedder (key: SSRA_EMBEDDER_API_KEY). Example: --embedder-url http://127.0.0.1:8000/v1"
   ),
-  embedderModel: optionalString("embedder-model", "Model name at --embedder-url"),
-  judgeUrl: optionalString("judge-url", "OpenAI-compatible base URL for an LLM judge (key: SSRA_JUDGE_API_KEY)"),
-  judgeModel: optionalString("judge-model", "Model name at --judge-url"),
+  embedderModel: optionalString("embedder-model", "Model name at --embedder-url. Example: --embedder-model bge-m3"),
+  judgeUrl: optionalString(
+    "judge-url",
+    "OpenAI-compatible base URL for an LLM judge (key: SSRA_JUDGE_API_KEY). Example: --judge-url http://127.0.0.1:8000/v1"
+  ),
+  judgeModel: optionalString("judge-model", "Model name at --judge-url. Example: --judge-model qwen2.5-7b-instruct"),
   judgeMaxGrade: Flag.Int("judge-max-grade").pipe(
-    Flag.withDescription("Top grade of the judge's scale (1-3)"),
+    Flag.withDescription("Top grade of the judge's scale (1-3). Default 3. Example: --judge-max-grade 2"),
     Flag.withDefault(3)
   ),
-  maxBodyBytes: optionalInt("max-body-bytes", "Largest request body (default 1 MiB)"),
-  maxBatchSize: optionalInt("max-batch-size", "Most texts per request (default 256)"),
-  maxTextLength: optionalInt("max-text-length", "Longest text in characters (default 8192)"),
-  maxConcurrent: optionalInt("max-concurrent", "Requests processed at once (default 64)"),
-  maxQueue: optionalInt("max-queue", "Requests waiting beyond that before 429 (default 256)"),
-  requestTimeoutMs: optionalInt("request-timeout-ms", "Per-request timeout (default 30000)"),
+  maxBodyBytes: optionalInt(
+    "max-body-bytes",
+    "Largest request body. Default 1048576 (1 MiB). Example: --max-body-bytes 4194304"
+  ),
+  maxBatchSize: optionalInt("max-batch-size", "Most texts per request. Default 256. Example: --max-batch-size 64"),
+  maxTextLength: optionalInt(
+    "max-text-length",
+    "Longest text in characters. Default 8192. Example: --max-text-length 2048"
+  ),
+  maxConcurrent: optionalInt("max-concurrent", "Requests processed at once. Default 64. Example: --max-concurrent 16"),
+  maxQueue: optionalInt("max-queue", "Requests waiting beyond that before a 429. Default 256. Example: --max-queue 32"),
+  requestTimeoutMs: optionalInt(
+    "request-timeout-ms",
+    "Per-request timeout in ms. Default 30000. Example: --request-timeout-ms 5000"
+  ),
   batchWaitMs: optionalInt(
     "batch-wait-ms",
-    "Micro-batching window for embeddings in ms (default 0: same event-loop turn)"
+    "Micro-batching window for embeddings in ms. Default 0 (same event-loop turn). Example: --batch-wait-ms 2"
   ),
-  batchMaxSize: optionalInt("batch-max-size", "Texts per embedder call (default 256)"),
+  batchMaxSize: optionalInt("batch-max-size", "Texts per embedder call. Default 256. Example: --batch-max-size 128"),
   accessLog: Flag.Boolean("access-log").pipe(
-    Flag.withDescription("JSON access logs on stdout (--no-access-log to disable)"),
+    Flag.withDescription(
+      "JSON access logs on stdout; --no-access-log disables them. Default on. Example: --no-access-log"
+    ),
     Flag.withDefault(true)
   )
 }
@@ -116,6 +153,20 @@ export const toServeOptions = (input: Input): Effect.Effect<Server.ServeOptions,
         field: "judge-max-grade",
         message: `--judge-max-grade must be 1, 2 or 3, got ${max}`
       })
+    }
+    // a model path that does not exist is a wrong flag: say so before listening, not after
+    for (const [field, value] of [
+      ["run", input.run],
+      ["checkpoint", input.checkpoint],
+      ["score-model", input.scoreModel],
+      ["query-model", input.queryModel]
+    ] as const) {
+      if (Option.isSome(value) && !fs.existsSync(value.value)) {
+        return yield* new ServerConfigError({
+          field,
+          message: `--${field} ${value.value} does not exist${field === "run" ? " (a finished `ssra run` directory holds model/, score-model/, query-model/)" : ""}`
+        })
+      }
     }
     const sources: ModelLoader.ModelSources = {
       run: Option.getOrUndefined(input.run),

@@ -57,6 +57,17 @@ it.live("flags become serve options; tokens come from --token-file and SSRA_SERV
     assert.strictEqual(half.field, "embedder-url")
     const scale = yield* ServeCommand.toServeOptions({ ...base, judgeMaxGrade: 5 }).pipe(Effect.flip)
     assert.strictEqual(scale.field, "judge-max-grade")
+    // a model path that does not exist fails before the server listens
+    const noRun = yield* ServeCommand.toServeOptions({ ...base, run: Option.some(path.join(dir, "no-run")) }).pipe(
+      Effect.flip
+    )
+    assert.strictEqual(noRun.field, "run")
+    assert.match(noRun.message, /--run .*no-run does not exist/)
+    const noModel = yield* ServeCommand.toServeOptions({
+      ...base,
+      scoreModel: Option.some(path.join(dir, "no-score-model"))
+    }).pipe(Effect.flip)
+    assert.strictEqual(noModel.field, "score-model")
     fs.rmSync(dir, { recursive: true, force: true })
   })
 )

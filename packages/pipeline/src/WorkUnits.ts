@@ -192,6 +192,55 @@ export const mergeRuns = (
   target: string,
   sources: ReadonlyArray<string>
 ): Effect.Effect<{ readonly copied: number }, PipelineError> =>
+  Effect.gen(function* () {
+    // shards of one run share a seed and the same input files: refuse to mix runs that do not
+    let first: { readonly dir: string; readonly seed: unknown; readonly inputs: string } | undefined
+    for (const source of sources) {
+      if (!fs.existsSync(path.join(source, "artifacts"))) {
+        return yield* new PipelineError({
+          reason: "config",
+          detail: fs.existsSync(source)
+            ? `${source} has no artifacts/ directory: it is not an ssra run directory`
+            : `run directory ${source} does not exist`,
+          hint: "pass the run directories of `ssra run --shard i/n` (one --from per shard)"
+        })
+      }
+      const manifestFile = path.join(source, "manifest.json")
+      if (!fs.existsSync(manifestFile)) continue
+      const manifest = yield* Effect.try({
+        try: () => JSON.parse(fs.readFileSync(manifestFile, "utf8")) as { seed?: unknown; inputs?: unknown },
+        catch: (cause) =>
+          new PipelineError({
+            reason: "input",
+            detail: `${manifestFile} is not valid JSON: ${(cause as Error).message}`,
+            hint: "a run writes its manifest atomically: was this file edited?"
+          })
+      })
+      const here = {
+        dir: source,
+        seed: manifest.seed,
+        inputs: JSON.stringify(
+          ((manifest.inputs as Array<{ kind: string; sha256: string }> | undefined) ?? [])
+            .map((i) => [i.kind, i.sha256])
+            .sort()
+        )
+      }
+      if (first === undefined) first = here
+      else if (first.seed !== here.seed || first.inputs !== here.inputs) {
+        return yield* new PipelineError({
+          reason: "config",
+          detail: `${first.dir} and ${source} are not shards of one run: ${first.seed !== here.seed ? `seed ${String(first.seed)} vs ${String(here.seed)}` : "their input files differ (sha256 in manifest.json)"}`,
+          hint: "merge only the run directories of one `ssra run --shard i/n` command run with the same config and data"
+        })
+      }
+    }
+    return yield* copyArtifacts(target, sources)
+  })
+
+const copyArtifacts = (
+  target: string,
+  sources: ReadonlyArray<string>
+): Effect.Effect<{ readonly copied: number }, PipelineError> =>
   Effect.try({
     try: () => {
       let copied = 0

@@ -210,6 +210,39 @@ describe("Evaluate and Report", () => {
   )
 })
 
+describe("WorkUnits.mergeRuns refuses what is not shards of one run", () => {
+  const fakeRun = (seed: number, sha = "aa") => {
+    const dir = tmp()
+    fs.mkdirSync(path.join(dir, "artifacts", "prepare-x"), { recursive: true })
+    fs.writeFileSync(path.join(dir, "artifacts", "prepare-x", "labeled.jsonl"), "{}\n")
+    fs.writeFileSync(
+      path.join(dir, "manifest.json"),
+      JSON.stringify({ seed, inputs: [{ kind: "labeled", file: "l.jsonl", sha256: sha, rows: 1, rejected: 0 }] })
+    )
+    return dir
+  }
+  const failure = (effect: Effect.Effect<unknown, PipelineError.PipelineError>) =>
+    Effect.map(Effect.flip(effect), (e) => ({ reason: e.reason, detail: e.detail }))
+
+  it.effect("a missing directory, another seed or other inputs: config errors naming both runs", () =>
+    Effect.gen(function* () {
+      const a = fakeRun(42)
+      const missing = path.join(tmp(), "nope")
+      const gone = yield* failure(WorkUnits.mergeRuns(tmp(), [a, missing]))
+      assert.deepStrictEqual(gone, { reason: "config", detail: `run directory ${missing} does not exist` })
+      const seeds = yield* failure(WorkUnits.mergeRuns(tmp(), [a, fakeRun(7)]))
+      assert.strictEqual(seeds.reason, "config")
+      assert.match(seeds.detail, /are not shards of one run: seed 42 vs 7/)
+      const inputs = yield* failure(WorkUnits.mergeRuns(tmp(), [a, fakeRun(42, "bb")]))
+      assert.match(inputs.detail, /their input files differ/)
+      const target = tmp()
+      const { copied } = yield* WorkUnits.mergeRuns(target, [a, fakeRun(42)])
+      assert.strictEqual(copied, 1)
+      assert.isTrue(fs.existsSync(path.join(target, "artifacts", "prepare-x", "labeled.jsonl")))
+    })
+  )
+})
+
 describe("Inputs.warnings", () => {
   const dataset = (labeled: Array<{ qid: string; did: string; label: number }>, max: 1 | 2 | 3) => ({
     files: { labeled: "my/labeled.jsonl", unlabeled: "my/unlabeled.jsonl" },
