@@ -239,6 +239,19 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
     }
   })
 
+const skippedRows = (manifestFile: string): Array<{ readonly kind: string; readonly rejected: number }> => {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as {
+      inputs?: Array<{ kind: string; rejected?: number }>
+    }
+    return (manifest.inputs ?? [])
+      .filter((i) => (i.rejected ?? 0) > 0)
+      .map((i) => ({ kind: i.kind, rejected: i.rejected! }))
+  } catch {
+    return []
+  }
+}
+
 const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
   Effect.gen(function* () {
     if (json) {
@@ -249,6 +262,7 @@ const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
             report: result.reportFiles,
             manifest: result.manifestFile,
             seconds: Math.round((performance.now() - started) / 100) / 10,
+            skipped: skippedRows(result.manifestFile),
             systems: result.rows.map((r) => ({
               system: r.system,
               status: r.status,
@@ -268,6 +282,12 @@ const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
     )
     yield* Console.log(`model:    ${path.join(result.runDir, "model")}   (serve it: ssra serve --run ${result.runDir})`)
     yield* Console.log(`manifest: ${result.manifestFile}`)
+    // rows --skip-invalid dropped are easy to miss in the progress lines: repeat them here
+    const skipped = skippedRows(result.manifestFile)
+    if (skipped.length > 0)
+      yield* Console.log(
+        `skipped:  ${skipped.map((s) => `${s.rejected} invalid rows of ${s.kind}`).join(", ")} (reasons in ${path.join(result.runDir, "rejects")})`
+      )
     yield* Console.log(`time:     ${((performance.now() - started) / 1000).toFixed(1)} s`)
   })
 

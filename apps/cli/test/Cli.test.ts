@@ -360,6 +360,8 @@ describe("ssra CLI", () => {
       assert.strictEqual(run.code, 0)
       const summary = JSON.parse(run.output.slice(run.output.indexOf("{")))
       assert.deepStrictEqual(summary.systems.map((s: { system: string }) => s.system).slice(0, 2), ["base", "ssra"])
+      // the bundled unlabeled pool has one row with an empty title (line 3994): skipped, and said so
+      assert.deepStrictEqual(summary.skipped, [{ kind: "unlabeled", rejected: 1 }])
       for (const f of [
         "model/model.safetensors",
         "score-model",
