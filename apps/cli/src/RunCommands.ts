@@ -27,7 +27,7 @@ export const runFlags = {
   config: Flag.File("config").pipe(
     Flag.withAlias("c"),
     Flag.withDescription(
-      "Config file (JSON or YAML; unknown keys are errors). Flags and SSRA_* env variables override it. Example: --config ssra.yaml"
+      "Config file (JSON or YAML; unknown keys are errors). Flags and SSRA_* env variables override it. Example: --config examples/ssra.yaml"
     ),
     Flag.optional
   ),
@@ -307,8 +307,8 @@ const run = Command.make("run", runFlags, (input) => execute(input, ["base", "ss
   ),
   Command.withExamples([
     { command: "ssra run --data data/kuake_qtr --run-dir runs/kuake", description: "Full loop with embedded models" },
-    { command: "ssra run --config ssra.yaml --dry-run", description: "Check config and data, print the plan" },
-    { command: "ssra run --config ssra.yaml --shard 1/2", description: "This machine's half of the generation work" }
+    { command: "ssra run --config examples/ssra.yaml --dry-run", description: "Check config and data, print the plan" },
+    { command: "ssra run --config examples/ssra.yaml --shard 1/2", description: "This machine's half of the generation work" }
   ])
 )
 
@@ -391,7 +391,7 @@ const estimate = Command.make("estimate", estimateFlags, (input) =>
     "Before spending anything: the model calls of every stage, and for LLM-backed stages the prompt/completion tokens, cost (from the config's prices) and time at the configured requests/second, estimated from this dataset's real prompts. Sends nothing."
   ),
   Command.withExamples([
-    { command: "ssra estimate --config ssra.yaml", description: "Calls, tokens, cost and time of an experiment" }
+    { command: "ssra estimate --config examples/ssra.yaml", description: "Calls, tokens, cost and time of an experiment" }
   ])
 )
 

@@ -5,7 +5,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { unreachableBaseUrl } from "@ssra/test-support"
 import { Console, Effect } from "effect"
-import { Cli, ExitCode } from "../src/index.js"
+import { Cli, ConfigLoader, ExitCode } from "../src/index.js"
 
 const runCli = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -220,6 +220,19 @@ describe("ssra CLI", () => {
         "unlabeled"
       ])
       assert.strictEqual(ok.code, 0, ok.output)
+    })
+  )
+
+  it.effect("the shipped example config (examples/ssra.yaml) is valid and means what its comments say", () =>
+    Effect.gen(function* () {
+      const config = yield* ConfigLoader.resolve({
+        file: path.resolve(import.meta.dirname, "../../../examples/ssra.yaml")
+      })
+      assert.strictEqual(config.data.dir, "data/kuake_qtr")
+      assert.strictEqual(config.backends.scoreModel, "llm")
+      assert.strictEqual(config.backends.llm?.apiKeyEnv, "MY_LLM_KEY")
+      assert.strictEqual(config.stage2.judge, "llm")
+      assert.strictEqual(config.training.dimensions, 128)
     })
   )
 
