@@ -59,7 +59,15 @@ export const llm = (
         hint: `use one of ${Presets.PresetName.literals.join(", ")}`
       })
     }
-    const keyEnv = config.apiKeyEnv ?? (preset !== undefined ? Presets.get(preset).apiKeyEnv : undefined)
+    // the key's variable: the config's apiKeyEnv, else SSRA_LLM_API_KEY when set (the flags-only way, beside
+    // SSRA_LLM_BASE_URL / SSRA_LLM_MODEL), else the preset's own (VLLM_API_KEY, OPENAI_API_KEY, …)
+    const keyEnv =
+      config.apiKeyEnv ??
+      ((process.env.SSRA_LLM_API_KEY ?? "") !== ""
+        ? "SSRA_LLM_API_KEY"
+        : preset !== undefined
+          ? Presets.get(preset).apiKeyEnv
+          : undefined)
     const key = keyEnv !== undefined ? process.env[keyEnv] : undefined
     if (preset !== undefined && Presets.get(preset).requiresApiKey && (key === undefined || key === "")) {
       return yield* new PipelineError({

@@ -11,7 +11,7 @@ import { Hash, type Models, type Pair } from "@ssra/core"
 import { EmbeddedQueryModel } from "@ssra/query-model"
 import { Effect } from "effect"
 import * as Artifact from "./Artifact.js"
-import { type RunContext, record } from "./internal/context.js"
+import { type RunContext, record, stageError } from "./internal/context.js"
 import { PipelineError } from "./PipelineError.js"
 
 /**
@@ -103,7 +103,11 @@ export const run = (
                 detail: e.message,
                 hint: "check the disk has space, then rerun the same command: finished work is kept"
               })
-            : new PipelineError({ reason: "internal", stage, detail: e.message })
+            : e._tag === "ModelError"
+              ? // the grader behind the query model is an LLM judge when backends.scoreModel is llm: an
+                // unreachable endpoint or a spent budget is what it is, not an internal error
+                stageError(stage)(e)
+              : new PipelineError({ reason: "internal", stage, detail: e.message })
         )
       )
     )

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
-import { Pipeline } from "../src/index.js"
+import { Backends, Pipeline } from "../src/index.js"
 import { tinyConfig } from "./fixtures/tiny.js"
 
 // A local server speaking the OpenAI chat-completions wire format (the boundary we do not own). It answers each
@@ -38,6 +38,30 @@ const startServer = () =>
   })
 
 describe("LLM backends through an OpenAI-compatible endpoint", () => {
+  it("sends the key from SSRA_LLM_API_KEY when the config names no apiKeyEnv (the flags-only way)", async () => {
+    const server = await startServer()
+    const before = process.env.SSRA_LLM_API_KEY
+    process.env.SSRA_LLM_API_KEY = "sk-flags-only"
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-key-"))
+      await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const { client } = yield* Backends.llm({ baseUrl: server.url, model: "m", maxAttempts: 1 }, runDir, "test")
+            yield* client.complete({ messages: [{ role: "user", content: "头疼怎么办" }], stage: "test" })
+          })
+        )
+      )
+      const chat = server.received.filter((r) => r.path.includes("/chat/completions"))
+      assert.isAbove(chat.length, 0)
+      assert.strictEqual(chat[0]!.headers.authorization, "Bearer sk-flags-only")
+    } finally {
+      if (before === undefined) delete process.env.SSRA_LLM_API_KEY
+      else process.env.SSRA_LLM_API_KEY = before
+      await server.close()
+    }
+  })
+
   it("generates, gates and trains the prompt-only system; the rerun answers from the cache", async () => {
     const server = await startServer()
     try {

@@ -36,6 +36,11 @@ export interface PromptQueryModelOptions {
   readonly concurrency?: number | undefined
   /** A domain description for the system prompt (default: a Chinese search engine). */
   readonly domain?: string | undefined
+  /**
+   * Re-asks of a document whose answer is not `{"queries": [...]}` with a non-blank query, each with a new seed
+   * (default 2): a model's occasional bad answer costs a call, not the run.
+   */
+  readonly invalidRetries?: number | undefined
 }
 
 /**
@@ -89,13 +94,43 @@ export const make = (options: PromptQueryModelOptions): Models.QueryWriter => {
   const model = options.model ?? client.model
   const id = `prompt-only:${client.id}${options.model !== undefined ? `#${options.model}` : ""}`
   const generator = { id, promptVersion }
-  const one = (request: Models.QueryRequest) =>
+  const invalidRetries = options.invalidRetries ?? 2
+  if (!(Number.isInteger(invalidRetries) && invalidRetries >= 0))
+    throw new RangeError(`invalidRetries must be an integer >= 0, got ${invalidRetries}`)
+  const one = (request: Models.QueryRequest): Effect.Effect<Array<Models.GeneratedQuery>, Models.ModelError> =>
+    Effect.catchIf(
+      ask(request, 0),
+      (e) => e.reason === "invalid-output" && invalidRetries > 0,
+      (first) => retry(request, first, 1)
+    )
+  const retry = (
+    request: Models.QueryRequest,
+    first: Models.ModelError,
+    attempt: number
+  ): Effect.Effect<Array<Models.GeneratedQuery>, Models.ModelError> =>
+    Effect.catchIf(
+      ask(request, attempt),
+      (e) => e.reason === "invalid-output",
+      () =>
+        attempt < invalidRetries
+          ? retry(request, first, attempt + 1)
+          : Effect.fail(
+              new Models.ModelError({
+                backend: id,
+                reason: "invalid-output",
+                message: `${first.message}; ${invalidRetries} re-ask${invalidRetries === 1 ? "" : "s"} with new seeds failed too: check the model follows JSON instructions (an instruct model, its chat template)`,
+                ...(first.raw !== undefined ? { raw: first.raw } : {})
+              })
+            )
+    )
+  // re-ask k shifts the seed by a prime well past any document's seed spread
+  const ask = (request: Models.QueryRequest, attempt: number) =>
     client
       .complete({
         messages: messages(request, scale, options.domain),
         model,
         temperature: options.temperature ?? 0.7,
-        seed: request.seed,
+        seed: attempt === 0 ? request.seed : (request.seed ?? 0) + attempt * 104_729,
         maxTokens: 64 + 48 * request.n,
         responseFormat: { type: "json_schema", name: "queries", schema: queriesJsonSchema(Math.max(request.n, 1)) },
         stage: "prompt-only-generate"

@@ -21,6 +21,9 @@ describe("PromptQueryModel over the OpenAI-compatible wire format", () => {
       if (user.includes("长篇大论")) return "Here are some queries you could use for this document."
       if (user.includes("沉默")) return ""
       if (user.includes("两个")) return "two"
+      // a flaky model: prose for the document's own seed, a valid answer for a re-ask's new seed
+      if (user.includes("偶尔出错")) return body.seed === 7 ? "Sure! Here you go." : '{"queries": ["偶尔出错怎么办"]}'
+
       // three queries, one a normalized duplicate and one blank, inside a code fence
       return '```json\n{"queries": ["感冒吃什么药", "感冒 吃什么药！", "  ", "小孩感冒怎么办", "感冒药推荐"]}\n```'
     })
@@ -75,7 +78,28 @@ describe("PromptQueryModel over the OpenAI-compatible wire format", () => {
           assert.strictEqual(e.reason, "invalid-output")
           assert.strictEqual(e.raw, raw)
           assert.include(e.message, "document bad")
+          assert.include(e.message, "2 re-asks with new seeds failed too")
         }
+      })
+    )
+  )
+
+  it.effect("an occasional bad answer is re-asked with a new seed; the run goes on", () =>
+    withClient(server.url, "qwen-test", (client) =>
+      Effect.gen(function* () {
+        const before = server.requests.length
+        const [out] = yield* PromptQueryModel.make({ client }).generate([request(doc("flaky", "偶尔出错"), 1, 1)])
+        assert.deepStrictEqual(
+          out!.map((q) => q.query),
+          ["偶尔出错怎么办"]
+        )
+        const seeds = server.requests.slice(before).map((b) => b.seed)
+        assert.deepStrictEqual(seeds, [7, 7 + 104_729])
+        // without re-asks the same answer is an error
+        const e = yield* Effect.flip(
+          PromptQueryModel.make({ client, invalidRetries: 0 }).generate([request(doc("flaky", "偶尔出错"), 1, 1)])
+        )
+        assert.strictEqual(e.reason, "invalid-output")
       })
     )
   )

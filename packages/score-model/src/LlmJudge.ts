@@ -87,6 +87,12 @@ export interface Options {
   /** Completion token cap per answer (default 24; `{"grade": 2}` is ~6 tokens for real tokenizers). */
   readonly maxTokens?: number | undefined
   readonly concurrency?: number | undefined
+  /**
+   * Re-asks of a pair whose answer is no grade (prose, an off-scale number, broken JSON), each with new seeds and,
+   * in "auto" mode, by sampling (default 2). A model's occasional bad answer then costs a call, not the run; a
+   * pair still without a grade is rejected with the first answer's reason.
+   */
+  readonly invalidRetries?: number | undefined
   /** Usage/cost stage name (default "score"). */
   readonly stage?: string | undefined
   /** Id prefix (default "llm-judge"). */
@@ -238,7 +244,13 @@ export const make = (options: Options): LlmJudge => {
   // Monotonic: once a response comes back without logprobs, auto mode stops asking for them.
   let logprobsAvailable = mode !== "samples"
 
-  const viaLogprobs = (pair: { readonly query: string; readonly doc: string }, index: number) =>
+  const invalidRetries = options.invalidRetries ?? 2
+  if (!(Number.isInteger(invalidRetries) && invalidRetries >= 0))
+    throw new RangeError(`invalidRetries must be an integer >= 0, got ${invalidRetries}`)
+  // seeds of re-ask k: shifted by a prime well past any index, so no two (pair, attempt) share a seed
+  const RESEED = 104_729
+
+  const viaLogprobs = (pair: { readonly query: string; readonly doc: string }, index: number, offset = 0) =>
     client
       .completeObject(
         {
@@ -246,7 +258,7 @@ export const make = (options: Options): LlmJudge => {
           model,
           temperature: 0,
           maxTokens,
-          seed: seed + index,
+          seed: seed + index + offset,
           topLogprobs: options.topLogprobs ?? 10,
           responseFormat: format,
           stage
@@ -288,7 +300,7 @@ export const make = (options: Options): LlmJudge => {
         )
       )
 
-  const viaSamples = (pair: { readonly query: string; readonly doc: string }, index: number) =>
+  const viaSamples = (pair: { readonly query: string; readonly doc: string }, index: number, offset = 0) =>
     Effect.gen(function* () {
       const request = {
         messages: ScorePrompt.messages(scale, pair, examples),
@@ -299,11 +311,11 @@ export const make = (options: Options): LlmJudge => {
         stage
       }
       const texts: Array<string> = []
-      const first = yield* client.complete({ ...request, n: samples, seed: seed + index })
+      const first = yield* client.complete({ ...request, n: samples, seed: seed + index + offset })
       for (const c of first.choices) texts.push(c.text)
       // The server ignored n: repeated calls with derived seeds until n answers (one call per missing answer).
       for (let k = 1; texts.length < samples && k < samples * 2; k++) {
-        const more = yield* client.complete({ ...request, n: 1, seed: seed + index + k * 7919 })
+        const more = yield* client.complete({ ...request, n: 1, seed: seed + index + offset + k * 7919 })
         if (more.choices.length === 0) break
         texts.push(more.choices[0]!.text)
       }
@@ -336,13 +348,17 @@ export const make = (options: Options): LlmJudge => {
       } satisfies Outcome as Outcome
     })
 
-  const judgeOne = (
+  const askOnce = (
     pair: { readonly query: string; readonly doc: string },
-    index: number
+    index: number,
+    attempt: number
   ): Effect.Effect<Outcome, ChatClient.LlmError> =>
     Effect.gen(function* () {
-      if (logprobsAvailable) {
-        const outcome = yield* viaLogprobs(pair, index)
+      const offset = attempt * RESEED
+      // the first ask (and every ask in "logprobs" mode) reads the grade token's probabilities; re-asks in "auto"
+      // mode sample instead, which tolerates some bad answers among the samples
+      if (logprobsAvailable && (attempt === 0 || mode === "logprobs")) {
+        const outcome = yield* viaLogprobs(pair, index, offset)
         if (outcome !== "no-logprobs") return outcome
         if (mode === "logprobs") {
           return {
@@ -355,7 +371,28 @@ export const make = (options: Options): LlmJudge => {
         }
         logprobsAvailable = false
       }
-      return yield* viaSamples(pair, index)
+      return yield* viaSamples(pair, index, offset)
+    })
+
+  const judgeOne = (
+    pair: { readonly query: string; readonly doc: string },
+    index: number
+  ): Effect.Effect<Outcome, ChatClient.LlmError> =>
+    Effect.gen(function* () {
+      let first: Extract<Outcome, { _tag: "Rejected" }> | undefined
+      for (let attempt = 0; attempt <= invalidRetries; attempt++) {
+        const outcome = yield* askOnce(pair, index, attempt)
+        if (outcome._tag === "Judged") return outcome
+        // a missing capability (no logprobs where required) does not change with a new seed
+        if (outcome.reason === "no-logprobs") return outcome
+        first ??= outcome
+      }
+      return invalidRetries === 0
+        ? first!
+        : ({
+            ...first!,
+            detail: `${first!.detail}; ${invalidRetries} re-ask${invalidRetries === 1 ? "" : "s"} with new seeds gave no grade either`
+          } satisfies Outcome as Outcome)
     })
 
   const judge = (pairs: ReadonlyArray<{ readonly query: string; readonly doc: string }>) =>
@@ -376,7 +413,7 @@ export const make = (options: Options): LlmJudge => {
         new Models.ModelError({
           backend: id,
           reason: "invalid-output",
-          message: `${counts.rejected} of ${pairs.length} pairs got no valid grade (${JSON.stringify(counts.byReason)}); first: pair ${firstBad}: ${bad.reason}: ${bad.detail}. Use judge() to keep the valid ones`,
+          message: `${counts.rejected} of ${pairs.length} pairs got no valid grade (${JSON.stringify(counts.byReason)}); first: pair ${firstBad}: ${bad.reason}: ${bad.detail}. The model does not answer the grading prompt reliably: check it follows instructions (a chat/instruct model, the right chat template) or raise invalidRetries; judge() keeps the valid ones`,
           raw: bad.raw
         })
       )

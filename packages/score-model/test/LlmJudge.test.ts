@@ -195,6 +195,52 @@ describe("LlmJudge", () => {
     assert.strictEqual(error.raw, '{"grade": 4}')
   })
 
+  it("re-asks a pair whose first answer is no grade, with new seeds and by sampling; grade() then succeeds", async () => {
+    // the first (logprobs) ask of "flaky" answers prose; every later, differently seeded ask answers a grade
+    server = await ChatServer.start((body) => {
+      const q = ChatServer.queryOf(body)
+      if (q === "flaky" && body.seed === 7 + 1) return [{ content: "Sure! This document is relevant." }]
+      if (q === "flaky") return Array.from({ length: body.n ?? 1 }, () => ({ content: '{"grade": 2}' }))
+      return [ChatServer.gradeTokens({ "1": 0.8, "0": 0.2 })]
+    })
+    const pairs = [
+      { query: "stable", doc: "文档" },
+      { query: "flaky", doc: "文档" }
+    ]
+    const [{ outcomes, counts }, judgments] = await withClient(server.baseUrl, (client) => {
+      const judge = LlmJudge.make({ client, scale: scale3, seed: 7, concurrency: 1 })
+      return Effect.all([judge.judge(pairs), judge.grade(pairs)])
+    })
+    assert.strictEqual(counts.rejected, 0)
+    assert.deepStrictEqual(counts.byMethod, { logprobs: 1, samples: 1 })
+    const flaky = outcomes[1]!
+    assert.isTrue(flaky._tag === "Judged" && flaky.method === "samples")
+    assert.strictEqual(judgments[1]!.grade, 2)
+    const seeds = server.requests.filter((r) => ChatServer.queryOf(r) === "flaky").map((r) => r.seed as number)
+    // judge() then grade(): each asks "flaky" first with seed 8 (plus completeObject's one repair attempt, same
+    // seed), then re-asks by sampling with a new seed
+    assert.deepStrictEqual(seeds.slice(0, 2), [8, 8])
+    const reseeded = seeds.filter((s) => s !== 8)
+    assert.isAbove(reseeded.length, 0)
+    assert.isTrue(
+      reseeded.every((s) => s === 8 + 104_729),
+      JSON.stringify(seeds)
+    )
+  })
+
+  it("with invalidRetries 0 a bad first answer is rejected at once", async () => {
+    server = await ChatServer.start(() => [{ content: "no idea" }])
+    const { counts } = await withClient(server.baseUrl, (client) =>
+      LlmJudge.make({ client, scale: scale2, invalidRetries: 0 }).judge([{ query: "q", doc: "文档" }])
+    )
+    assert.strictEqual(counts.rejected, 1)
+    assert.strictEqual(server.requests.length, 2, "the ask and completeObject's one repair attempt, no re-ask")
+    assert.throws(
+      () => LlmJudge.make({ client: { model: "m" } as never, scale: scale2, invalidRetries: -1 }),
+      RangeError
+    )
+  })
+
   it("counts invalid samples inside a judged pair and rejects a pair with no valid sample", async () => {
     const scripts: Record<string, Array<string>> = {
       mixed: ['{"grade": 1}', "I think it is relevant", '{"grade": 3}', '{"grade": 1}', '{"grade": 0}'],
