@@ -208,7 +208,14 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
     if (json) {
       yield* Console.log(
         JSON.stringify(
-          { config, systems, plan, split: split?.summary ?? null, warnings: Inputs.warnings(dataset) },
+          {
+            config,
+            systems,
+            plan,
+            totals: Plan.totals(plan),
+            split: split?.summary ?? null,
+            warnings: Inputs.warnings(dataset)
+          },
           null,
           2
         )
@@ -237,6 +244,11 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
         `| ${s.stage} | ${s.backend} | ${s.work} | ${s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? e.cost.toFixed(2) : "-"} | ${e ? `${Math.round(e.seconds)} s` : "-"} |${s.note ? ` ${s.note}` : ""}`
       )
     }
+    const total = Plan.totals(plan)
+    if (total.llmCalls > 0)
+      yield* Console.log(
+        `| **total (LLM)** | llm | | ${total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${total.cost.toFixed(2)} | ${Math.round(total.seconds)} s |${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? ` over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd}` : ""}`
+      )
   })
 
 const skippedRows = (manifestFile: string): Array<{ readonly kind: string; readonly rejected: number }> => {
@@ -308,7 +320,10 @@ const run = Command.make("run", runFlags, (input) => execute(input, ["base", "ss
   Command.withExamples([
     { command: "ssra run --data data/kuake_qtr --run-dir runs/kuake", description: "Full loop with embedded models" },
     { command: "ssra run --config examples/ssra.yaml --dry-run", description: "Check config and data, print the plan" },
-    { command: "ssra run --config examples/ssra.yaml --shard 1/2", description: "This machine's half of the generation work" }
+    {
+      command: "ssra run --config examples/ssra.yaml --shard 1/2",
+      description: "This machine's half of the generation work"
+    }
   ])
 )
 
@@ -391,7 +406,10 @@ const estimate = Command.make("estimate", estimateFlags, (input) =>
     "Before spending anything: the model calls of every stage, and for LLM-backed stages the prompt/completion tokens, cost (from the config's prices) and time at the configured requests/second, estimated from this dataset's real prompts. Sends nothing."
   ),
   Command.withExamples([
-    { command: "ssra estimate --config examples/ssra.yaml", description: "Calls, tokens, cost and time of an experiment" }
+    {
+      command: "ssra estimate --config examples/ssra.yaml",
+      description: "Calls, tokens, cost and time of an experiment"
+    }
   ])
 )
 

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Grade } from "@ssra/core"
+import { type Grade, Sampling } from "@ssra/core"
 import { type ChatClient, Estimate } from "@ssra/llm"
 import { PromptQueryModel } from "@ssra/query-model"
 import { ScorePrompt } from "@ssra/score-model"
@@ -48,7 +48,12 @@ const estimateOf = (
 }
 
 /**
- * The plan of a run over a loaded dataset.
+ * The plan of a run over a loaded dataset. With an LLM judge as the score model (`backends.scoreModel: llm`) every
+ * grading anywhere is a chat call — the score model's held-out check, stage 1's pool, the query models' training
+ * candidates, stage 2's and synthesis's score gates — and with `stage2.judge: llm` the pairwise gate asks about
+ * every pair of a document's candidates of different target grades, in both orders: all of them are counted
+ * (upper bounds where a gate runs on what an earlier one kept). Graded calls assume one call per judgment (the
+ * server returns logprobs, or honours `n` when it samples).
  *
  * @since 0.1.0
  * @category constructors
@@ -59,9 +64,11 @@ export const make = (
   systems: ReadonlyArray<SystemName>
 ): Array<PlannedStage> => {
   const scale = dataset.scale
+  const llmJudge = config.backends.scoreModel === "llm"
   const labeled =
     config.data.sample?.labeledQueries !== undefined ? `≤ ${config.data.sample.labeledQueries} queries of ` : ""
   const unlabeledDocs = new Set(dataset.unlabeled.map((p) => p.did)).size
+  const labeledDocs = new Set(dataset.labeled.map((p) => p.did)).size
   const stage2Docs = Math.min(config.stage2.documents, unlabeledDocs)
   const stage2Grades = Generation.gradesOn(
     scale,
@@ -74,65 +81,113 @@ export const make = (
       .map(([g]) => Number(g))
   )
   const synthDocs = Math.min(config.synthesis.documents, dataset.documents.size)
-  const out: Array<PlannedStage> = [
-    {
-      stage: "prepare",
-      backend: "none",
-      work: `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`,
-      calls: 0
-    },
-    {
-      stage: "train:base",
-      backend: "embedded",
-      work: `dual encoder on the labeled pairs, ${config.training.epochs} epoch(s)`,
-      calls: 0
-    },
-    config.backends.scoreModel === "llm"
-      ? {
-          stage: "score-model",
-          backend: "llm",
-          work: "LLM judge (8-shot), measured on ≤ 200 held-out labeled pairs",
-          calls: 200
-        }
-      : { stage: "score-model", backend: "embedded", work: "embedded score model on the labeled pairs", calls: 0 }
-  ]
-  // With an LLM judge every grading is a chat call (5 samples per call when the server gives no logprobs).
+  // the same held-out split the score-model stage draws, capped at 200 pairs
+  const scoreHeldOut = Math.min(
+    200,
+    Sampling.splitByGroup(dataset.labeled, (p) => p.qid, config.scoreModel.devFraction, config.seed).second.length
+  )
+  const out: Array<PlannedStage> = []
   const judgeSample = [...dataset.labeled.slice(0, 40)].map((p) => ({
     messages: ScorePrompt.messages(scale, p, ScorePrompt.fewShot(dataset.labeled, scale, 2, config.seed)),
     maxTokens: 24
   }))
-  const judged = (calls: number): Partial<PlannedStage> =>
-    config.backends.scoreModel === "llm" ? { backend: "llm", estimate: estimateOf(config, judgeSample, calls, 8) } : {}
+  /** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
+  const graded = (stage: string, work: string, calls: number, note?: string): PlannedStage =>
+    llmJudge
+      ? {
+          stage,
+          backend: "llm",
+          work,
+          calls,
+          estimate: estimateOf(config, judgeSample, calls, 8),
+          ...(note !== undefined ? { note } : {})
+        }
+      : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
+  const queryModelCalls = (documents: number) =>
+    Math.min(config.queryModel.maxTrainingDocs, documents) * config.queryModel.candidatesPerDoc
+
+  out.push({
+    stage: "prepare",
+    backend: "none",
+    work: `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`,
+    calls: 0
+  })
+  out.push({
+    stage: "train:base",
+    backend: "embedded",
+    work: `dual encoder on the labeled pairs, ${config.training.epochs} epoch(s)`,
+    calls: 0
+  })
+  out.push(
+    llmJudge
+      ? graded("score-model", `LLM judge (8-shot), checked on ${scoreHeldOut} held-out labeled pairs`, scoreHeldOut)
+      : { stage: "score-model", backend: "embedded", work: "embedded score model on the labeled pairs", calls: 0 }
+  )
+  const vanilla = systems.includes("vanilla-sft") || systems.includes("ssra-no-stage1-2")
+  if (vanilla) {
+    const calls = queryModelCalls(labeledDocs)
+    out.push(
+      graded(
+        "query-model:vanilla",
+        `train the labeled-only query model: ≤ ${Math.min(config.queryModel.maxTrainingDocs, labeledDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
+        calls
+      )
+    )
+  }
   const ssra = systems.some((s) => s.startsWith("ssra"))
   if (ssra && config.stage1.enabled) {
-    out.push({
-      stage: "stage1",
-      backend: "embedded",
-      work: `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q, train query model v1`,
-      calls: dataset.unlabeled.length,
-      ...judged(dataset.unlabeled.length)
-    })
+    out.push(graded("stage1", `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q`, dataset.unlabeled.length))
+    const d2qDocs = new Set([...dataset.labeled, ...dataset.unlabeled].map((p) => p.did)).size
+    out.push(
+      graded(
+        "query-model:v1",
+        `train query model v1: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
+        queryModelCalls(d2qDocs)
+      )
+    )
     if (config.stage2.enabled) {
-      out.push({
-        stage: "stage2",
-        backend: "embedded",
-        work: `${stage2Docs} documents × grades ${stage2Grades.join("/")} × ${config.stage2.perGrade}, score + pairwise gates, query model v2`,
-        calls: stage2Docs * stage2Grades.length,
-        ...judged(stage2Docs * stage2Grades.length * config.stage2.perGrade)
-      })
+      const candidates = stage2Docs * stage2Grades.length * config.stage2.perGrade
+      out.push(
+        graded(
+          "stage2",
+          `${stage2Docs} documents × grades ${stage2Grades.join("/")} × ${config.stage2.perGrade}, score gate`,
+          candidates
+        )
+      )
+      // every pair of a document's candidates with different target grades, asked in both orders
+      const pairwise =
+        stage2Docs * config.stage2.perGrade ** 2 * ((stage2Grades.length * (stage2Grades.length - 1)) / 2) * 2
+      if (config.stage2.judge === "llm")
+        out.push({
+          stage: "stage2:pairwise",
+          backend: "llm",
+          work: `pairwise judge: ≤ ${pairwise / 2 / Math.max(1, stage2Docs)} candidate pairs per document, both orders`,
+          calls: pairwise,
+          estimate: estimateOf(config, judgeSample, pairwise, 8),
+          note: "upper bound: only pairs that passed the score gate are asked; tokens estimated from grading prompts"
+        })
+      out.push(
+        graded(
+          "query-model:v2",
+          `train query model v2: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
+          queryModelCalls(d2qDocs)
+        )
+      )
     }
   }
   const writers =
-    (systems.includes("vanilla-sft") || systems.includes("ssra-no-stage1-2") ? 1 : 0) +
+    (vanilla ? 1 : 0) +
     (systems.includes("ssra-no-stage2") ? 1 : 0) +
     (systems.includes("ssra") || systems.includes("ssra-binary") ? 1 : 0)
   if (writers > 0 && synthDocs > 0) {
-    out.push({
-      stage: "synthesis",
-      backend: "embedded",
-      work: `${writers} query model(s) × ${synthDocs} documents × grades ${planGrades.join("/")}`,
-      calls: writers * synthDocs * planGrades.length
-    })
+    const candidates = writers * synthDocs * planGrades.length * config.synthesis.perDocument
+    out.push(
+      graded(
+        "synthesis",
+        `${writers} query model(s) × ${synthDocs} documents × grades ${planGrades.join("/")}, score gate`,
+        candidates
+      )
+    )
   }
   if (systems.includes("prompt-only")) {
     const calls = synthDocs * planGrades.length
@@ -164,6 +219,14 @@ export const make = (
       estimate,
       ...(llm === undefined ? { note: "needs an LLM backend: not configured, the row will say so" } : {})
     })
+    if (llmJudge)
+      out.push(
+        graded(
+          "synthesis:prompt-only gate",
+          `score gate over the prompt-only candidates`,
+          calls * config.synthesis.perDocument
+        )
+      )
   }
   out.push({
     stage: "train + eval",
@@ -172,4 +235,36 @@ export const make = (
     calls: 0
   })
   return out
+}
+
+/**
+ * The sums over a plan's LLM stages: what `ssra estimate` prints as its total row.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const totals = (
+  plan: ReadonlyArray<PlannedStage>
+): {
+  readonly llmCalls: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly cost: number
+  readonly seconds: number
+} => {
+  let llmCalls = 0
+  let promptTokens = 0
+  let completionTokens = 0
+  let cost = 0
+  let seconds = 0
+  for (const s of plan) {
+    if (s.backend !== "llm") continue
+    llmCalls += s.calls
+    if (s.estimate === undefined) continue
+    promptTokens += s.estimate.promptTokens
+    completionTokens += s.estimate.completionTokens
+    cost += s.estimate.cost
+    seconds += s.estimate.seconds
+  }
+  return { llmCalls, promptTokens, completionTokens, cost, seconds }
 }

@@ -13,6 +13,7 @@ import {
   Inputs,
   PipelineConfig,
   PipelineError,
+  Plan,
   Report,
   Stage1,
   WorkUnits
@@ -277,6 +278,70 @@ describe("Inputs.warnings", () => {
       /my\/labeled\.jsonl: 1 rows repeat a \(qid, did\) pair with a different grade \(e\.g\. qid q0, did d0: grade 0 at row 1, 2 at row 301\)/
     )
     assert.match(w[1]!, /1 rows repeat a \(qid, did\) pair with the same grade/)
+  })
+})
+
+describe("Plan with an LLM judge", () => {
+  it("counts every grading as a chat call: score check, query models, stage 1, stage 2 + pairwise, gates", () => {
+    const labeled = Array.from({ length: 300 }, (_, i) => ({
+      qid: `q${i % 30}`,
+      did: `d${i % 100}`,
+      query: `查询${i % 30}`,
+      doc: `文档${i % 100}`,
+      label: i % 4
+    }))
+    const unlabeled = Array.from({ length: 50 }, (_, i) => ({
+      qid: `u${i}`,
+      did: `e${i}`,
+      query: `点击${i}`,
+      doc: `标题${i}`
+    }))
+    const documents = new Map(
+      [...labeled, ...unlabeled].map((p) => [p.did, { id: p.did, title: p.doc, text: p.doc }] as const)
+    )
+    const dataset = {
+      files: { labeled: "l.jsonl", unlabeled: "u.jsonl" },
+      labeled,
+      unlabeled,
+      retrievalTest: [],
+      pairTest: [],
+      documents,
+      documentsFromFile: false,
+      scale: Grade.scale(3),
+      hashes: {},
+      rejected: {}
+    }
+    const config = PipelineConfig.merge(PipelineConfig.defaults, {
+      backends: { scoreModel: "llm", llm: { model: "m", pricePerMillionInput: 1, pricePerMillionOutput: 2 } },
+      stage2: { judge: "llm", documents: 10 },
+      synthesis: { documents: 40 },
+      queryModel: { maxTrainingDocs: 20, candidatesPerDoc: 4 }
+    }) as PipelineConfig.Config
+    const plan = Plan.make(config, dataset, ["base", "vanilla-sft", "ssra"])
+    const calls = Object.fromEntries(plan.map((s) => [s.stage, s.calls]))
+    assert.strictEqual(calls["query-model:vanilla"], 20 * 4)
+    assert.strictEqual(calls.stage1, 50)
+    assert.strictEqual(calls["query-model:v1"], 20 * 4)
+    assert.strictEqual(calls.stage2, 10 * 3)
+    // 3 target grades, one candidate each: 3 pairs per document, both orders
+    assert.strictEqual(calls["stage2:pairwise"], 10 * 3 * 2)
+    assert.strictEqual(calls["query-model:v2"], 20 * 4)
+    assert.strictEqual(calls.synthesis, 2 * 40 * 3)
+    const llmStages = plan.filter((s) => s.backend === "llm")
+    assert.isTrue(llmStages.every((s) => s.estimate !== undefined && s.estimate.cost > 0))
+    const total = Plan.totals(plan)
+    assert.strictEqual(
+      total.llmCalls,
+      llmStages.reduce((n, s) => n + s.calls, 0)
+    )
+    assert.closeTo(
+      total.cost,
+      llmStages.reduce((c, s) => c + s.estimate!.cost, 0),
+      1e-9
+    )
+    // embedded models: no LLM call anywhere
+    const embedded = Plan.make(PipelineConfig.defaults, dataset, ["base", "ssra"])
+    assert.strictEqual(Plan.totals(embedded).llmCalls, 0)
   })
 })
 
