@@ -251,18 +251,22 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
       )
   })
 
-const skippedRows = (manifestFile: string): Array<{ readonly kind: string; readonly rejected: number }> => {
+interface ManifestSummary {
+  readonly inputs?: Array<{ kind: string; rejected?: number }>
+  readonly totals?: { llmCalls: number; promptTokens: number; completionTokens: number; costUsd: number }
+  readonly llmCumulative?: { invocations: number; calls: number; costUsd: number }
+}
+
+const readManifest = (manifestFile: string): ManifestSummary => {
   try {
-    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as {
-      inputs?: Array<{ kind: string; rejected?: number }>
-    }
-    return (manifest.inputs ?? [])
-      .filter((i) => (i.rejected ?? 0) > 0)
-      .map((i) => ({ kind: i.kind, rejected: i.rejected! }))
+    return JSON.parse(fs.readFileSync(manifestFile, "utf8")) as ManifestSummary
   } catch {
-    return []
+    return {}
   }
 }
+
+const skippedRows = (manifest: ManifestSummary): Array<{ readonly kind: string; readonly rejected: number }> =>
+  (manifest.inputs ?? []).filter((i) => (i.rejected ?? 0) > 0).map((i) => ({ kind: i.kind, rejected: i.rejected! }))
 
 const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
   Effect.gen(function* () {
@@ -274,7 +278,11 @@ const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
             report: result.reportFiles,
             manifest: result.manifestFile,
             seconds: Math.round((performance.now() - started) / 100) / 10,
-            skipped: skippedRows(result.manifestFile),
+            skipped: skippedRows(readManifest(result.manifestFile)),
+            llm: (() => {
+              const m = readManifest(result.manifestFile)
+              return m.llmCumulative === undefined ? null : { invocation: m.totals ?? null, run: m.llmCumulative }
+            })(),
             systems: result.rows.map((r) => ({
               system: r.system,
               status: r.status,
@@ -294,8 +302,15 @@ const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
     )
     yield* Console.log(`model:    ${path.join(result.runDir, "model")}   (serve it: ssra serve --run ${result.runDir})`)
     yield* Console.log(`manifest: ${result.manifestFile}`)
+    const manifest = readManifest(result.manifestFile)
+    // what the LLM cost, this invocation and the whole run (reruns pay only for new calls)
+    const spend = manifest.llmCumulative
+    if (spend !== undefined && manifest.totals !== undefined)
+      yield* Console.log(
+        `LLM:      ${manifest.totals.llmCalls} calls, ${manifest.totals.promptTokens}/${manifest.totals.completionTokens} tokens, ${manifest.totals.costUsd.toFixed(4)} USD this time; ${spend.calls} calls, ${spend.costUsd.toFixed(4)} USD over ${spend.invocations} invocation(s) of this run`
+      )
     // rows --skip-invalid dropped are easy to miss in the progress lines: repeat them here
-    const skipped = skippedRows(result.manifestFile)
+    const skipped = skippedRows(manifest)
     if (skipped.length > 0)
       yield* Console.log(
         `skipped:  ${skipped.map((s) => `${s.rejected} invalid rows of ${s.kind}`).join(", ")} (reasons in ${path.join(result.runDir, "rejects")})`

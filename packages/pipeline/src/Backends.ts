@@ -41,7 +41,9 @@ export interface Llm {
 export const llm = (
   config: LlmBackend | undefined,
   runDir: string,
-  what: string
+  what: string,
+  /** What earlier invocations on this run directory spent (USD): `maxCostUsd` caps the run, not one invocation. */
+  spentBefore = 0
 ): Effect.Effect<Llm, PipelineError, Scope.Scope> =>
   Effect.gen(function* () {
     if (config === undefined) {
@@ -95,11 +97,19 @@ export const llm = (
       )
     )
     // Usage is always tracked (tokens per stage in the manifest); cost needs prices, the budget cap needs maxCostUsd.
+    // The cap is the run's: what earlier invocations spent (before a crash or a budget stop) counts against it.
+    if (config.maxCostUsd !== undefined && spentBefore >= config.maxCostUsd) {
+      return yield* new PipelineError({
+        reason: "budget",
+        detail: `the budget cap backends.llm.maxCostUsd ${config.maxCostUsd} was already spent by earlier invocations on ${runDir} (${spentBefore.toFixed(4)} USD, see llmCumulative in its manifest.json)`,
+        hint: "raise backends.llm.maxCostUsd to go on: finished work and cached answers are kept and cost nothing"
+      })
+    }
     const cost = CostTracker.make({
       prices: {
         [config.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
       },
-      ...(config.maxCostUsd !== undefined ? { budget: config.maxCostUsd } : {})
+      ...(config.maxCostUsd !== undefined ? { budget: config.maxCostUsd - spentBefore } : {})
     })
     const client = ClientStack.wrap(base, {
       limits: { maxInFlight: config.maxInFlight ?? 16 },

@@ -178,8 +178,10 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
     if (usesLlm && config.backends.llm !== undefined) yield* Backends.preflight(config.backends.llm)
     const llm =
       usesLlm && config.backends.llm !== undefined
-        ? yield* Backends.llm(config.backends.llm, ctx.runDir, "the run")
+        ? yield* Backends.llm(config.backends.llm, ctx.runDir, "the run", ctx.recorder.previousLlm.costUsd)
         : undefined
+    // what this invocation spends is recorded even when it fails or is interrupted
+    if (llm !== undefined) ctx.recorder.trackLlm(() => llm.cost.report())
     const prepared = yield* Prepare.run(ctx, llm)
     if (options.until === "prepare") return partial()
     const scale = prepared.scale
@@ -457,13 +459,6 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
         })
     })
 
-    if (llm !== undefined) {
-      const usage = llm.cost.report()
-      ctx.recorder.setLlmUsage(usage)
-      yield* AtomicFile.writeJson(path.join(ctx.runDir, "llm-usage.json"), usage).pipe(
-        Effect.mapError((e) => new PipelineError({ reason: "io", stage: "report", detail: e.message }))
-      )
-    }
     if (llm !== undefined) {
       const usage = llm.cost.report()
       ctx.recorder.setLlmUsage(usage)

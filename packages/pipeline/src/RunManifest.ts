@@ -54,6 +54,56 @@ export const StageEntry = Schema.Struct({
 export type StageEntry = typeof StageEntry.Type
 
 /**
+ * LLM calls, tokens and cost, summed.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LlmSpend = Schema.Struct({
+  invocations: Schema.Number,
+  calls: Schema.Number,
+  promptTokens: Schema.Number,
+  completionTokens: Schema.Number,
+  costUsd: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LlmSpend = typeof LlmSpend.Type
+
+const noSpend: LlmSpend = { invocations: 0, calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+
+/**
+ * What earlier invocations on `runDir` spent on LLM calls, read from its manifest (`llmCumulative`, or the LLM
+ * totals of a manifest written before that field existed); nothing when there is no readable manifest.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const previousSpend = (runDir: string): LlmSpend => {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")) as {
+      llmCumulative?: LlmSpend
+      totals?: { llmCalls?: number; promptTokens?: number; completionTokens?: number; costUsd?: number }
+    }
+    if (m.llmCumulative !== undefined && Schema.is(LlmSpend)(m.llmCumulative)) return m.llmCumulative
+    const t = m.totals
+    if (t === undefined || !(t.llmCalls! > 0)) return noSpend
+    return {
+      invocations: 1,
+      calls: t.llmCalls ?? 0,
+      promptTokens: t.promptTokens ?? 0,
+      completionTokens: t.completionTokens ?? 0,
+      costUsd: t.costUsd ?? 0
+    }
+  } catch {
+    return noSpend
+  }
+}
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -85,6 +135,11 @@ export const RunManifest = Schema.Struct({
   }),
   /** LLM usage per stage (calls, cached calls, tokens, cost) when an LLM backend was used. */
   llm: Schema.optionalKey(Schema.Unknown),
+  /**
+   * LLM usage of every invocation on this run directory so far, this one included (a rerun after a crash or a
+   * budget stop pays only for new calls; cached answers are free): what `maxCostUsd` caps.
+   */
+  llmCumulative: Schema.optionalKey(LlmSpend),
   error: Schema.optionalKey(Schema.String)
 })
 
@@ -107,6 +162,21 @@ export const versions = (): Record<string, string> => ({
 })
 
 /**
+ * The part of `@ssra/llm`'s cost report the manifest keeps.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LlmUsageReport {
+  readonly total: {
+    readonly calls: number
+    readonly promptTokens: number
+    readonly completionTokens: number
+    readonly cost: number
+  }
+}
+
+/**
  * A manifest being written during a run.
  *
  * @since 0.1.0
@@ -117,15 +187,15 @@ export interface Recorder {
   readonly current: () => RunManifest
   readonly setInputs: (inputs: RunManifest["inputs"]) => void
   /** Records LLM usage (a CostTracker report) and its totals. */
-  readonly setLlmUsage: (report: {
-    readonly total: {
-      readonly calls: number
-      readonly promptTokens: number
-      readonly completionTokens: number
-      readonly cost: number
-    }
-  }) => void
+  readonly setLlmUsage: (report: LlmUsageReport) => void
   readonly addStage: (entry: StageEntry) => Effect.Effect<void, PipelineError>
+  /** What earlier invocations on this run directory spent on LLM calls (read when this one started). */
+  readonly previousLlm: LlmSpend
+  /**
+   * The live usage of this invocation's LLM client: read again when the manifest is finished, so a failed or
+   * interrupted invocation still records what it spent.
+   */
+  readonly trackLlm: (report: () => LlmUsageReport) => void
   readonly finish: (status: RunManifest["status"], error?: string) => Effect.Effect<void, PipelineError>
 }
 
@@ -138,6 +208,8 @@ export interface Recorder {
 export const start = (runDir: string, config: unknown, seed: number): Effect.Effect<Recorder, PipelineError> =>
   Effect.gen(function* () {
     const file = path.join(runDir, "manifest.json")
+    const previousLlm = previousSpend(runDir)
+    let tracked: (() => LlmUsageReport) | undefined
     // a run directory path that names a file is a wrong flag, not a failing disk
     const existing = fs.statSync(runDir, { throwIfNoEntry: false })
     if (existing !== undefined && !existing.isDirectory()) {
@@ -160,7 +232,9 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
       versions: versions(),
       inputs: [],
       stages: [],
-      totals: { durationMs: 0, llmCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+      totals: { durationMs: 0, llmCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      // carried over even when this invocation never reaches its LLM client (e.g. it stops at the spent cap)
+      ...(previousLlm.invocations > 0 ? { llmCumulative: previousLlm } : {})
     }
     const write = Effect.try({
       try: () => {
@@ -180,7 +254,7 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
         })
     })
     yield* write
-    return {
+    const recorder: Recorder = {
       file,
       current: () => manifest,
       setInputs: (inputs) => {
@@ -196,8 +270,19 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
             promptTokens: report.total.promptTokens,
             completionTokens: report.total.completionTokens,
             costUsd: report.total.cost
+          },
+          llmCumulative: {
+            invocations: previousLlm.invocations + 1,
+            calls: previousLlm.calls + report.total.calls,
+            promptTokens: previousLlm.promptTokens + report.total.promptTokens,
+            completionTokens: previousLlm.completionTokens + report.total.completionTokens,
+            costUsd: previousLlm.costUsd + report.total.cost
           }
         }
+      },
+      previousLlm,
+      trackLlm: (report) => {
+        tracked = report
       },
       addStage: (entry) => {
         const t = entry.tokens
@@ -220,8 +305,10 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
         return write
       },
       finish: (status, error) => {
+        if (tracked !== undefined) recorder.setLlmUsage(tracked())
         manifest = { ...manifest, status, ...(error !== undefined ? { error } : {}) }
         return write
       }
     }
+    return recorder
   })

@@ -106,6 +106,69 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
     }
   }, 120_000)
 
+  it("maxCostUsd caps the run, not one invocation: spend adds up across reruns, a spent cap stops at once", async () => {
+    const server = await startServer()
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-budget-"))
+      // 40 prompt + 8 completion tokens per call at 1000 / 2000 USD per million: 0.056 USD a call; 4 calls in flight
+      // reserve ≈ 1 USD of the cap, so a cap of 2 stops the first invocation part way
+      const config = (maxCostUsd: number) =>
+        tinyConfig(runDir, {
+          backends: {
+            llm: {
+              baseUrl: server.url,
+              model: "m",
+              maxAttempts: 1,
+              pricePerMillionInput: 1000,
+              pricePerMillionOutput: 2000,
+              maxCostUsd
+            }
+          },
+          stage1: { enabled: false },
+          stage2: { enabled: false },
+          synthesis: { documents: 12 }
+        })
+      const run = (cap: number) =>
+        Effect.runPromise(
+          Effect.flip(Pipeline.run({ config: config(cap), systems: ["base", "prompt-only"], references: false }))
+        )
+      const manifest = () => JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8"))
+
+      const first = await run(2)
+      assert.strictEqual((first as { reason?: string }).reason, "budget")
+      const afterFirst = manifest()
+      assert.strictEqual(afterFirst.status, "failed")
+      assert.isAbove(afterFirst.totals.llmCalls, 0, "a failed invocation records what it spent")
+      assert.strictEqual(afterFirst.llmCumulative.invocations, 1)
+      assert.isAtMost(afterFirst.llmCumulative.costUsd, 2 + 1e-9)
+      // requests the stopped invocation had already sent may still be arriving: let them land first
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const callsAfterFirst = server.calls()
+
+      // the same cap again: already spent, so nothing is asked
+      const second = await run(afterFirst.llmCumulative.costUsd)
+      assert.strictEqual((second as { reason?: string }).reason, "budget")
+      assert.include((second as Error).message, "already spent by earlier invocations")
+      assert.strictEqual(server.calls(), callsAfterFirst)
+      assert.deepStrictEqual(manifest().llmCumulative, afterFirst.llmCumulative)
+
+      // a raised cap finishes; the cached answers cost nothing and nothing is asked twice
+      const result = await Effect.runPromise(
+        Pipeline.run({ config: config(10), systems: ["base", "prompt-only"], references: false })
+      )
+      const last = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
+      assert.strictEqual(last.status, "complete")
+      // nothing answered is asked twice; only calls cut off in flight by the stop (≤ 4 at once) are asked again
+      assert.isAtLeast(server.calls(), 12 * 3)
+      assert.isAtMost(server.calls(), 12 * 3 + 4)
+      assert.strictEqual(last.llmCumulative.invocations, 2)
+      assert.closeTo(last.llmCumulative.costUsd, afterFirst.llmCumulative.costUsd + last.totals.costUsd, 1e-9)
+      assert.closeTo(last.llmCumulative.costUsd, 12 * 3 * 0.056, 1e-6)
+    } finally {
+      await server.close()
+    }
+  }, 120_000)
+
   it("runs the loop with an LLM judge as the score model and as the pairwise judge, recording tokens", async () => {
     const server = await startServer()
     try {
