@@ -65,12 +65,24 @@ const compareCommand = Command.make(
       )
     ),
     metric: Flag.String("metric").pipe(
-      Flag.withDescription("Metric key to compare (repeatable; default: the headline metrics)"),
+      Flag.withAlias("m"),
+      Flag.withDescription(
+        "Metric to compare, as the result files key it (ndcg_at_10, ap_ge_2) or as a measure (ndcg@10, ap@>=2); repeatable; default: the headline metrics"
+      ),
       Flag.atLeast(0)
     ),
-    seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
-    resamples: Flag.Int("resamples").pipe(Flag.withDefault(2000)),
-    permutations: Flag.Int("permutations").pipe(Flag.withDefault(10000)),
+    seed: Flag.Int("seed").pipe(
+      Flag.withDescription("Seed of the bootstrap and the sign flips (default 0): same seed, same output"),
+      Flag.withDefault(0)
+    ),
+    resamples: Flag.Int("resamples").pipe(
+      Flag.withDescription("Bootstrap resamples for the 95% intervals (>= 1, default 2000)"),
+      Flag.withDefault(2000)
+    ),
+    permutations: Flag.Int("permutations").pipe(
+      Flag.withDescription("Sign-flip permutations for the randomization p-values (>= 1, default 10000)"),
+      Flag.withDefault(10000)
+    ),
     json
   },
   Effect.fn(function* ({ files, metric, seed, resamples, permutations, json }) {
@@ -232,8 +244,15 @@ export const command = Command.make("ssra-eval").pipe(
   Command.withSubcommands([runCommand, compareCommand, trecCommand, pairsCommand])
 )
 
+// a malformed request that names no file is about the arguments (a flag value, a metric name): usage
 const exitCodeOf = (error: EvaluationError.EvaluationError): number =>
-  error.reason === "io" ? 7 : error.reason === "model" ? 4 : 3
+  error.reason === "io"
+    ? 7
+    : error.reason === "model"
+      ? 4
+      : error.reason === "malformed" && error.file === undefined
+        ? 2
+        : 3
 
 /**
  * Runs the CLI on `argv` (without `node` and the script); never fails: prints the error and returns the exit

@@ -109,6 +109,33 @@ describe("ssra-eval", () => {
       assert.strictEqual(deltas[0]!.method, "randomization")
       const table = yield* cli(["compare", join(out, "results.json"), "--metric", "ap_ge_1", "--resamples", "200"])
       assert.include(table.out, "AP@≥1")
+      const files = [
+        join(out, "results/char-ngram/no_revision_available/qbqtc-small-retrieval.json"),
+        join(out, "results/bm25/no_revision_available/qbqtc-small-retrieval.json")
+      ]
+      // measure-style names work; --resamples reaches the per-query intervals; nonsense counts are usage errors
+      const named = yield* cli(["compare", ...files, "--json", "-m", "ndcg@10", "--resamples", "50", "--seed", "3"])
+      assert.strictEqual(named.code, 0, named.err)
+      const few = JSON.parse(named.out) as Array<{ metric: string; ci: [number, number] }>
+      assert.deepStrictEqual(
+        few.map((d) => d.metric),
+        ["ndcg_at_10"]
+      )
+      const many = JSON.parse(
+        (yield* cli(["compare", ...files, "--json", "-m", "ndcg@10", "--resamples", "4000", "--seed", "3"])).out
+      ) as Array<{ ci: [number, number] }>
+      assert.notDeepEqual(few[0]!.ci, many[0]!.ci)
+      for (const bad of [
+        ["--permutations", "-5"],
+        ["--resamples", "0"]
+      ]) {
+        const r = yield* cli(["compare", ...files, ...bad])
+        assert.strictEqual(r.code, 2, bad.join(" "))
+        assert.include(r.err, "must be an integer >= 1")
+      }
+      const unknown = yield* cli(["compare", ...files, "-m", "ndcg@7"])
+      assert.strictEqual(unknown.code, 2)
+      assert.include(unknown.err, "no result has the metric ndcg_at_7")
     })
   )
 

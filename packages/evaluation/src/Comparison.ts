@@ -48,6 +48,21 @@ const defaultMetrics: Partial<Record<TaskResult["ssra"]["evaluator"], ReadonlyAr
   "pair-classification": ["ap_ge_1", "ap_ge_2", "ap_ge_3", "ap_mean"]
 }
 
+/**
+ * A metric name as the result files key it: `ndcg@10` → `ndcg_at_10`, `p@5` → `precision_at_5`, `ap@>=2` →
+ * `ap_ge_2`; a key is returned as it is.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const metricKey = (name: string): string => {
+  const m = /^(ndcg|map|mrr|recall|p|precision)@(\d+)$/i.exec(name.trim())
+  if (m !== null) return `${m[1]!.toLowerCase() === "p" ? "precision" : m[1]!.toLowerCase()}_at_${m[2]}`
+  const ap = /^ap@(?:>=|≥)?(\d)$/i.exec(name.trim())
+  if (ap !== null) return `ap_ge_${ap[1]}`
+  return name.trim()
+}
+
 const alignBy = (idsA: ReadonlyArray<string>, idsB: ReadonlyArray<string>) => {
   const index = new Map(idsB.map((id, i) => [id, i]))
   const ia: Array<number> = []
@@ -68,6 +83,11 @@ const compareTwo = (base: TaskResult, other: TaskResult, options: CompareOptions
   const bs = base.ssra
   const os = other.ssra
   const head = { task: base.task_name, baseline: bs.model_name, system: os.model_name }
+  // results of different test data are not a paired comparison: say so on every row
+  const mismatch =
+    base.dataset_revision !== other.dataset_revision || bs.dataset !== os.dataset
+      ? `different test data: ${bs.dataset}@${base.dataset_revision ?? "?"} vs ${os.dataset}@${other.dataset_revision ?? "?"}`
+      : undefined
   const wanted = (options.metrics ?? defaultMetrics[bs.evaluator] ?? [bs.primary_metric]).filter(
     (m) => m in bs.metrics || m in os.metrics
   )
@@ -96,11 +116,20 @@ const compareTwo = (base: TaskResult, other: TaskResult, options: CompareOptions
       }
       const va = ia.map((i) => pa.values[metric]![i]!)
       const vb = ib.map((i) => pb.values[metric]![i]!)
-      const r = Statistics.pairedRandomization(va, vb, { permutations: options.permutations ?? 10000, seed })
-      const note =
-        ia.length < pa.ids.length || ia.length < pb.ids.length
-          ? `${ia.length} shared queries of ${pa.ids.length} / ${pb.ids.length}`
-          : undefined
+      const r = Statistics.pairedRandomization(va, vb, {
+        permutations: options.permutations ?? 10000,
+        resamples: options.resamples ?? 2000,
+        seed
+      })
+      const notes = [
+        ...(ia.length < pa.ids.length || ia.length < pb.ids.length
+          ? [
+              `${ia.length} shared queries of ${pa.ids.length} / ${pb.ids.length} (the values compared are the means over the shared ones)`
+            ]
+          : []),
+        ...(mismatch === undefined ? [] : [mismatch])
+      ]
+      const note = notes.length === 0 ? undefined : notes.join("; ")
       out.push({
         ...head,
         metric,
@@ -166,7 +195,8 @@ const compareTwo = (base: TaskResult, other: TaskResult, options: CompareOptions
         ci: r.ci,
         pValue: r.pValue,
         method: "bootstrap",
-        n: labels.length
+        n: labels.length,
+        ...(mismatch === undefined ? {} : { note: mismatch })
       })
       continue
     }
@@ -187,13 +217,43 @@ export const compare = (
   options: CompareOptions = {}
 ): Effect.Effect<Array<Delta>, EvaluationError> =>
   Effect.suspend(() => {
+    for (const [name, value] of [
+      ["resamples", options.resamples],
+      ["permutations", options.permutations]
+    ] as const) {
+      if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+        return Effect.fail(
+          new EvaluationError({
+            reason: "malformed",
+            id: name,
+            detail: `${name} must be an integer >= 1, got ${value}`,
+            hint: `${name} of 1000 or more give stable intervals and p-values`
+          })
+        )
+    }
+    // metric names as trec-style measures too (ndcg@10, map@100, p@5, ap@>=2): the result files' keys
+    const metrics = options.metrics?.map(metricKey)
+    if (metrics !== undefined) {
+      const known = new Set(results.flatMap((r) => Object.keys(r.ssra.metrics)))
+      const unknown = metrics.filter((m) => !known.has(m))
+      if (unknown.length > 0)
+        return Effect.fail(
+          new EvaluationError({
+            reason: "malformed",
+            id: unknown.join(", "),
+            detail: `no result has the metric${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`,
+            hint: `choose among ${[...known].sort().join(", ")}`
+          })
+        )
+    }
+    const resolved: CompareOptions = metrics === undefined ? options : { ...options, metrics }
     const byTask = new Map<string, Array<TaskResult>>()
     for (const r of results) byTask.set(r.task_name, [...(byTask.get(r.task_name) ?? []), r])
     const deltas: Array<Delta> = []
     for (const [, group] of byTask) {
       if (group.length < 2) continue
       const [base, ...others] = group
-      for (const other of others) deltas.push(...compareTwo(base!, other, options))
+      for (const other of others) deltas.push(...compareTwo(base!, other, resolved))
     }
     if (deltas.length === 0) {
       return Effect.fail(

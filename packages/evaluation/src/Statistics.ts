@@ -68,6 +68,8 @@ export const bootstrapInterval = (
   options: BootstrapOptions = {}
 ): { readonly ci: readonly [number, number] | null; readonly values: Float64Array } => {
   const resamples = options.resamples ?? 2000
+  if (!(Number.isInteger(resamples) && resamples >= 1))
+    throw new RangeError(`resamples must be an integer >= 1, got ${resamples}`)
   const confidence = options.confidence ?? 0.95
   const rng = new Sampling.SeededRandom(options.seed ?? 0)
   const indices = new Uint32Array(n)
@@ -186,6 +188,8 @@ export const pairedRandomization = (
   b: ArrayLike<number>,
   options: {
     readonly permutations?: number | undefined
+    /** Bootstrap resamples of the confidence interval (default 2000). */
+    readonly resamples?: number | undefined
     readonly seed?: number | undefined
     readonly confidence?: number | undefined
   } = {}
@@ -193,6 +197,8 @@ export const pairedRandomization = (
   checkPaired(a, b)
   const n = a.length
   const permutations = options.permutations ?? 10000
+  if (!(Number.isInteger(permutations) && permutations >= 1))
+    throw new RangeError(`permutations must be an integer >= 1, got ${permutations}`)
   const seed = options.seed ?? 0
   const d = new Float64Array(n)
   for (let i = 0; i < n; i++) d[i] = b[i]! - a[i]!
@@ -205,7 +211,7 @@ export const pairedRandomization = (
     for (let i = 0; i < n; i++) s += (rng.nextUint32() & 1) === 0 ? d[i]! : -d[i]!
     if (Math.abs(s / n) >= observed - eps) extreme++
   }
-  const { ci } = pairedBootstrap(a, b, { seed, confidence: options.confidence })
+  const { ci } = pairedBootstrap(a, b, { seed, confidence: options.confidence, resamples: options.resamples })
   return {
     a: mean(a),
     b: mean(b),

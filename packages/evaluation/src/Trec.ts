@@ -252,7 +252,7 @@ const unknownQuery = (qid: string, runFile: string | undefined) =>
     ...(runFile === undefined ? {} : { file: runFile }),
     id: qid,
     detail: "query is in the run but has no judgments in the qrels",
-    hint: "evaluate against the qrels of the same test set"
+    hint: "evaluate against the qrels of the same test set, or drop the run's unjudged queries first (trec_eval ignores them silently; we refuse, so a wrong qrels file never passes for a low score)"
   })
 
 const summarize = (

@@ -322,6 +322,22 @@ describe("result files, comparison and reports", () => {
       assert.strictEqual(ap1.method, "bootstrap")
       const lonely = yield* Effect.flip(Comparison.compare(all.slice(0, 1)))
       assert.strictEqual(lonely.reason, "mismatch")
+      assert.isUndefined(ndcg.note)
+      // results on another revision of the test data are flagged on every row
+      const moved = all.map((r, i) => (i === 2 ? { ...r, dataset_revision: "v2" } : r))
+      const flagged = yield* Comparison.compare(moved, { resamples: 50, permutations: 50, metrics: ["ndcg@10"] })
+      assert.deepStrictEqual(
+        flagged.map((d) => d.metric),
+        ["ndcg_at_10"]
+      )
+      assert.match(flagged[0]!.note!, /different test data: .*@v2/)
+      assert.strictEqual(Comparison.metricKey("p@5"), "precision_at_5")
+      assert.strictEqual(Comparison.metricKey("ap@>=2"), "ap_ge_2")
+      assert.strictEqual(Comparison.metricKey("ndcg_at_10"), "ndcg_at_10")
+      const unknown = yield* Effect.flip(Comparison.compare(all, { metrics: ["ndcg@7"] }))
+      assert.strictEqual(unknown.reason, "malformed")
+      const zero = yield* Effect.flip(Comparison.compare(all, { permutations: 0 }))
+      assert.include(zero.message, "permutations must be an integer >= 1")
 
       const md = Report.markdown({ title: "t", created: "now", results: all, deltas })
       assert.include(md, "| bm25 |")
