@@ -158,12 +158,14 @@ const trecCommand = Command.make(
   })
 ).pipe(Command.withDescription("Evaluate a TREC run against qrels like trec_eval -q -m ndcg_cut.k"))
 
-const ScoredRow = Schema.Struct({
-  label: Schema.Int,
-  score: Schema.Number,
-  qid: Schema.optionalKey(Schema.String),
-  did: Schema.optionalKey(Schema.String)
-})
+// checked by the reader, so an error names the file's own line (blank lines counted)
+const scoredRow = (grades: number) =>
+  Schema.Struct({
+    label: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: grades })),
+    score: Schema.Finite,
+    qid: Schema.optionalKey(Schema.String),
+    did: Schema.optionalKey(Schema.String)
+  })
 
 const pairsCommand = Command.make(
   "pairs",
@@ -179,42 +181,39 @@ const pairsCommand = Command.make(
     json
   },
   Effect.fn(function* ({ input, grades, json }) {
+    if (!(Number.isInteger(grades) && grades >= 1))
+      return yield* new EvaluationError.EvaluationError({
+        reason: "malformed",
+        id: "grades",
+        detail: `--grades must be an integer >= 1, got ${grades}`
+      })
     const rows = yield* Effect.mapError(
-      Jsonl.readAll(input, ScoredRow),
+      Jsonl.readAll(input, scoredRow(grades)),
       (e) =>
         new EvaluationError.EvaluationError({
-          reason: e.reason === "empty" ? "empty" : "malformed",
-          file: input,
-          detail: e.message,
-          hint: 'each line: {"label": 2, "score": 0.73}'
+          reason:
+            e.reason === "empty"
+              ? "empty"
+              : e.field === "label"
+                ? "grade-out-of-scale"
+                : e.field === "score"
+                  ? "nan-score"
+                  : e.reason === "not-found" || e.reason === "io"
+                    ? "io"
+                    : "malformed",
+          file: e.file,
+          ...(e.line === undefined ? {} : { line: e.line }),
+          detail: `${e.field !== undefined && e.field !== "" ? `${e.field}: ` : ""}${e.detail}`,
+          hint:
+            e.field === "label"
+              ? `labels are integers on 0..${grades}: fix the row, or pass --grades N for a wider scale`
+              : 'each line: {"label": 2, "score": 0.73}'
         })
     )
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!
-      const id = r.qid === undefined ? {} : { id: `${r.qid}/${r.did ?? ""}` }
-      if (r.label < 0 || r.label > grades) {
-        return yield* new EvaluationError.EvaluationError({
-          reason: "grade-out-of-scale",
-          file: input,
-          line: i + 1,
-          ...id,
-          detail: `label ${r.label} is outside 0..${grades}`
-        })
-      }
-      if (!Number.isFinite(r.score)) {
-        return yield* new EvaluationError.EvaluationError({
-          reason: "nan-score",
-          file: input,
-          line: i + 1,
-          ...id,
-          detail: `score ${r.score} is not finite`
-        })
-      }
-    }
     const ap = Metrics.apAtThresholds(
       rows.map((r) => r.label),
       rows.map((r) => r.score),
-      [1, 2, 3]
+      Array.from({ length: grades }, (_, i) => i + 1)
     )
     const mean = Metrics.meanDefined(Object.values(ap))
     if (json) {

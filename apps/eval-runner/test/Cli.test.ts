@@ -177,10 +177,19 @@ describe("ssra-eval", () => {
       assert.strictEqual(parsed["ap@>=2"], 0.5)
       const text = yield* cli(["pairs", "--input", join(dir, "p.jsonl")])
       assert.match(text.out, /ap@>=3\s+\tn\/a/)
-      writeFileSync(join(dir, "bad.jsonl"), '{"label":0,"score":0.1}\n{"label":5,"score":0.4,"qid":"q7","did":"d1"}\n')
+      // a blank line before the bad row: the error names the file's line, not the row's index
+      writeFileSync(
+        join(dir, "bad.jsonl"),
+        '{"label":0,"score":0.1}\n\n{"label":5,"score":0.4,"qid":"q7","did":"d1"}\n'
+      )
       const bad = yield* cli(["pairs", "--input", join(dir, "bad.jsonl")])
       assert.strictEqual(bad.code, 3)
-      assert.include(bad.err, "bad.jsonl:2: q7/d1: label 5 is outside 0..3")
+      assert.include(bad.err, "bad.jsonl:3: label:")
+      assert.include(bad.err, "--grades N")
+      assert.strictEqual(bad.err.split(join(dir, "bad.jsonl")).length, 2, `the path once: ${bad.err}`)
+      const wide = yield* cli(["pairs", "--input", join(dir, "bad.jsonl"), "--grades", "5", "--json"])
+      assert.strictEqual(wide.code, 0, wide.err)
+      assert.containsAllKeys(JSON.parse(wide.out), ["ap@>=4", "ap@>=5"])
       writeFileSync(join(dir, "empty.jsonl"), "")
       const empty = yield* cli(["pairs", "--input", join(dir, "empty.jsonl")])
       assert.strictEqual(empty.code, 3)

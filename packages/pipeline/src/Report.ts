@@ -182,7 +182,13 @@ export const table = (
       continue
     }
     const d = diffs.get(row.system) ?? []
-    out += `| ${row.label} | ${metrics.map(([m]) => cell(d.find((x) => x.metric === m) ?? { metric: m, value: null, difference: null, ci: null, pValue: null, method: "none" })).join(" | ")} | ${row.note ?? ""} |\n`
+    // a synthesis system whose candidates all fell to the gates trained on the labeled data alone: say so
+    const note =
+      row.note ??
+      (row.system !== "base" && row.trainingRows?.syntheticRows === 0
+        ? "no synthetic row survived the gates (see Filters): trained on the labeled data alone"
+        : "")
+    out += `| ${row.label} | ${metrics.map(([m]) => cell(d.find((x) => x.metric === m) ?? { metric: m, value: null, difference: null, ci: null, pValue: null, method: "none" })).join(" | ")} | ${note} |\n`
   }
   // what the evaluators said about the test data (the same for every system: dropped queries, queries without a
   // relevant candidate), so a surprising number comes with its reason

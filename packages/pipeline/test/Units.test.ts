@@ -386,6 +386,13 @@ describe("Report on an uninformative retrieval test", () => {
       assert.include(text, "1 query had < 10 candidates (dropped)")
       assert.include(text, "2 queries have no relevant candidate")
       assert.include(text, "nDCG@10 is n/a")
+      const empty = Report.table(
+        "Table 3",
+        [baseRow, { ...ssraRow, trainingRows: { rows: 10, labeledRows: 10, syntheticRows: 0 } }],
+        diffs,
+        "caption"
+      )
+      assert.include(empty.split("\n").find((l) => l.startsWith("| SSRA |"))!, "no synthetic row survived the gates")
     })
   )
 })
