@@ -193,10 +193,12 @@ export const table = (
   // what the evaluators said about the test data (the same for every system: dropped queries, queries without a
   // relevant candidate), so a surprising number comes with its reason
   const evaluated = rows.find((r) => r.retrieval?.ssra.counts?.queries !== undefined)?.retrieval?.ssra.counts
+  const pairCount = rows.find((r) => r.pairs?.ssra.counts?.pairs !== undefined)?.pairs?.ssra.counts?.pairs
   const notes = [...new Set(rows.flatMap((r) => [...(r.retrieval?.ssra.notes ?? []), ...(r.pairs?.ssra.notes ?? [])]))]
-  if (evaluated !== undefined || notes.length > 0) {
+  if (evaluated !== undefined || pairCount !== undefined || notes.length > 0) {
     const parts = [
       ...(evaluated !== undefined ? [`nDCG@10 over ${evaluated.queries} test queries`] : []),
+      ...(pairCount !== undefined ? [`AP over ${pairCount} test pairs`] : []),
       ...notes,
       ...(rows.some((r) => uninformative(r.retrieval))
         ? ["no evaluated query has a relevant candidate, so nDCG@10 is n/a: check the retrieval test file"]
