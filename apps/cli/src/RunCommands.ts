@@ -13,6 +13,7 @@ import { Inputs, Pipeline, PipelineConfig, Plan, Prepare, WorkUnits } from "@ssr
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as ConfigLoader from "./ConfigLoader.js"
+import { dataFlags } from "./DataCommands.js"
 import { usage } from "./ExitCode.js"
 
 const opt = <A>(o: Option.Option<A>): A | undefined => (Option.isSome(o) ? o.value : undefined)
@@ -35,28 +36,10 @@ export const runFlags = {
     Flag.withDescription("Dataset folder in the bundled layout. Example: --data data/kuake_qtr"),
     Flag.optional
   ),
-  labeled: Flag.File("labeled").pipe(
-    Flag.withDescription(
-      "Human-graded pairs, JSONL {qid,did,query,doc,label}; overrides --data's labeled.jsonl. Sets data.labeled. Example: --labeled my/labeled.jsonl"
-    ),
-    Flag.optional
-  ),
-  unlabeled: Flag.File("unlabeled").pipe(
-    Flag.withDescription(
-      "Unlabeled pool (click log), JSONL {qid,did,query,doc}; overrides --data's unlabeled.jsonl. Sets data.unlabeled. Example: --unlabeled my/clicks.jsonl"
-    ),
-    Flag.optional
-  ),
-  scale: Flag.ChoiceWithValue("scale", [
-    ["1", 1],
-    ["2", 2],
-    ["3", 3]
-  ] as const).pipe(
-    Flag.withDescription(
-      "Highest grade of the set (1, 2 or 3); a label above it is an error. Default: inferred from the labeled and test files. Sets data.scale. Example: --scale 2"
-    ),
-    Flag.optional
-  ),
+  // the same data flags as `ssra data …`
+  labeled: dataFlags.labeled,
+  unlabeled: dataFlags.unlabeled,
+  scale: dataFlags.scale,
   runDir: Flag.String("run-dir").pipe(
     Flag.withDescription(
       `Run directory (artifacts, manifest.json, model/, report/); rerunning with the same one resumes. Default ${PipelineConfig.defaults.runDir}. Example: --run-dir runs/kuake`
@@ -87,12 +70,7 @@ export const runFlags = {
     ),
     Flag.withDefault(false)
   ),
-  allowBom: Flag.Boolean("allow-bom").pipe(
-    Flag.withDescription(
-      "Read input files that start with a UTF-8 byte-order mark (as Excel and Notepad save them) instead of stopping. Sets data.allowBom. Example: --allow-bom"
-    ),
-    Flag.withDefault(false)
-  ),
+  allowBom: dataFlags.allowBom,
   llmBaseUrl: Flag.String("llm-base-url").pipe(
     Flag.withDescription(
       "OpenAI-compatible endpoint for the LLM-backed parts (`experiment`'s prompt-only system, prepare.rewrite, LLM query or score models in the config). Sets backends.llm.baseUrl. Example: --llm-base-url http://127.0.0.1:8000/v1"
