@@ -10,7 +10,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AtomicFile, Hash, Models, Sampling } from "@ssra/core"
-import { Effect, Schema } from "effect"
+import { Cause, Effect, Exit, Schema } from "effect"
 import { AiError, EmbeddingModel } from "effect/ai"
 import { CheckpointError } from "./CheckpointError.js"
 import * as Featurizer from "./Featurizer.js"
@@ -109,7 +109,12 @@ export interface DualEncoderModel extends Models.TextEmbedder {
   provenance: Readonly<Record<string, unknown>>
 }
 
+const validConfig = Schema.decodeUnknownExit(DualEncoderConfig, { errors: "all" })
+
 const checkConfig = (config: DualEncoderConfig): void => {
+  // the schema first: an unknown pooling or tower layout, a NaN init scale must not build a model
+  const checked = validConfig(config)
+  if (Exit.isFailure(checked)) throw new RangeError(`invalid DualEncoder config: ${Cause.squash(checked.cause)}`)
   const m = config.matryoshkaDimensions
   if (m.length === 0 || m[m.length - 1] !== config.dimensions || m.some((d, i) => d < 1 || (i > 0 && d <= m[i - 1]!))) {
     throw new RangeError(`matryoshkaDimensions must ascend and end at dimensions (${config.dimensions}), got [${m}]`)
@@ -485,12 +490,20 @@ export const writeFilesSync = (model: DualEncoderModel, dir: string): void => {
 const toCheckpointError = (dir: string) => (cause: unknown) =>
   cause instanceof CheckpointError
     ? cause
-    : new CheckpointError({
-        path: dir,
-        reason: "io",
-        detail: String((cause as Error)?.message ?? cause),
-        hint: "check the directory is writable and the disk has space"
-      })
+    : cause instanceof RangeError
+      ? // a config the model refuses (bad Matryoshka widths, unknown pooling): the checkpoint, not the disk
+        new CheckpointError({
+          path: dir,
+          reason: "invalid",
+          detail: cause.message,
+          hint: "the checkpoint's config.json does not describe a valid model: was it edited, or written by other code?"
+        })
+      : new CheckpointError({
+          path: dir,
+          reason: "io",
+          detail: String((cause as Error)?.message ?? cause),
+          hint: "check the directory is writable and the disk has space"
+        })
 
 /**
  * Saves a checkpoint directory (`model.safetensors` + `config.json`), replacing any previous one atomically.
@@ -553,6 +566,15 @@ export const loadSync = (dir: string): DualEncoderModel => {
     })
   }
   checkConfig(json.model)
+  // the weights live inside the checkpoint directory: a name with a path in it is refused, never followed
+  if (path.basename(json.weights.file) !== json.weights.file || json.weights.file.startsWith(".")) {
+    throw new CheckpointError({
+      path: configFile,
+      reason: "invalid",
+      detail: `weights.file ${JSON.stringify(json.weights.file)} is not a file name inside the checkpoint directory`,
+      hint: "a checkpoint written by DualEncoder.save names model.safetensors"
+    })
+  }
   const weightsFile = path.join(dir, json.weights.file)
   const bytes = (() => {
     try {

@@ -188,6 +188,8 @@ interface TrainerState {
   mined: Array<Array<string>> | null
   minedEpoch: number
   stoppedEarly: boolean
+  /** The temperature's Adagrad sum exactly (the optimizer file keeps it as F32, too coarse for a bitwise resume). */
+  temperatureAccumulator?: number
 }
 
 /** The args that change what a run computes (resuming with others would mix two runs). */
@@ -228,6 +230,47 @@ const validateArgs = (args: TrainingArgs, model: DualEncoder.DualEncoderModel): 
     (args.checkpointEvery === null ? undefined : positiveInt("checkpointEvery", args.checkpointEvery)) ??
     (args.maxSteps === null ? undefined : positiveInt("maxSteps", args.maxSteps))
   if (bad !== undefined) return bad
+  // every number that reaches the loss is checked: a NaN would silently switch a term off or poison the weights
+  if (!(args.temperatureLearningRate > 0 && Number.isFinite(args.temperatureLearningRate)))
+    return invalid(`temperatureLearningRate must be > 0, got ${args.temperatureLearningRate}`)
+  if (
+    args.falseNegativeMargin !== null &&
+    !(args.falseNegativeMargin >= 0 && Number.isFinite(args.falseNegativeMargin))
+  )
+    return invalid(
+      `falseNegativeMargin must be a number >= 0 or null (no margin masking), got ${args.falseNegativeMargin}`
+    )
+  if (args.gradeScaleMax !== 1 && args.gradeScaleMax !== 2 && args.gradeScaleMax !== 3)
+    return invalid(`gradeScaleMax must be 1, 2 or 3, got ${args.gradeScaleMax}`)
+  if (!Number.isSafeInteger(args.seed)) return invalid(`seed must be an integer, got ${args.seed}`)
+  if (args.earlyStoppingPatience !== null) {
+    const p = positiveInt("earlyStoppingPatience", args.earlyStoppingPatience)
+    if (p !== undefined) return p
+  }
+  const hn = args.hardNegatives
+  if (hn !== null) {
+    const problem =
+      positiveInt("hardNegatives.k", hn.k) ??
+      (hn.margin >= 0 && hn.margin < 1
+        ? undefined
+        : invalid(`hardNegatives.margin must be in [0, 1), got ${hn.margin}`)) ??
+      (hn.source === "start" || hn.source === "current"
+        ? undefined
+        : invalid(`hardNegatives.source must be "start" or "current", got ${String(hn.source)}`)) ??
+      (Number.isInteger(hn.dimensions) && hn.dimensions >= 1 && hn.dimensions <= model.config.dimensions
+        ? undefined
+        : invalid(
+            `hardNegatives.dimensions must be an integer in 1..${model.config.dimensions}, got ${hn.dimensions}`
+          )) ??
+      (Number.isFinite(hn.guardMinGrade)
+        ? undefined
+        : invalid(`hardNegatives.guardMinGrade must be a number, got ${hn.guardMinGrade}`))
+    if (problem !== undefined)
+      return new TrainingError({
+        ...problem,
+        hint: 'give every field of hardNegatives: { k: 3, margin: 0.05, source: "start", dimensions: 64, guardMinGrade: 2 }'
+      })
+  }
   if (args.batchSize < 2) return invalid("batchSize must be at least 2 (in-batch negatives need another row)")
   const dims = args.matryoshkaDimensions ?? model.config.matryoshkaDimensions
   if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > model.config.dimensions)) {
@@ -251,7 +294,13 @@ export interface StepContext {
   readonly positiveOf: Int32Array
   readonly weightOf: Float64Array
   negativesOf: ReadonlyArray<Int32Array>
-  readonly knownPositive: Set<number>
+  /** Each row's grade. */
+  readonly gradeOf: Int8Array
+  /**
+   * The best grade ≥ 1 a (query text, document text) pair has among the rows, keyed `query * textCount + doc`: a
+   * document is no negative of a row whose grade it reaches (a lower-graded document of the same query is).
+   */
+  readonly knownGrade: Map<number, number>
   readonly textCount: number
   /** The residual offset of query text q and document text d (`lexicalResidual`), or undefined for none. */
   readonly lexicalOffset?: ((queryText: number, documentText: number) => number) | undefined
@@ -309,12 +358,15 @@ export const batchLoss = (ctx: StepContext, rows: ReadonlyArray<number>, rng: Sa
   rows.forEach((ri, i) => {
     const q = ctx.queryOf[ri]!
     const p = ctx.positiveOf[ri]!
+    // graded contrast: a document of this query graded below this row's grade stays a negative (the explicit
+    // lower-grade negatives are exactly those); one graded as high or higher is masked
+    const floor = Math.max(1, ctx.gradeOf[ri]!)
+    const masked = (d: number) => d === p || (ctx.knownGrade.get(q * T + d) ?? -1) >= floor
     rows.forEach((rj, j) => {
-      const d = ctx.positiveOf[rj]!
-      if (j !== i && (d === p || ctx.knownPositive.has(q * T + d))) excludePositive[i * B + j] = 1
+      if (j !== i && masked(ctx.positiveOf[rj]!)) excludePositive[i * B + j] = 1
     })
     negIds.forEach((n, l) => {
-      if (n === p || ctx.knownPositive.has(q * T + n)) excludeNegative[i * M + l] = 1
+      if (masked(n)) excludeNegative[i * M + l] = 1
     })
   })
   let positiveOffsets: Float64Array | undefined
@@ -443,7 +495,10 @@ const saveLast = (dir: string, model: DualEncoder.DualEncoderModel, optimizer: O
         if (model.config.towers === "separate")
           tensors["document.accumulator"] = { shape: [optimizer.document.length], data: optimizer.document }
         Safetensors.writeSync(path.join(temp, OPTIMIZER_FILE), { tensors, metadata: { format: "ssra-row-adagrad" } })
-        fs.writeFileSync(path.join(temp, STATE_FILE), JSON.stringify(state) + "\n")
+        fs.writeFileSync(
+          path.join(temp, STATE_FILE),
+          JSON.stringify({ ...state, temperatureAccumulator: optimizer.temperature }) + "\n"
+        )
       }),
     catch: (cause) =>
       cause instanceof CheckpointError
@@ -481,7 +536,10 @@ const loadLast = (dir: string) =>
       const optimizer: Optimizer = {
         query: q,
         document: d,
-        temperature: opt.tensors["temperature.accumulator"]?.data[0] ?? 0
+        temperature:
+          typeof state.temperatureAccumulator === "number" && Number.isFinite(state.temperatureAccumulator)
+            ? state.temperatureAccumulator
+            : (opt.tensors["temperature.accumulator"]?.data[0] ?? 0)
       }
       return { model, optimizer, state }
     },
@@ -638,7 +696,7 @@ export const train = <E = never, R = never>(
       catch: (cause) =>
         cause instanceof TrainingError ? cause : new TrainingError({ reason: "featurize", detail: String(cause) })
     })
-    const knownPositive = new Set<number>()
+    const knownGrade = new Map<number, number>()
     const ctx: StepContext = {
       model,
       args,
@@ -653,13 +711,16 @@ export const train = <E = never, R = never>(
       positiveOf,
       weightOf,
       negativesOf: explicitNegatives,
-      knownPositive,
+      gradeOf: Int8Array.from(rows, (r) => r.grade),
+      knownGrade,
       // text ids of mined negatives are added later; size the key space generously
       textCount: 1 << 26,
       lexicalOffset: residualOffset(model, args, texts)
     }
     rows.forEach((r, i) => {
-      if (r.grade >= 1) knownPositive.add(queryOf[i]! * ctx.textCount + positiveOf[i]!)
+      if (r.grade < 1) return
+      const key = queryOf[i]! * ctx.textCount + positiveOf[i]!
+      knownGrade.set(key, Math.max(r.grade, knownGrade.get(key) ?? 0))
     })
     const applyMined = (mined: ReadonlyArray<ReadonlyArray<string>>) =>
       Effect.try({

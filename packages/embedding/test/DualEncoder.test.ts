@@ -152,6 +152,27 @@ describe("DualEncoder", () => {
       assert.isTrue(Exit.isFailure(exit))
       assert.isFalse(fs.existsSync(target))
       assert.throws(() => Safetensors.decode(new Uint8Array(4)), /shorter than the 8-byte header/)
+      // a config.json the model refuses is an invalid checkpoint, not a disk problem
+      const bad = path.join(tmp(), "bad")
+      yield* DualEncoder.save(small(), bad)
+      const badConfig = JSON.parse(fs.readFileSync(path.join(bad, "config.json"), "utf8"))
+      badConfig.model.matryoshkaDimensions = [64, 8]
+      fs.writeFileSync(path.join(bad, "config.json"), JSON.stringify(badConfig))
+      const invalid = yield* Effect.flip(DualEncoder.load(bad))
+      assert.strictEqual(invalid.reason, "invalid")
+      assert.notInclude(invalid.message, "writable")
+      badConfig.model.matryoshkaDimensions = json.model.matryoshkaDimensions
+      badConfig.weights.file = "../m/model.safetensors"
+      fs.writeFileSync(path.join(bad, "config.json"), JSON.stringify(badConfig))
+      const outside = yield* Effect.flip(DualEncoder.load(bad))
+      assert.strictEqual(outside.reason, "invalid")
+      assert.include(outside.message, "not a file name inside the checkpoint directory")
     })
   )
+
+  it("make refuses a config outside its schema instead of guessing", () => {
+    assert.throws(() => DualEncoder.make({ pooling: "max" as never }), /invalid DualEncoder config/)
+    assert.throws(() => DualEncoder.make({ towers: "x" as never }), /invalid DualEncoder config/)
+    assert.throws(() => DualEncoder.make({ initScale: Number.NaN }), /invalid DualEncoder config/)
+  })
 })

@@ -117,7 +117,8 @@ describe("EmbeddingTrainer", () => {
       positiveOf: Int32Array.of(1, 3, 5),
       weightOf: Float64Array.of(1, 2, 3),
       negativesOf: [Int32Array.of(7), Int32Array.of(6), new Int32Array(0)],
-      knownPositive: new Set(),
+      gradeOf: Int8Array.of(1, 2, 3),
+      knownGrade: new Map(),
       textCount: texts.length,
       // fixed residual offsets (as the lexical channel's) that differ per (query, document) pair
       lexicalOffset: (qt, dt) => 0.05 * ((qt * 3 + dt) % 4)
@@ -150,6 +151,16 @@ describe("EmbeddingTrainer", () => {
       }
     }
     assert.isAbove(checked, 40)
+
+    // graded contrast: an explicit negative of row 0's query graded below the row (3) stays a negative; one graded
+    // as high is masked (it used to be masked at any grade >= 1, which dropped most "lower-grades" negatives)
+    const T = texts.length
+    const graded = { ...ctx, gradeOf: Int8Array.of(3, 2, 3) }
+    const lossWith = (known: Map<number, number>) =>
+      EmbeddingTrainer.batchLoss({ ...graded, knownGrade: known }, batch, new Sampling.SeededRandom(1)).result.loss
+    const base = lossWith(new Map())
+    assert.strictEqual(lossWith(new Map([[0 * T + 7, 2]])), base)
+    assert.notStrictEqual(lossWith(new Map([[0 * T + 7, 3]])), base)
   })
 
   it.effect("lexical residual training: offsets from the fixed channel change the learned part; no NaN", () =>
@@ -230,6 +241,18 @@ describe("EmbeddingTrainer", () => {
       assert.strictEqual(empty.reason, "featurize")
       assert.strictEqual((empty as any).row, 1)
       assert.strictEqual((yield* fail(rows, { learningRate: Number.NaN })).reason, "invalid-args")
+      // every number that reaches the loss is checked, not only the learning rate
+      for (const [args, words] of [
+        [{ falseNegativeMargin: Number.NaN }, "falseNegativeMargin"],
+        [{ temperatureLearningRate: -1 }, "temperatureLearningRate"],
+        [{ gradeScaleMax: 5 as never }, "gradeScaleMax"],
+        [{ seed: Number.NaN }, "seed"],
+        [{ hardNegatives: { k: 2 } as never }, "hardNegatives.margin"]
+      ] as const) {
+        const e = yield* fail(rows, args)
+        assert.strictEqual(e.reason, "invalid-args", words)
+        assert.include(e.message, words)
+      }
       assert.strictEqual((yield* fail([row("a", "b", 0), row("c", "d", 0)])).reason, "weight")
       assert.throws(
         () =>
@@ -334,6 +357,25 @@ describe("EmbeddingTrainer", () => {
       assert.strictEqual(resumed.steps, straight.steps)
       assert.deepStrictEqual(resumed.model.queryTable, straight.model.queryTable)
       assert.deepStrictEqual(resumed.model.documentTable, straight.model.documentTable)
+      // the same with a learned temperature: its Adagrad sum must survive the checkpoint exactly
+      const learned = { ...args, evaluateEvery: null, learnTemperature: true }
+      const straightTau = yield* EmbeddingTrainer.train({ model: smallModel(), rows, args: learned })
+      const dir3 = tmp()
+      yield* EmbeddingTrainer.train({
+        model: smallModel(),
+        rows,
+        args: { ...learned, maxSteps: 7 },
+        checkpointDir: dir3
+      })
+      const resumedTau = yield* EmbeddingTrainer.train({
+        model: smallModel(),
+        rows,
+        args: { ...learned, resume: true },
+        checkpointDir: dir3
+      })
+      assert.notStrictEqual(straightTau.model.logTemperature, Math.log(0.05))
+      assert.strictEqual(resumedTau.model.logTemperature, straightTau.model.logTemperature)
+      assert.deepStrictEqual(resumedTau.model.queryTable, straightTau.model.queryTable)
       const other = yield* Effect.flip(
         EmbeddingTrainer.train({
           model: smallModel(),

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import zlib
 
 import torch
 import torch.distributed as dist
@@ -63,8 +64,22 @@ def gather_with_grad(tensor):
     return torch.cat(dist_nn.all_gather(tensor), dim=0)
 
 
-def weighted_info_nce(q, p, n, weights, log_tau, config, offset):
-    """q, p: [b, D] local rows; n: [b * k, D]; weights: [b]. offset: index of this rank's first row globally."""
+def gather_plain(tensor):
+    """All ranks' values of a tensor that needs no gradient (the rows' query ids)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor)
+    return torch.cat(parts, dim=0)
+
+
+def query_ids(anchors, device):
+    """A stable id per query text (crc32: the same on every rank, unlike Python's salted hash)."""
+    return torch.tensor([zlib.crc32(a.encode("utf-8")) for a in anchors], dtype=torch.int64, device=device)
+
+
+def weighted_info_nce(q, p, n, weights, log_tau, config, offset, qids):
+    """q, p: [b, D] local rows; n: [b * k, D]; weights: [b]; qids: [b] query ids. offset: this rank's first row."""
     all_p = gather_with_grad(p)
     all_n = gather_with_grad(n)
     all_q = gather_with_grad(q)
@@ -72,6 +87,9 @@ def weighted_info_nce(q, p, n, weights, log_tau, config, offset):
     rows = torch.arange(b, device=q.device)
     own = torch.zeros(b, all_q.shape[0], dtype=torch.bool, device=q.device)
     own[rows, offset + rows] = True
+    # another row of the same query in the batch: its document may be as relevant as this row's, so it is no
+    # in-batch negative (the row's own lower-graded negatives come through n)
+    same_query = (qids.unsqueeze(1) == gather_plain(qids).unsqueeze(0)) & ~own
     tau = log_tau.exp()
     margin = config["false_negative_margin"]
     losses = []
@@ -81,10 +99,11 @@ def weighted_info_nce(q, p, n, weights, log_tau, config, offset):
         cand_docs = F.normalize(torch.cat([all_p, all_n], dim=0)[:, :dim].float(), dim=-1)
         cos = qm @ cand_docs.T
         positive = cos[rows, offset + rows]
-        blocks = [cos]
+        in_batch = cos[:, : all_p.shape[0]].masked_fill(same_query, -math.inf)
+        blocks = [in_batch, cos[:, all_p.shape[0]:]]
         if config["query_query_negatives"]:
             qq = qm @ F.normalize(all_q[:, :dim].float(), dim=-1).T
-            blocks.append(qq.masked_fill(own, -math.inf))
+            blocks.append(qq.masked_fill(own | same_query, -math.inf))
         if config["document_document_negatives"]:
             dd = pm @ F.normalize(all_p[:, :dim].float(), dim=-1).T
             blocks.append(dd.masked_fill(own, -math.inf))
@@ -123,15 +142,22 @@ def main():
     dtype = torch.bfloat16 if config["bf16"] else torch.float32
     model = AutoModel.from_pretrained(config["model"], torch_dtype=dtype)
     if config["gradient_checkpointing"]:
-        model.gradient_checkpointing_enable()
+        # non-reentrant: reentrant checkpointing under DDP with two forward passes per step (queries, documents)
+        # fails with "Expected to mark a variable ready only once"
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
     lora = config["lora"]
     model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=lora["target_modules"]))
     model.to(device)
     log_tau = torch.nn.Parameter(torch.tensor(math.log(config["temperature_init"]), device=device), requires_grad=config["learn_temperature"])
     if distributed:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None)
+        # static_graph: the same LoRA parameters run in two forward passes before each backward
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None, static_graph=True
+        )
 
+    if config["global_batch_size"] % world != 0:
+        raise SystemExit(f"global_batch_size {config['global_batch_size']} does not split over {world} processes: pick NPROC dividing it")
     per_device = config["global_batch_size"] // world
     data = WeightedRows(config["train_file"], config["negatives_per_row"])
     sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=config["seed"], drop_last=True)
@@ -159,10 +185,16 @@ def main():
             q = encode(queries, config["max_query_length"])
             d = encode(positives + negatives, config["max_document_length"])
             p, n = d[: len(positives)], d[len(positives):]
-            loss = weighted_info_nce(q, p, n, weights, log_tau, config, offset=rank * per_device)
+            loss = weighted_info_nce(
+                q, p, n, weights, log_tau, config, offset=rank * per_device, qids=query_ids(queries, device)
+            )
             if not torch.isfinite(loss):
                 raise RuntimeError(f"non-finite loss at step {step}; lower the learning rate")
             loss.backward()
+            if distributed and config["learn_temperature"] and log_tau.grad is not None:
+                # the temperature lives outside DDP: average its gradient like DDP does the model's
+                dist.all_reduce(log_tau.grad)
+                log_tau.grad /= world
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
