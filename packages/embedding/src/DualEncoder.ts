@@ -406,6 +406,7 @@ const CONFIG = "config.json"
 export const writeDirectorySync = (dir: string, write: (tempDir: string) => void): void => {
   const parent = path.dirname(path.resolve(dir))
   fs.mkdirSync(parent, { recursive: true })
+  recoverDirectorySync(dir)
   const temp = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(path.join(parent, path.basename(dir))))
   try {
     write(temp)
@@ -420,6 +421,37 @@ export const writeDirectorySync = (dir: string, write: (tempDir: string) => void
     fs.rmSync(temp, { recursive: true, force: true })
     throw error
   }
+}
+
+/**
+ * Finishes a swap `writeDirectorySync` was killed in the middle of: between moving the old directory aside
+ * (`<temp>.old`) and moving the new one (`<temp>`, complete by then) into place, `dir` is missing. Puts the new
+ * one in place (or, when only the old one is left, the old one back) and removes the leftovers. A no-op when `dir`
+ * exists. Returns whether it restored anything.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const recoverDirectorySync = (dir: string): boolean => {
+  const resolved = path.resolve(dir)
+  if (fs.existsSync(resolved)) return false
+  const parent = path.dirname(resolved)
+  const prefix = `.${path.basename(resolved)}.`
+  let entries: Array<string>
+  try {
+    entries = fs.readdirSync(parent)
+  } catch {
+    return false
+  }
+  const olds = entries.filter((e) => e.startsWith(prefix) && /\.tmp-[^/]*\.old$/.test(e)).sort()
+  for (const old of olds) {
+    const fresh = old.slice(0, -".old".length)
+    if (entries.includes(fresh)) fs.renameSync(path.join(parent, fresh), resolved)
+    else fs.renameSync(path.join(parent, old), resolved)
+    for (const leftover of olds) fs.rmSync(path.join(parent, leftover), { recursive: true, force: true })
+    return true
+  }
+  return false
 }
 
 /**
@@ -525,6 +557,7 @@ export const save = (model: DualEncoderModel, dir: string): Effect.Effect<void, 
  * @category decoding
  */
 export const loadSync = (dir: string): DualEncoderModel => {
+  recoverDirectorySync(dir)
   const configFile = path.join(dir, CONFIG)
   let raw: unknown
   try {

@@ -640,6 +640,8 @@ export const train = <E = never, R = never>(
       stoppedEarly: false
     }
     let resumed = false
+    // a kill in the middle of replacing last/ leaves the new copy beside it: put it in place before looking
+    if (args.resume && checkpointDir !== undefined) DualEncoder.recoverDirectorySync(path.join(checkpointDir, "last"))
     if (args.resume && checkpointDir !== undefined && fs.existsSync(path.join(checkpointDir, "last", STATE_FILE))) {
       const last = yield* loadLast(checkpointDir)
       if (last.state.rowsSha256 !== rowsSha256 || last.state.argsSha256 !== argsSha256) {

@@ -170,6 +170,30 @@ describe("DualEncoder", () => {
     })
   )
 
+  it.effect("a swap killed between its two renames is finished on the next load or save", () =>
+    Effect.gen(function* () {
+      const root = tmp()
+      const dir = path.join(root, "m")
+      const a = small()
+      yield* DualEncoder.save(a, dir)
+      const b = small()
+      b.queryTable[0] = b.queryTable[0]! + 1
+      // the state a kill leaves: the new copy complete in its temp, the old one moved aside, no `m`
+      const temp = path.join(root, ".m.4242.tmp-AbCdEf")
+      yield* DualEncoder.save(b, path.join(root, "b"))
+      fs.renameSync(path.join(root, "b"), temp)
+      fs.renameSync(dir, `${temp}.old`)
+      const loaded = yield* DualEncoder.load(dir)
+      assert.deepStrictEqual(loaded.queryTable, b.queryTable)
+      assert.deepStrictEqual(fs.readdirSync(root), ["m"])
+      // only the old copy left (the new one lost): the old one comes back
+      fs.renameSync(dir, `${temp}.old`)
+      assert.isTrue(DualEncoder.recoverDirectorySync(dir))
+      assert.deepStrictEqual((yield* DualEncoder.load(dir)).queryTable, b.queryTable)
+      assert.isFalse(DualEncoder.recoverDirectorySync(dir))
+    })
+  )
+
   it("make refuses a config outside its schema instead of guessing", () => {
     assert.throws(() => DualEncoder.make({ pooling: "max" as never }), /invalid DualEncoder config/)
     assert.throws(() => DualEncoder.make({ towers: "x" as never }), /invalid DualEncoder config/)
