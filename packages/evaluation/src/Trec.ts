@@ -218,6 +218,8 @@ export interface TrecEvaluation {
   readonly mean: Record<string, number>
   /** Judged queries the run has no documents for (trec_eval skips them; so do we, and we count them). */
   readonly judgedNotInRun: number
+  /** Run queries the qrels do not judge, skipped with `unjudged: "skip"` (0 otherwise: they are an error). */
+  readonly unjudgedInRun: number
 }
 
 type Measure = ReturnType<typeof parseMeasure> & {}
@@ -227,6 +229,11 @@ interface EvaluateOptions {
   readonly measures?: ReadonlyArray<string> | undefined
   readonly runFile?: string | undefined
   readonly relevance?: number | undefined
+  /**
+   * A run query the qrels do not judge: an error naming it ("error", the default: a wrong qrels file must not pass
+   * for a low score) or skipped and counted ("skip", what trec_eval does silently).
+   */
+  readonly unjudged?: "error" | "skip" | undefined
 }
 
 const parseMeasures = (names: ReadonlyArray<string>): Array<Measure> | EvaluationError => {
@@ -246,20 +253,22 @@ const parseMeasures = (names: ReadonlyArray<string>): Array<Measure> | Evaluatio
   return measures
 }
 
-const unknownQuery = (qid: string, runFile: string | undefined) =>
+const unknownQuery = (qid: string, runFile: string | undefined, line?: number) =>
   new EvaluationError({
     reason: "unknown-query",
     ...(runFile === undefined ? {} : { file: runFile }),
+    ...(line === undefined ? {} : { line }),
     id: qid,
     detail: "query is in the run but has no judgments in the qrels",
-    hint: "evaluate against the qrels of the same test set, or drop the run's unjudged queries first (trec_eval ignores them silently; we refuse, so a wrong qrels file never passes for a low score)"
+    hint: 'evaluate against the qrels of the same test set, or skip the run\'s unjudged queries (--skip-unjudged, unjudged: "skip"), which trec_eval does silently'
   })
 
 const summarize = (
   evaluateAt: (cutoffs: ReadonlyArray<number>) => Record<string, Float64Array>,
   measures: ReadonlyArray<Measure>,
   queries: ReadonlyArray<string>,
-  judgedNotInRun: number
+  judgedNotInRun: number,
+  unjudgedInRun = 0
 ): TrecEvaluation => {
   const all = evaluateAt([...new Set(measures.map((m) => m.k))])
   const perQuery: Record<string, Float64Array> = {}
@@ -271,7 +280,7 @@ const summarize = (
     for (let i = 0; i < values.length; i++) s += values[i]!
     mean[m.key] = s / values.length
   }
-  return { measures: measures.map((m) => m.key), queries, perQuery, mean, judgedNotInRun }
+  return { measures: measures.map((m) => m.key), queries, perQuery, mean, judgedNotInRun, unjudgedInRun }
 }
 
 /**
@@ -290,7 +299,8 @@ export const evaluate = (
   Effect.suspend(() => {
     const measures = parseMeasures(options.measures ?? ["ndcg@10"])
     if (measures instanceof EvaluationError) return Effect.fail(measures)
-    const queries = [...run.keys()]
+    const all = [...run.keys()]
+    const queries = options.unjudged === "skip" ? all.filter((qid) => qrels.has(qid)) : all
     let positions = 0
     let judged = 0
     for (const qid of queries) {
@@ -331,7 +341,8 @@ export const evaluate = (
           ),
         measures,
         queries,
-        judgedNotInRun
+        judgedNotInRun,
+        all.length - queries.length
       )
     )
   })
@@ -346,7 +357,7 @@ export const evaluate = (
  */
 export const evaluatePacked = (
   qrels: CoreTrec.Packed,
-  run: CoreTrec.Packed,
+  runIn: CoreTrec.Packed,
   options: EvaluateOptions = {}
 ): Effect.Effect<TrecEvaluation, EvaluationError> =>
   Effect.suspend(() => {
@@ -354,6 +365,9 @@ export const evaluatePacked = (
     if (measures instanceof EvaluationError) return Effect.fail(measures)
     const judgedIndex = new Map<string, number>()
     for (let j = 0; j < qrels.queries.length; j++) judgedIndex.set(qrels.queries[j]!, j)
+    const unjudgedInRun =
+      options.unjudged === "skip" ? runIn.queries.reduce((n, q) => n + (judgedIndex.has(q) ? 0 : 1), 0) : 0
+    const run = unjudgedInRun > 0 ? onlyQueries(runIn, (q) => judgedIndex.has(q)) : runIn
     const queries = run.queries
     const nq = queries.length
     // run query → qrels query, and whether the qrels hold exactly the run's queries in the same order
@@ -362,7 +376,7 @@ export const evaluatePacked = (
     let judged = 0
     for (let q = 0; q < nq; q++) {
       const j = judgedIndex.get(queries[q]!)
-      if (j === undefined) return Effect.fail(unknownQuery(queries[q]!, options.runFile))
+      if (j === undefined) return Effect.fail(unknownQuery(queries[q]!, options.runFile, run.lineOf(run.offsets[q]!)))
       toJudged[q] = j
       if (j !== q) aligned = false
       judged += qrels.offsets[j + 1]! - qrels.offsets[j]!
@@ -425,10 +439,44 @@ export const evaluatePacked = (
           ),
         measures,
         queries,
-        qrels.queries.length - nq
+        qrels.queries.length - nq,
+        unjudgedInRun
       )
     )
   })
+
+/** A packed run restricted to the queries `keep` accepts (same documents table; lines still those of the file). */
+const onlyQueries = (run: CoreTrec.Packed, keep: (qid: string) => boolean): CoreTrec.Packed => {
+  const kept: Array<number> = []
+  let positions = 0
+  for (let q = 0; q < run.queries.length; q++) {
+    if (!keep(run.queries[q]!)) continue
+    kept.push(q)
+    positions += run.offsets[q + 1]! - run.offsets[q]!
+  }
+  const offsets = new Uint32Array(kept.length + 1)
+  const docs = new Uint32Array(positions)
+  const values = new Float64Array(positions)
+  const origin = new Uint32Array(positions)
+  let p = 0
+  kept.forEach((q, i) => {
+    for (let s = run.offsets[q]!; s < run.offsets[q + 1]!; s++, p++) {
+      docs[p] = run.docs[s]!
+      values[p] = run.values[s]!
+      origin[p] = s
+    }
+    offsets[i + 1] = p
+  })
+  return {
+    file: run.file,
+    queries: kept.map((q) => run.queries[q]!),
+    offsets,
+    docs,
+    values,
+    lineOf: (position) => run.lineOf(origin[position]!),
+    documents: run.documents
+  }
+}
 
 /**
  * Evaluates a run file against a qrels file like `trec_eval -q qrels run` (the fast path: both files parsed
@@ -444,6 +492,7 @@ export const evaluateFiles = (
     readonly measures?: ReadonlyArray<string> | undefined
     readonly relevance?: number | undefined
     readonly maxGrade?: number | undefined
+    readonly unjudged?: "error" | "skip" | undefined
   } = {}
 ): Effect.Effect<TrecEvaluation, EvaluationError> =>
   Effect.gen(function* () {
@@ -455,6 +504,7 @@ export const evaluateFiles = (
     return yield* evaluatePacked(qrels, run, {
       measures: options.measures,
       relevance: options.relevance,
-      runFile
+      runFile,
+      unjudged: options.unjudged
     })
   })

@@ -172,9 +172,36 @@ describe("Trec.evaluateFiles (packed fast path)", () => {
       const nan = yield* Effect.flip(Trec.evaluateFiles(qrels, write("nan.run", "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 nan t")))
       assert.strictEqual(nan.reason, "nan-score")
       assert.match(nan.message, /nan\.run:2: q1\/d2: column 5 \(score\)/)
-      const unknown = yield* Effect.flip(Trec.evaluateFiles(qrels, write("u.run", "q9 Q0 d1 1 0.5 t\n")))
+      const unknown = yield* Effect.flip(
+        Trec.evaluateFiles(qrels, write("u.run", "q1 Q0 d1 1 0.5 t\nq9 Q0 d1 1 0.5 t\nq9 Q0 d2 2 0.4 t\n"))
+      )
       assert.strictEqual(unknown.reason, "unknown-query")
-      assert.match(unknown.message, /u\.run: q9:/)
+      assert.match(unknown.message, /u\.run:2: q9:/)
+      // trec_eval's way, asked for: the unjudged query is skipped and counted, the rest scores as without it
+      const skipped = yield* Trec.evaluateFiles(qrels, join(d, "u.run"), { unjudged: "skip", measures: ["ndcg@10"] })
+      const alone = yield* Trec.evaluateFiles(qrels, write("q1.run", "q1 Q0 d1 1 0.5 t\n"), { measures: ["ndcg@10"] })
+      assert.strictEqual(skipped.unjudgedInRun, 1)
+      assert.deepStrictEqual(skipped.queries, ["q1"])
+      assert.strictEqual(skipped.mean.ndcg_at_10, alone.mean.ndcg_at_10)
+      assert.strictEqual(alone.unjudgedInRun, 0)
+      const viaMaps = yield* Trec.evaluate(
+        new Map([
+          [
+            "q1",
+            new Map([
+              ["d1", 1],
+              ["d2", 0]
+            ])
+          ]
+        ]),
+        new Map([
+          ["q1", new Map([["d1", 0.5]])],
+          ["q9", new Map([["d1", 0.5]])]
+        ]),
+        { unjudged: "skip" }
+      )
+      assert.strictEqual(viaMaps.unjudgedInRun, 1)
+      assert.strictEqual(viaMaps.mean.ndcg_at_10, alone.mean.ndcg_at_10)
       const scale = yield* Effect.flip(
         Trec.evaluateFiles(write("s.qrels", "q1 0 d1 1\nq1 0 d2 3\n"), write("ok.run", "q1 Q0 d1 1 1 t"), {
           maxGrade: 2
