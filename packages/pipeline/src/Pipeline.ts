@@ -230,6 +230,8 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
     )
     const graderInput = Artifact.asInput("score-model", score.artifact)
     const grader: Models.Grader = score.grader
+    // an LLM judge books its calls under the stage that makes them
+    const graderAt = (stage: string): Models.Grader => score.forStage?.(stage) ?? grader
     if (options.until === "score-model") return partial()
 
     const stage1On = config.stage1.enabled
@@ -245,12 +247,22 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
     if (needVanilla)
       writers.set(
         "vanilla",
-        yield* QueryModelStage.run(ctx, "vanilla", Stage1.labeledD2Q(prepared.labeled), pool, grader, graderInput)
+        yield* QueryModelStage.run(
+          ctx,
+          "vanilla",
+          Stage1.labeledD2Q(prepared.labeled),
+          pool,
+          graderAt("query-model:vanilla"),
+          graderInput
+        )
       )
     let stage1: Stage1.Stage1Result | undefined
     if (needV1 || needV2) {
-      stage1 = yield* Stage1.run(ctx, prepared.labeled, prepared.unlabeled, grader, graderInput)
-      writers.set("v1", yield* QueryModelStage.run(ctx, "v1", stage1.d2q, pool, grader, graderInput))
+      stage1 = yield* Stage1.run(ctx, prepared.labeled, prepared.unlabeled, graderAt("stage1"), graderInput)
+      writers.set(
+        "v1",
+        yield* QueryModelStage.run(ctx, "v1", stage1.d2q, pool, graderAt("query-model:v1"), graderInput)
+      )
     }
     if (options.until === "stage1") return partial()
     if (needV2 && stage1 !== undefined) {
@@ -258,7 +270,7 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       const stage2 = yield* Stage2.run(ctx, {
         writer: v1.writer,
         writerInput: Artifact.asInput("query-model", v1.artifact),
-        grader,
+        grader: graderAt("stage2"),
         graderInput,
         unlabeled: prepared.unlabeled,
         documents,
@@ -273,7 +285,10 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
         model: "query model v1 on stage-2 documents (before filtering)",
         counts: stage2.artifact.record.counts
       })
-      writers.set("v2", yield* QueryModelStage.run(ctx, "v2", stage2.d2q, pool, grader, graderInput))
+      writers.set(
+        "v2",
+        yield* QueryModelStage.run(ctx, "v2", stage2.d2q, pool, graderAt("query-model:v2"), graderInput)
+      )
     }
     if (options.until === "stage2") return partial()
 
@@ -295,7 +310,7 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
           stage,
           writer,
           writerInput,
-          grader,
+          grader: graderAt(`synthesis:${name}`),
           graderInput,
           documents: synthDocs,
           testQueries,

@@ -24,6 +24,11 @@ import { PipelineError } from "./PipelineError.js"
 export interface ScoreStageResult {
   readonly artifact: Artifact.Artifact
   readonly grader: Models.Grader
+  /**
+   * The same grader with its LLM usage booked under `stage` (an LLM judge; the embedded model makes no calls), so
+   * the manifest's per-stage tokens and cost say which stage spent them. Same id, same answers, same cache.
+   */
+  readonly forStage?: ((stage: string) => Models.Grader) | undefined
   /** Held-out classifier metrics by model name (the score model and, for the embedded one, its baselines). */
   readonly report: Readonly<Record<string, TrainingReport.ClassifierMetrics>>
 }
@@ -171,5 +176,11 @@ export const llmJudge = (
     )
     yield* record(ctx, artifact)
     const metrics = (artifact.record.info as { metrics: TrainingReport.ClassifierMetrics }).metrics
-    return { artifact, grader, report: { "LLM judge": metrics } }
+    return {
+      artifact,
+      grader,
+      forStage: (usageStage: string) =>
+        LlmJudge.make({ client: llm.client, scale, fewShot, seed: ctx.config.seed, stage: usageStage }),
+      report: { "LLM judge": metrics }
+    }
   })

@@ -195,6 +195,10 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       assert.strictEqual(judge.config.kind, "llm")
       assert.include(judge.id, server.url)
       assert.include(result.reportMarkdown, "LLM judge")
+      // the judge's calls are booked under the stage that made them, not all under "score"
+      const booked = Object.keys(manifest.llm.stages)
+      for (const stage of ["score", "stage1", "query-model:v1", "stage2", "query-model:v2", "synthesis:v2"])
+        assert.include(booked, stage)
     } finally {
       await server.close()
     }
