@@ -138,6 +138,15 @@ export const make = (options: GradeQuotaOptions): Filter.Filter => {
         )
         const rng = new Sampling.SeededRandom(seed)
         const keptPerGrade = [0, 0, 0, 0]
+        // in distribution mode a share-bearing grade without candidates zeroes every quota: name it in the reason
+        const empty =
+          options.existing === undefined
+            ? GRADES.filter((g) => (options.shares[g] ?? 0) > 0 && byGrade[g]!.length === 0)
+            : []
+        const why =
+          empty.length > 0
+            ? ` (grade${empty.length > 1 ? "s" : ""} ${empty.join(", ")} ha${empty.length > 1 ? "ve" : "s"} no candidates, and the shares fix the ratio between grades)`
+            : ""
         for (const g of GRADES) {
           const list = byGrade[g]!
           const quota = q[g]
@@ -155,7 +164,7 @@ export const make = (options: GradeQuotaOptions): Filter.Filter => {
           for (const i of list)
             decisions[i] = chosen.has(i)
               ? Filter.keep(`quota ${quota} for grade ${g}`)
-              : Filter.reject("over-quota", `grade ${g} quota is ${quota}`)
+              : Filter.reject("over-quota", `grade ${g} quota is ${quota}${why}`)
           keptPerGrade[g] = chosen.size
         }
         const statistics: Record<string, number | null> = {}
@@ -163,6 +172,7 @@ export const make = (options: GradeQuotaOptions): Filter.Filter => {
           statistics[`kept.${g}`] = keptPerGrade[g]!
           if (q[g] !== undefined) statistics[`quota.${g}`] = q[g]!
         }
+        if (empty.length > 0) statistics.emptyQuotaGrades = empty.length
         if (options.existing !== undefined) {
           const existing = GRADES.map((g) => options.existing?.[g] ?? 0)
           const final = GRADES.map((g) => existing[g]! + keptPerGrade[g]!)

@@ -36,6 +36,11 @@ describe("GradeQuota", () => {
         [2, 1, 0]
       )
       assert.deepStrictEqual(capped.counts.reasons, { "over-quota": 4, "grade-not-in-quota": 3 })
+      // a share-bearing grade with no candidates zeroes every quota: the rejections say which grade and why
+      const lonely = yield* GradeQuota.make({ shares: { 1: 0.5, 2: 0.5 }, seed: 4 }).apply(many(1, 10))
+      assert.strictEqual(lonely.kept.length, 0)
+      assert.strictEqual(lonely.statistics!.emptyQuotaGrades, 1)
+      assert.include(lonely.rejected[0]!.verdicts.at(-1)!.reason!, "grade 2 has no candidates")
     })
   )
 

@@ -270,13 +270,16 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
     if (
       !(heldOutFraction >= 0 && heldOutFraction < 1) ||
       !(hidden >= 0 && Number.isInteger(hidden)) ||
-      !(fit.epochs >= 1) ||
-      !(fit.batchSize >= 1)
+      !(fit.epochs >= 1 && Number.isInteger(fit.epochs)) ||
+      !(fit.batchSize >= 1 && Number.isInteger(fit.batchSize)) ||
+      !(fit.patience >= 1 && Number.isInteger(fit.patience)) ||
+      !(fit.learningRate > 0 && Number.isFinite(fit.learningRate)) ||
+      !(fit.l2 >= 0 && Number.isFinite(fit.l2))
     ) {
       return yield* new TrainingError({
         reason: "invalid-option",
-        detail: `invalid options: heldOutFraction=${heldOutFraction} hidden=${hidden} epochs=${fit.epochs} batchSize=${fit.batchSize}`,
-        hint: "heldOutFraction in [0,1), hidden an integer ≥ 0, epochs and batchSize ≥ 1"
+        detail: `invalid options: heldOutFraction=${heldOutFraction} hidden=${hidden} epochs=${fit.epochs} batchSize=${fit.batchSize} patience=${fit.patience} learningRate=${fit.learningRate} l2=${fit.l2}`,
+        hint: "heldOutFraction in [0,1), hidden an integer ≥ 0, epochs, batchSize and patience integers ≥ 1, learningRate > 0, l2 ≥ 0"
       })
     }
     const weightsMode = options.classWeights ?? "sqrt"
@@ -331,10 +334,21 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
         rng.fork("fit")
       )
     })
-    if (!result.params.every(Number.isFinite)) {
+    // early stopping keeps the starting weights when every epoch is worse: when that is because the loss blew up,
+    // the "trained" model is an untrained one — say so instead of returning it
+    // (blew up: a non-finite loss, or a held-out loss far above the starting weights' — not merely no gain)
+    const blewUp = result.history.some(
+      (h) =>
+        !Number.isFinite(h.trainLoss) ||
+        !Number.isFinite(h.validLoss) ||
+        (Number.isFinite(result.initialValidLoss) && h.validLoss > 2 * result.initialValidLoss)
+    )
+    if (!result.params.every(Number.isFinite) || (blewUp && result.bestEpoch === 0)) {
       return yield* new TrainingError({
         reason: "diverged",
-        detail: "training produced non-finite weights",
+        detail: result.params.every(Number.isFinite)
+          ? `the loss became non-finite and no epoch improved on the starting weights (learningRate ${fit.learningRate})`
+          : "training produced non-finite weights",
         hint: "lower classifier.learningRate"
       })
     }

@@ -167,6 +167,26 @@ describe("EmbeddedScoreModel", () => {
         EmbeddedScoreModel.train({ pairs: [{ query: "a", doc: "b", label: 5 }], seed: 1 })
       )
       assert.strictEqual((five as ScoreModelError.TrainingError).reason, "label-off-scale")
+      for (const classifier of [
+        { learningRate: Number.NaN },
+        { learningRate: -1 },
+        { epochs: 1.5 },
+        { patience: -1 }
+      ]) {
+        const bad = yield* Effect.flip(EmbeddedScoreModel.train({ pairs, seed: 1, classifier }))
+        assert.strictEqual((bad as ScoreModelError.TrainingError).reason, "invalid-option", JSON.stringify(classifier))
+      }
+    })
+  )
+
+  it.effect("a learning rate that blows the loss up is an error, not the untrained network", () =>
+    Effect.gen(function* () {
+      const { train } = yield* subset("kuake_qtr", 600, 10)
+      const error = yield* Effect.flip(
+        EmbeddedScoreModel.train({ pairs: train, seed: 1, classifier: { learningRate: 1e6, epochs: 3 } })
+      )
+      assert.strictEqual((error as ScoreModelError.TrainingError).reason, "diverged")
+      assert.include(error.message, "lower classifier.learningRate")
     })
   )
 

@@ -288,6 +288,8 @@ export interface FitResult {
   readonly params: Float64Array
   readonly epochs: number
   readonly bestEpoch: number
+  /** The held-out loss of the starting weights (infinite without held-out rows). */
+  readonly initialValidLoss: number
   readonly history: ReadonlyArray<{ readonly epoch: number; readonly trainLoss: number; readonly validLoss: number }>
 }
 
@@ -345,6 +347,7 @@ export const fit = (
   let best = Float64Array.from(params)
   let bestLoss = valid.y.length > 0 ? weightedLoss(s, params, valid.x, valid.y, classWeights) : Number.POSITIVE_INFINITY
   let bestEpoch = 0
+  const initialValidLoss = bestLoss
   const history: Array<{ epoch: number; trainLoss: number; validLoss: number }> = []
   let epoch = 0
   for (epoch = 1; epoch <= options.epochs; epoch++) {
@@ -391,7 +394,7 @@ export const fit = (
       break
     }
   }
-  return { params: best, epochs: Math.min(epoch, options.epochs), bestEpoch, history }
+  return { params: best, epochs: Math.min(epoch, options.epochs), bestEpoch, initialValidLoss, history }
 }
 
 /**
