@@ -7,6 +7,7 @@
  */
 
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Inputs, Pipeline, PipelineConfig, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
@@ -181,7 +182,11 @@ const shardOf = (input: RunInput) =>
 const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipeline.SystemName>, json: boolean) =>
   Effect.gen(function* () {
     const files = yield* Prepare.dataFiles(config)
-    const { dataset, split } = yield* Prepare.loadFiles(config, files, path.join(config.runDir, "rejects"))
+    // a dry run writes nothing into the run directory: rows --skip-invalid rejects go to a temp folder, removed after
+    const rejects = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-dry-run-"))
+    const { dataset, split } = yield* Prepare.loadFiles(config, files, rejects).pipe(
+      Effect.ensuring(Effect.sync(() => fs.rmSync(rejects, { recursive: true, force: true })))
+    )
     const plan = Plan.make(config, dataset, systems)
     if (json) {
       yield* Console.log(

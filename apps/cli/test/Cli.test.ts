@@ -261,6 +261,12 @@ describe("ssra CLI", () => {
       assert.include(r.output, "synthesis:prompt-only")
       assert.include(r.output, "needs an LLM backend")
       assert.isFalse(fs.existsSync(runDir))
+      // with --skip-invalid and a bad row too: the rejects go nowhere near the run directory
+      const data = sliceOfBundled(tmp())
+      fs.appendFileSync(path.join(data, "labeled.jsonl"), '{"qid":"x","did":"y","query":"q","doc":"d","label":9}\n')
+      const skip = yield* runCli(["estimate", "--data", data, "--run-dir", runDir, "--skip-invalid"])
+      assert.strictEqual(skip.code, 0, skip.output)
+      assert.isFalse(fs.existsSync(runDir))
     })
   )
 
