@@ -26,9 +26,20 @@ let out = head
 for (const dir of parts) {
   const file = `${dir}/BENCHMARKS.md`
   if (!existsSync(file)) continue
+  // headings move one level down (the file's title becomes a section); lines inside fenced code blocks (shell
+  // comments start with "#") stay as they are
+  let fenced = false
+  let first = true
   const text = readFileSync(file, "utf8")
-    .replace(/^# /gm, "## ")
-    .replace(/^(#{2,}) /gm, (m, h, offset) => (offset === 0 ? m : `#${h} `))
+    .split("\n")
+    .map((line) => {
+      if (/^\s*(```|~~~)/.test(line)) fenced = !fenced
+      if (fenced || !/^#+ /.test(line)) return line
+      const shifted = first ? line.replace(/^# /, "## ") : `#${line}`
+      first = false
+      return shifted
+    })
+    .join("\n")
   out += `\n---\n\n<!-- from ${file} -->\n${text.trim()}\n`
 }
 writeFileSync("BENCHMARKS.md.tmp", out)
