@@ -202,15 +202,7 @@ export const make = (
       }))
     )
     const llm = config.backends.llm
-    const estimate = Estimate.fromSample(sample, {
-      totalCalls: calls,
-      model: llm?.model ?? "(no model configured)",
-      prices: llm
-        ? { [llm.model]: { inputPer1M: llm.pricePerMillionInput ?? 0, outputPer1M: llm.pricePerMillionOutput ?? 0 } }
-        : {},
-      throughput: { requestsPerSecond: llm?.requestsPerSecond ?? 4 },
-      completionTokens: 24 * config.synthesis.perDocument
-    })
+    const estimate = estimateOf(config, sample, calls, 24 * config.synthesis.perDocument)
     out.push({
       stage: "synthesis:prompt-only",
       backend: "llm",
