@@ -1,4 +1,37 @@
 // Shared tsup preset: ESM for Node 22, sourcemaps, no declarations (TS 7's tsc emits those; see STACK).
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+/**
+ * `import text from "./file.py?raw"` (Vite's spelling, which vitest understands natively): the file's text as the
+ * module's default export, inlined into the bundle, so `dist/` carries it and never reads the source at run time.
+ * The path is resolved relative to the importing file. The module is named by its path relative to the package
+ * (not the absolute one), so a bundle's comments and source map do not depend on where the repo was checked out.
+ *
+ * @type {import("esbuild").Plugin}
+ */
+export const rawTextPlugin = {
+  name: "ssra-raw-text",
+  setup(build) {
+    build.onResolve({ filter: /\?raw$/ }, (args) => {
+      const file = path.resolve(args.resolveDir, args.path.slice(0, -"?raw".length))
+      if (!fs.existsSync(file)) {
+        return { errors: [{ text: `raw import ${args.path}: ${file} does not exist` }] }
+      }
+      return {
+        path: path.relative(process.cwd(), file).split(path.sep).join("/"),
+        namespace: "ssra-raw",
+        watchFiles: [file]
+      }
+    })
+    build.onLoad({ filter: /.*/, namespace: "ssra-raw" }, (args) => ({
+      contents: fs.readFileSync(path.resolve(process.cwd(), args.path), "utf8"),
+      loader: "text",
+      watchFiles: [path.resolve(process.cwd(), args.path)]
+    }))
+  }
+}
+
 /** @param {Partial<import("tsup").Options>} overrides */
 export const preset = (overrides = {}) => ({
   entry: ["src/index.ts"],
@@ -10,5 +43,6 @@ export const preset = (overrides = {}) => ({
   dts: false,
   splitting: false,
   treeshake: true,
-  ...overrides
+  ...overrides,
+  esbuildPlugins: [rawTextPlugin, ...(overrides.esbuildPlugins ?? [])]
 })

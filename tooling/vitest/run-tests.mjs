@@ -1,7 +1,7 @@
 // Runs every test project once and ends with the line CI reads: "N passed, N failed".
 // Vitest's own summary is kept above it for people; the JSON report is the source of the counts.
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -29,4 +29,6 @@ if (existsSync(out)) {
   failed = 1
 }
 console.log(`${passed} passed, ${failed} failed`)
+// scripts/test.sh adds these to the Python tests' and the rehearsal's counts for its closing line
+if (process.env.SSRA_COUNTS_FILE) appendFileSync(process.env.SSRA_COUNTS_FILE, `vitest ${passed} ${failed}\n`)
 process.exit(run.status === 0 && failed === 0 && passed > 0 ? 0 : 1)

@@ -31,6 +31,8 @@ export const codes = {
   backendUnreachable: 5,
   budget: 6,
   io: 7,
+  /** The run stopped at a hand-off: a model must be fine-tuned and served outside ssra before it can go on. */
+  awaitingTraining: 8,
   interrupted: 130
 } as const
 
@@ -105,8 +107,10 @@ export const classify = (error: unknown): { readonly code: number; readonly mess
                   ? codes.budget
                   : reason === "io"
                     ? codes.io
-                    : codes.internal
-      return { code, message }
+                    : reason === "awaiting-training"
+                      ? codes.awaitingTraining
+                      : codes.internal
+      return { code, message: reason === "awaiting-training" ? `hand-off: ${message}` : message }
     }
     case "ModelError": {
       const e = error as { backend: string; reason: string; message: string }

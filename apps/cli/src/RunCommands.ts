@@ -88,6 +88,54 @@ export const runFlags = {
     ),
     Flag.optional
   ),
+  scoreModel: Flag.Literals("score-model", ["embedded", "llm", "fine-tuned"] as const).pipe(
+    Flag.withDescription(
+      "The score model: embedded (trained here, CPU), llm (the LLM judge at --llm-base-url, few-shot) or fine-tuned (an LLM you fine-tune on the kit the run writes, served at --score-model-endpoint). Sets backends.scoreModel. Example: --score-model fine-tuned"
+    ),
+    Flag.optional
+  ),
+  queryModel: Flag.Literals("query-model", ["embedded", "fine-tuned"] as const).pipe(
+    Flag.withDescription(
+      "The query models (vanilla, v1, v2): embedded (trained here) or fine-tuned (LLMs you fine-tune on the kits the run writes, served at --query-model-v1-endpoint …). Sets backends.queryModel. Example: --query-model fine-tuned"
+    ),
+    Flag.optional
+  ),
+  judge: Flag.Literals("judge", ["score-model", "llm"] as const).pipe(
+    Flag.withDescription(
+      "Stage 2's pairwise consistency judge: the score model's expected grade, or the LLM at --llm-base-url (the paper). Sets stage2.judge. Example: --judge llm"
+    ),
+    Flag.optional
+  ),
+  scoreModelEndpoint: Flag.String("score-model-endpoint").pipe(
+    Flag.withDescription(
+      "OpenAI-compatible endpoint serving the fine-tuned score model, URL or URL#MODEL (default model: the only one its /models lists). Sets backends.external.scoreModel. Example: --score-model-endpoint http://127.0.0.1:8001/v1#score-sft"
+    ),
+    Flag.optional
+  ),
+  vanillaQueryModelEndpoint: Flag.String("vanilla-query-model-endpoint").pipe(
+    Flag.withDescription(
+      "Endpoint serving the vanilla SFT query model (experiment's vanilla-sft system), URL or URL#MODEL. Sets backends.external.vanilla. Example: --vanilla-query-model-endpoint http://127.0.0.1:8002/v1"
+    ),
+    Flag.optional
+  ),
+  queryModelV1Endpoint: Flag.String("query-model-v1-endpoint").pipe(
+    Flag.withDescription(
+      "Endpoint serving the fine-tuned query model v1 (Stage 1), URL or URL#MODEL. Sets backends.external.queryModelV1. Example: --query-model-v1-endpoint http://127.0.0.1:8003/v1"
+    ),
+    Flag.optional
+  ),
+  queryModelV2Endpoint: Flag.String("query-model-v2-endpoint").pipe(
+    Flag.withDescription(
+      "Endpoint serving the fine-tuned query model v2 (Stage 2), URL or URL#MODEL. Sets backends.external.queryModelV2. Example: --query-model-v2-endpoint http://127.0.0.1:8004/v1"
+    ),
+    Flag.optional
+  ),
+  sftBaseModel: Flag.String("sft-base-model").pipe(
+    Flag.withDescription(
+      "Base model the hand-off SFT kits fine-tune (a Hugging Face id or a local directory). Sets backends.external.baseModel. Example: --sft-base-model Qwen/Qwen3-4B"
+    ),
+    Flag.optional
+  ),
   dryRun: Flag.Boolean("dry-run").pipe(
     Flag.withDescription(
       "Validate config and data and print the plan (stages, calls, LLM tokens/cost/time); do no work. Example: --dry-run"
@@ -115,9 +163,36 @@ type RunInput = {
   readonly llmBaseUrl: Option.Option<string>
   readonly llmModel: Option.Option<string>
   readonly llmPreset: Option.Option<string>
+  readonly scoreModel?: Option.Option<"embedded" | "llm" | "fine-tuned">
+  readonly queryModel?: Option.Option<"embedded" | "fine-tuned">
+  readonly judge?: Option.Option<"score-model" | "llm">
+  readonly scoreModelEndpoint?: Option.Option<string>
+  readonly vanillaQueryModelEndpoint?: Option.Option<string>
+  readonly queryModelV1Endpoint?: Option.Option<string>
+  readonly queryModelV2Endpoint?: Option.Option<string>
+  readonly sftBaseModel?: Option.Option<string>
   readonly dryRun: boolean
   readonly json: boolean
 }
+
+/**
+ * `URL` or `URL#MODEL` → an endpoint section; a value that is no http(s) URL is a usage error naming the flag.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parseEndpoint = (flag: string, text: string | undefined) =>
+  Effect.gen(function* () {
+    if (text === undefined) return undefined
+    const hash = text.indexOf("#")
+    const baseUrl = hash < 0 ? text : text.slice(0, hash)
+    const model = hash < 0 ? undefined : text.slice(hash + 1)
+    if (!/^https?:\/\/[^/\s]+/.test(baseUrl))
+      return yield* usage(`--${flag} ${text} is not an http(s) URL`, `e.g. --${flag} http://127.0.0.1:8000/v1#MODEL`)
+    if (model !== undefined && model.trim() === "")
+      return yield* usage(`--${flag} ${text} names an empty model after #`, "drop the # or name the model")
+    return { baseUrl, ...(model !== undefined ? { model } : {}) }
+  })
 
 /**
  * The resolved config of a command (defaults ← `base` ← file ← env ← flags).
@@ -131,6 +206,26 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
       ? { llm: { baseUrl: opt(input.llmBaseUrl), model: opt(input.llmModel), preset: opt(input.llmPreset) } }
       : undefined
   return Effect.gen(function* () {
+    const external = {
+      baseModel: input.sftBaseModel === undefined ? undefined : opt(input.sftBaseModel),
+      scoreModel: yield* parseEndpoint(
+        "score-model-endpoint",
+        input.scoreModelEndpoint && opt(input.scoreModelEndpoint)
+      ),
+      vanilla: yield* parseEndpoint(
+        "vanilla-query-model-endpoint",
+        input.vanillaQueryModelEndpoint && opt(input.vanillaQueryModelEndpoint)
+      ),
+      queryModelV1: yield* parseEndpoint(
+        "query-model-v1-endpoint",
+        input.queryModelV1Endpoint && opt(input.queryModelV1Endpoint)
+      ),
+      queryModelV2: yield* parseEndpoint(
+        "query-model-v2-endpoint",
+        input.queryModelV2Endpoint && opt(input.queryModelV2Endpoint)
+      )
+    }
+    const anyExternal = Object.values(external).some((v) => v !== undefined)
     const config = yield* ConfigLoader.resolve({
       file: opt(input.config),
       env: process.env,
@@ -147,7 +242,13 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
           allowBom: input.allowBom ? true : undefined,
           split: Option.isSome(input.splitTest) ? { testFraction: input.splitTest.value } : undefined
         },
-        backends: llm
+        backends: {
+          ...llm,
+          scoreModel: input.scoreModel && opt(input.scoreModel),
+          queryModel: input.queryModel && opt(input.queryModel),
+          ...(anyExternal ? { external } : {})
+        },
+        stage2: input.judge && Option.isSome(input.judge) ? { judge: input.judge.value } : undefined
       }
     })
     if (

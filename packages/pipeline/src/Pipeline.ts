@@ -139,9 +139,11 @@ export const run = (
     const tag = error && "error" in error ? (error.error as { _tag?: string })._tag : undefined
     // best effort: when the run failed because the disk is full, recording that fails too, and the error that
     // names the failing stage and file must be the one the user sees (the manifest then still says "running")
+    const awaiting =
+      tag === "PipelineError" && (error as { error: { reason?: string } }).error.reason === "awaiting-training"
     yield* Effect.ignore(
       recorder.finish(
-        tag === "ShardPending" ? "shard-done" : "failed",
+        tag === "ShardPending" ? "shard-done" : awaiting ? "awaiting-training" : "failed",
         error && "error" in error ? String((error.error as Error).message) : "interrupted or defect"
       )
     )

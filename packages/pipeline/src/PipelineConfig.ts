@@ -87,6 +87,54 @@ export const LlmBackend = Schema.Struct({
 export type LlmBackend = typeof LlmBackend.Type
 
 /**
+ * A served fine-tuned model: an OpenAI-compatible endpoint (vLLM, SGLang, `transformers serve`, llama.cpp
+ * server…) and the model id to ask for. Without `model` the endpoint's `/models` list must name exactly one.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Endpoint = Schema.Struct({
+  baseUrl: Schema.String,
+  model: Schema.optionalKey(Schema.String),
+  /** Name of the environment variable holding the endpoint's API key. */
+  apiKeyEnv: Schema.optionalKey(Schema.String),
+  maxInFlight: Schema.optionalKey(PositiveInt),
+  /** Score model only: sampled answers per pair when the server returns no logprobs (default 5). */
+  samples: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(2))),
+  /** Query model only: sampling temperature (default 1). */
+  temperature: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 2 })))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Endpoint = typeof Endpoint.Type
+
+/**
+ * `backends.external`: models fine-tuned outside ssra (GPU SFT with the kits `ssra run` writes when it hands
+ * off) and served behind OpenAI-compatible endpoints. A `fine-tuned` stage whose endpoint is absent stops the run
+ * with the SFT kit and the commands to train and serve it; the rerun with the endpoint goes on from there.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ExternalSection = Schema.Struct({
+  /** The base model the SFT kits fine-tune (a Hugging Face id or a local directory). */
+  baseModel: Schema.optionalKey(Schema.NonEmptyString),
+  scoreModel: Schema.optionalKey(Endpoint),
+  vanilla: Schema.optionalKey(Endpoint),
+  queryModelV1: Schema.optionalKey(Endpoint),
+  queryModelV2: Schema.optionalKey(Endpoint)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ExternalSection = typeof ExternalSection.Type
+
+/**
  * Every field of a run's configuration.
  *
  * @since 0.1.0
@@ -132,10 +180,13 @@ export const Config = Schema.Struct({
     )
   }),
   backends: Schema.Struct({
-    scoreModel: Schema.Literals(["embedded", "llm"]),
-    queryModel: Schema.Literals(["embedded", "llm"]),
+    /** `fine-tuned`: an LLM fine-tuned on the labeled pairs outside ssra, served at `external.scoreModel`. */
+    scoreModel: Schema.Literals(["embedded", "llm", "fine-tuned"]),
+    /** `fine-tuned`: LLM query models (vanilla, v1, v2) fine-tuned outside ssra, served at `external.*`. */
+    queryModel: Schema.Literals(["embedded", "llm", "fine-tuned"]),
     embedding: Schema.Literals(["embedded", "remote"]),
-    llm: Schema.optionalKey(LlmBackend)
+    llm: Schema.optionalKey(LlmBackend),
+    external: Schema.optionalKey(ExternalSection)
   }),
   prepare: Schema.Struct({
     /** Ask the LLM to rewrite OCR+ASR into a description (needs an LLM backend and a documents file). */

@@ -17,7 +17,9 @@ export const Reason = Schema.Literals([
   "backend-unreachable",
   "budget",
   "io",
-  "internal"
+  "internal",
+  /** The run stopped at a hand-off: a model must be fine-tuned and served outside ssra, then the run reruns. */
+  "awaiting-training"
 ])
 
 /**

@@ -22,7 +22,7 @@ import type { Config } from "./PipelineConfig.js"
  */
 export interface PlannedStage {
   readonly stage: string
-  readonly backend: "embedded" | "llm" | "none"
+  readonly backend: "embedded" | "llm" | "external" | "none"
   readonly work: string
   readonly calls: number
   readonly estimate?: Estimate.EstimateResult | undefined
@@ -65,6 +65,11 @@ export const make = (
 ): Array<PlannedStage> => {
   const scale = dataset.scale
   const llmJudge = config.backends.scoreModel === "llm"
+  // a fine-tuned score model or query model runs on the team's own server: calls are counted, not priced
+  const external = (which: "scoreModel" | "vanilla" | "queryModelV1" | "queryModelV2") =>
+    config.backends.external?.[which] !== undefined
+      ? `served at ${config.backends.external[which]!.baseUrl}`
+      : "no endpoint yet: the run writes its SFT kit and stops (hand-off)"
   const labeled =
     config.data.sample?.labeledQueries !== undefined ? `≤ ${config.data.sample.labeledQueries} queries of ` : ""
   const unlabeledDocs = new Set(dataset.unlabeled.map((p) => p.did)).size
@@ -93,16 +98,18 @@ export const make = (
   }))
   /** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
   const graded = (stage: string, work: string, calls: number, note?: string): PlannedStage =>
-    llmJudge
-      ? {
-          stage,
-          backend: "llm",
-          work,
-          calls,
-          estimate: estimateOf(config, judgeSample, calls, 8),
-          ...(note !== undefined ? { note } : {})
-        }
-      : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
+    config.backends.scoreModel === "fine-tuned"
+      ? { stage, backend: "external", work, calls, note: note ?? `fine-tuned score model ${external("scoreModel")}` }
+      : llmJudge
+        ? {
+            stage,
+            backend: "llm",
+            work,
+            calls,
+            estimate: estimateOf(config, judgeSample, calls, 8),
+            ...(note !== undefined ? { note } : {})
+          }
+        : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
   const queryModelCalls = (documents: number) =>
     Math.min(config.queryModel.maxTrainingDocs, documents) * config.queryModel.candidatesPerDoc
 
@@ -119,16 +126,35 @@ export const make = (
     calls: 0
   })
   out.push(
-    llmJudge
-      ? graded("score-model", `LLM judge (8-shot), checked on ${scoreHeldOut} held-out labeled pairs`, scoreHeldOut)
-      : { stage: "score-model", backend: "embedded", work: "embedded score model on the labeled pairs", calls: 0 }
+    config.backends.scoreModel === "fine-tuned"
+      ? graded("score-model", `fine-tuned score model, checked on ${scoreHeldOut} held-out labeled pairs`, scoreHeldOut)
+      : llmJudge
+        ? graded("score-model", `LLM judge (8-shot), checked on ${scoreHeldOut} held-out labeled pairs`, scoreHeldOut)
+        : { stage: "score-model", backend: "embedded", work: "embedded score model on the labeled pairs", calls: 0 }
   )
+  /** A query-model stage: trained here (its training candidates are graded), or fine-tuned outside ssra. */
+  const queryModelStage = (
+    stage: string,
+    which: "vanilla" | "queryModelV1" | "queryModelV2",
+    work: string,
+    calls: number
+  ): PlannedStage =>
+    config.backends.queryModel === "fine-tuned"
+      ? {
+          stage,
+          backend: "external",
+          work: "fine-tuned query model (SFT outside ssra)",
+          calls: 0,
+          note: external(which)
+        }
+      : graded(stage, work, calls)
   const vanilla = systems.includes("vanilla-sft") || systems.includes("ssra-no-stage1-2")
   if (vanilla) {
     const calls = queryModelCalls(labeledDocs)
     out.push(
-      graded(
+      queryModelStage(
         "query-model:vanilla",
+        "vanilla",
         `train the labeled-only query model: ≤ ${Math.min(config.queryModel.maxTrainingDocs, labeledDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
         calls
       )
@@ -139,8 +165,9 @@ export const make = (
     out.push(graded("stage1", `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q`, dataset.unlabeled.length))
     const d2qDocs = new Set([...dataset.labeled, ...dataset.unlabeled].map((p) => p.did)).size
     out.push(
-      graded(
+      queryModelStage(
         "query-model:v1",
+        "queryModelV1",
         `train query model v1: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
         queryModelCalls(d2qDocs)
       )
@@ -167,8 +194,9 @@ export const make = (
           note: "upper bound: only pairs that passed the score gate are asked; tokens estimated from grading prompts"
         })
       out.push(
-        graded(
+        queryModelStage(
           "query-model:v2",
+          "queryModelV2",
           `train query model v2: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
           queryModelCalls(d2qDocs)
         )

@@ -7,10 +7,11 @@
  */
 
 import * as path from "node:path"
-import { Hash, type Models, type Pair } from "@ssra/core"
-import { EmbeddedQueryModel } from "@ssra/query-model"
-import { Effect } from "effect"
+import { AtomicFile, Hash, type Models, type Pair } from "@ssra/core"
+import { EmbeddedQueryModel, FineTunedQueryModel, SftData } from "@ssra/query-model"
+import { Effect, type Scope } from "effect"
 import * as Artifact from "./Artifact.js"
+import * as External from "./External.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
 import { PipelineError } from "./PipelineError.js"
 
@@ -26,21 +27,23 @@ export interface QueryModelResult {
 }
 
 /**
- * Trains (or reuses) an embedded query model named `name`.
+ * Trains (or reuses) an embedded query model named `name`; with `backends.queryModel: fine-tuned`, uses the
+ * served fine-tuned model instead, or hands off its SFT kit (`External`).
  *
  * @since 0.1.0
  * @category stages
  */
 export const run = (
   ctx: RunContext,
-  name: string,
+  name: "vanilla" | "v1" | "v2",
   d2q: ReadonlyArray<Pair.D2QGroup>,
   queryPool: ReadonlyArray<string>,
   grader: Models.Grader,
   graderInput: Artifact.Input
-): Effect.Effect<QueryModelResult, PipelineError> =>
+): Effect.Effect<QueryModelResult, PipelineError, Scope.Scope> =>
   Effect.gen(function* () {
     const stage = `query-model:${name}`
+    if (ctx.config.backends.queryModel === "fine-tuned") return yield* fineTuned(ctx, name, d2q, grader)
     if (ctx.config.backends.queryModel === "llm") {
       return yield* new PipelineError({
         reason: ctx.config.backends.llm === undefined ? "backend-missing" : "config",
@@ -119,3 +122,95 @@ export const run = (
     )
     return { artifact, writer }
   })
+
+const which = { vanilla: "vanilla", v1: "queryModelV1", v2: "queryModelV2" } as const
+
+/**
+ * A query model fine-tuned outside ssra on the D2Q set (the paper's query model: "(document, grade) → query"
+ * chat rows, `SftData`), served at `backends.external.<vanilla|queryModelV1|queryModelV2>`. Without an endpoint
+ * the run hands off its SFT kit and stops. A document the served model answers with no readable query yields no
+ * candidate (counted downstream) instead of stopping the stage.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const fineTuned = (
+  ctx: RunContext,
+  name: "vanilla" | "v1" | "v2",
+  d2q: ReadonlyArray<Pair.D2QGroup>,
+  grader: Models.Grader
+): Effect.Effect<QueryModelResult, PipelineError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const stage = `query-model:${name}`
+    const set = SftData.stage1(d2q, [])
+    const rows = set.examples.map((e) => SftData.toChat(e, grader.scale))
+    if (rows.length === 0) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage,
+        detail: "the D2Q set is empty: no SFT rows for the query model",
+        hint: "check the labeled and unlabeled files"
+      })
+    }
+    const endpoint = External.endpointOf(ctx, which[name])
+    if (endpoint === undefined) return yield* External.handoff(ctx, which[name], stage, rows)
+    const { llm, model } = yield* External.client(ctx, which[name], endpoint)
+    const writer = FineTunedQueryModel.make({
+      client: llm.client,
+      model,
+      scale: grader.scale,
+      label: name === "vanilla" ? "vanilla-sft" : name === "v1" ? "stage1" : "stage2",
+      ...(endpoint.temperature !== undefined ? { temperature: endpoint.temperature } : {})
+    })
+    const spec: Artifact.Spec = {
+      stage,
+      config: { kind: "fine-tuned", writer: writer.id, promptVersion: SftData.promptVersion, scale: grader.scale.max },
+      inputs: [{ name: "sft", sha256: Hash.hashValue(rows) }]
+    }
+    const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
+      Effect.gen(function* () {
+        yield* AtomicFile.writeJson(path.join(dir, "query-model", "endpoint.json"), {
+          kind: "fine-tuned",
+          baseUrl: endpoint.baseUrl,
+          model,
+          writer: writer.id,
+          promptVersion: SftData.promptVersion,
+          sftRows: rows.length
+        })
+        return {
+          counts: { documents: d2q.length, sftRows: rows.length },
+          info: {
+            components: [
+              {
+                name: stage,
+                id: writer.id,
+                config: { kind: "fine-tuned", endpoint: endpoint.baseUrl, model, sftRows: rows.length }
+              }
+            ]
+          }
+        }
+      }).pipe(
+        Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message, hint: "check the disk" }))
+      )
+    )
+    yield* record(ctx, artifact)
+    return { artifact, writer: lenient(writer) }
+  })
+
+/** Each request alone: one the model answers with no readable query gives no query instead of failing all. */
+const lenient = (writer: Models.QueryWriter): Models.QueryWriter => ({
+  ...writer,
+  generate: (requests) =>
+    Effect.forEach(
+      requests,
+      (request) =>
+        writer.generate([request]).pipe(
+          Effect.map((out) => out[0] ?? []),
+          Effect.catchIf(
+            (e) => e.reason === "invalid-output",
+            () => Effect.succeed([])
+          )
+        ),
+      { concurrency: 4 }
+    )
+})

@@ -104,13 +104,42 @@ export const previousSpend = (runDir: string): LlmSpend => {
 }
 
 /**
+ * A stage that needs a model trained outside ssra: where its SFT kit is, and the commands to train it, serve it
+ * and go on.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Handoff = Schema.Struct({
+  stage: Schema.String,
+  /** What must be trained, e.g. "query model v1". */
+  model: Schema.String,
+  kit: Schema.String,
+  rows: Schema.Number,
+  train: Schema.String,
+  serve: Schema.String,
+  /** The flag (and config key) that points the rerun at the served model. */
+  resume: Schema.String,
+  /** `awaiting` until the rerun finds the endpoint; then `served` with the endpoint it used. */
+  status: Schema.Literals(["awaiting", "served"]),
+  endpoint: Schema.optionalKey(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Handoff = typeof Handoff.Type
+
+/**
  * @since 0.1.0
  * @category schemas
  */
 export const RunManifest = Schema.Struct({
   formatVersion: Schema.Int,
   tool: Schema.String,
-  status: Schema.Literals(["running", "complete", "failed", "shard-done"]),
+  /** `awaiting-training`: stopped at a hand-off (see `handoffs`): train and serve the kit, then rerun. */
+  status: Schema.Literals(["running", "complete", "failed", "shard-done", "awaiting-training"]),
   startedAt: Schema.String,
   updatedAt: Schema.String,
   config: Schema.Unknown,
@@ -140,6 +169,8 @@ export const RunManifest = Schema.Struct({
    * budget stop pays only for new calls; cached answers are free): what `maxCostUsd` caps.
    */
   llmCumulative: Schema.optionalKey(LlmSpend),
+  /** Models trained outside ssra for this run: their kits, commands and endpoints (kept across invocations). */
+  handoffs: Schema.optionalKey(Schema.Array(Handoff)),
   error: Schema.optionalKey(Schema.String)
 })
 
@@ -197,6 +228,18 @@ export interface Recorder {
    */
   readonly trackLlm: (report: () => LlmUsageReport) => void
   readonly finish: (status: RunManifest["status"], error?: string) => Effect.Effect<void, PipelineError>
+  /** Records (or updates, by stage) a hand-off to external training and writes the manifest. */
+  readonly setHandoff: (handoff: Handoff) => Effect.Effect<void, PipelineError>
+}
+
+/** The hand-offs an earlier invocation on this run directory recorded (kept across reruns). */
+const previousHandoffs = (runDir: string): ReadonlyArray<Handoff> => {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")) as { handoffs?: unknown }
+    return Array.isArray(m.handoffs) ? m.handoffs.filter(Schema.is(Handoff)) : []
+  } catch {
+    return []
+  }
 }
 
 /**
@@ -209,6 +252,7 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
   Effect.gen(function* () {
     const file = path.join(runDir, "manifest.json")
     const previousLlm = previousSpend(runDir)
+    const handoffs = previousHandoffs(runDir)
     let tracked: (() => LlmUsageReport) | undefined
     // a run directory path that names a file is a wrong flag, not a failing disk
     const existing = fs.statSync(runDir, { throwIfNoEntry: false })
@@ -234,7 +278,8 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
       stages: [],
       totals: { durationMs: 0, llmCalls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
       // carried over even when this invocation never reaches its LLM client (e.g. it stops at the spent cap)
-      ...(previousLlm.invocations > 0 ? { llmCumulative: previousLlm } : {})
+      ...(previousLlm.invocations > 0 ? { llmCumulative: previousLlm } : {}),
+      ...(handoffs.length > 0 ? { handoffs } : {})
     }
     const write = Effect.try({
       try: () => {
@@ -301,6 +346,13 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
                 costUsd: manifest.totals.costUsd + t.costUsd
               }
             : manifest.totals
+        }
+        return write
+      },
+      setHandoff: (handoff) => {
+        manifest = {
+          ...manifest,
+          handoffs: [...(manifest.handoffs ?? []).filter((h) => h.stage !== handoff.stage), handoff]
         }
         return write
       },

@@ -8,10 +8,11 @@
 
 import * as path from "node:path"
 import { Hash, type Models, type Pair, Sampling } from "@ssra/core"
-import { EmbeddedScoreModel, LlmJudge, ScorePrompt, TrainingReport } from "@ssra/score-model"
-import { Effect } from "effect"
+import { EmbeddedScoreModel, FineTunedJudge, LlmJudge, ScorePrompt, Sft, TrainingReport } from "@ssra/score-model"
+import { Effect, type Scope } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
+import * as External from "./External.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
 import { PipelineError } from "./PipelineError.js"
 
@@ -46,9 +47,10 @@ export const run = (
   embedder: Models.TextEmbedder,
   embedderInput: Artifact.Input,
   llm?: Backends.Llm | undefined
-): Effect.Effect<ScoreStageResult, PipelineError> =>
+): Effect.Effect<ScoreStageResult, PipelineError, Scope.Scope> =>
   Effect.gen(function* () {
     const stage = "score-model"
+    if (ctx.config.backends.scoreModel === "fine-tuned") return yield* fineTunedJudge(ctx, labeled, scale)
     if (ctx.config.backends.scoreModel === "llm") {
       if (llm === undefined) {
         return yield* new PipelineError({
@@ -133,23 +135,89 @@ export const llmJudge = (
   llm: Backends.Llm
 ): Effect.Effect<ScoreStageResult, PipelineError> =>
   Effect.gen(function* () {
-    const stage = "score-model"
-    const { first: pool, second: heldOut } = Sampling.splitByGroup(
-      labeled,
-      (p) => p.qid,
-      ctx.config.scoreModel.devFraction,
-      ctx.config.seed
-    )
-    const evaluation = Sampling.sample(heldOut, 200, ctx.config.seed)
+    const { pool, evaluation } = split(ctx, labeled)
     const fewShot = ScorePrompt.fewShot(pool, scale, 2, ctx.config.seed)
-    const grader = LlmJudge.make({ client: llm.client, scale, fewShot, seed: ctx.config.seed })
+    const make = (stage?: string) =>
+      LlmJudge.make({
+        client: llm.client,
+        scale,
+        fewShot,
+        seed: ctx.config.seed,
+        ...(stage !== undefined ? { stage } : {})
+      })
+    return yield* measured(ctx, labeled, scale, evaluation, make, { kind: "llm", fewShotPerGrade: 2 }, "LLM judge")
+  })
+
+/**
+ * A score model fine-tuned outside ssra (the paper's setting: an LLM fine-tuned on the labeled pairs) and served
+ * at `backends.external.scoreModel`: the judge's zero-shot prompt against it, measured on the same held-out
+ * labeled queries as the other score models. Without an endpoint the run hands off: the SFT kit is written from
+ * the labeled pairs *outside* the held-out queries, so the measurement stays honest.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const fineTunedJudge = (
+  ctx: RunContext,
+  labeled: ReadonlyArray<Pair.LabeledPair>,
+  scale: { readonly max: 1 | 2 | 3 }
+): Effect.Effect<ScoreStageResult, PipelineError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { pool, evaluation } = split(ctx, labeled)
+    const rows = pool.map((p) => Sft.scoreRow(scale, p))
+    const endpoint = External.endpointOf(ctx, "scoreModel")
+    if (endpoint === undefined) return yield* External.handoff(ctx, "scoreModel", "score-model", rows)
+    const { llm, model } = yield* External.client(ctx, "scoreModel", endpoint)
+    const make = (stage?: string) =>
+      FineTunedJudge.make({
+        client: llm.client,
+        model,
+        scale,
+        seed: ctx.config.seed,
+        ...(endpoint.samples !== undefined ? { samples: endpoint.samples } : {}),
+        ...(stage !== undefined ? { stage } : {})
+      })
+    return yield* measured(
+      ctx,
+      labeled,
+      scale,
+      evaluation,
+      make,
+      { kind: "fine-tuned", endpoint: endpoint.baseUrl, model, sft: Hash.hashValue(rows) },
+      "fine-tuned score model"
+    )
+  })
+
+/** The labeled pairs the judge may learn from (few-shot, SFT) and ≤ 200 held-out pairs it is measured on. */
+const split = (ctx: RunContext, labeled: ReadonlyArray<Pair.LabeledPair>) => {
+  const { first: pool, second: heldOut } = Sampling.splitByGroup(
+    labeled,
+    (p) => p.qid,
+    ctx.config.scoreModel.devFraction,
+    ctx.config.seed
+  )
+  return { pool, evaluation: Sampling.sample(heldOut, 200, ctx.config.seed) }
+}
+
+/** An LLM judge measured on the held-out pairs (the artifact), then used as the run's grader. */
+const measured = (
+  ctx: RunContext,
+  labeled: ReadonlyArray<Pair.LabeledPair>,
+  scale: { readonly max: 1 | 2 | 3 },
+  evaluation: ReadonlyArray<Pair.LabeledPair>,
+  make: (stage?: string) => LlmJudge.LlmJudge,
+  config: Record<string, unknown>,
+  name: string
+): Effect.Effect<ScoreStageResult, PipelineError> =>
+  Effect.gen(function* () {
+    const stage = "score-model"
+    const grader = make()
     const spec: Artifact.Spec = {
       stage,
       config: {
-        kind: "llm",
+        ...config,
         judge: grader.id,
         promptVersion: grader.promptVersion,
-        fewShotPerGrade: 2,
         heldOut: evaluation.length,
         seed: ctx.config.seed
       },
@@ -167,7 +235,11 @@ export const llmJudge = (
           counts: { heldOut: evaluation.length },
           info: {
             components: [
-              { name: "score-model", id: grader.id, config: { kind: "llm", promptVersion: grader.promptVersion } }
+              {
+                name: "score-model",
+                id: grader.id,
+                config: { kind: config.kind, promptVersion: grader.promptVersion }
+              }
             ],
             metrics
           }
@@ -176,11 +248,5 @@ export const llmJudge = (
     )
     yield* record(ctx, artifact)
     const metrics = (artifact.record.info as { metrics: TrainingReport.ClassifierMetrics }).metrics
-    return {
-      artifact,
-      grader,
-      forStage: (usageStage: string) =>
-        LlmJudge.make({ client: llm.client, scale, fewShot, seed: ctx.config.seed, stage: usageStage }),
-      report: { "LLM judge": metrics }
-    }
+    return { artifact, grader, forStage: (usageStage: string) => make(usageStage), report: { [name]: metrics } }
   })

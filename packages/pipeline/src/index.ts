@@ -8,6 +8,7 @@
 export * as Artifact from "./Artifact.js"
 export * as Backends from "./Backends.js"
 export * as Evaluate from "./Evaluate.js"
+export * as External from "./External.js"
 export * as Generation from "./Generation.js"
 export * as Inputs from "./Inputs.js"
 export * as Pipeline from "./Pipeline.js"

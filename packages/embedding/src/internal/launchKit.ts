@@ -1,251 +1,284 @@
 /**
- * The text of the launch kit's files. The Python script is kept short and self-contained: transformers + peft +
- * torch, no trainer framework, so what it does to the loss is all on one screen.
+ * The launch kit's files and its directory writer. The Python scripts are the repo's `python/ssra_kits` files:
+ * `kitTexts.ts` imports them as text (`?raw`), and `loadTexts` loads that module on first use. Where no `?raw`
+ * loader exists — the TypeScript sources run by tsx (benchmarks, scripts) — the same files are read from the source
+ * tree instead; a built package never needs that, its `dist/` carries the text.
  */
-import type { LaunchConfig } from "../Export.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { AtomicFile, DatasetError } from "@ssra/core"
+import { Effect } from "effect"
+import type { ExportSummary, LaunchConfig } from "../Export.js"
+import { TrainingError } from "../TrainingError.js"
 
-export const trainScript = `"""Grade-weighted InfoNCE fine-tuning of a Qwen3-Embedding model with LoRA (written by ssra's launch kit).
+/** The kit's Python files and the GPU requirements, ready to write. */
+export interface KitTexts {
+  readonly trainEmbedding: string
+  readonly encode: string
+  readonly requirements: string
+}
 
-Loss (SSRA, arXiv 2509.16717, footnote 4): L = (1/B) * sum_i w_i * InfoNCE_i, with w_i the "score" column of
-train.jsonl; in-batch negatives gathered across GPUs, the row's hard negatives, optional query-query and
-document-document negatives, candidates whose cosine beats the positive's by > margin masked as likely false
-negatives, a learnable temperature, and the loss averaged over Matryoshka prefix sizes.
+const fromSourceTree = (): {
+  readonly requirements: string
+  readonly encode: string
+  readonly trainEmbedding: string
+} => {
+  // only from the TypeScript sources (src/internal/launchKit.ts in the repo, python/ four levels up): a bundle
+  // carries the text, and never looks for python/ beside itself
+  if (!import.meta.url.endsWith(".ts")) throw new Error("not running from the TypeScript sources")
+  const read = (relative: string) =>
+    fs.readFileSync(fileURLToPath(new URL(`../../../../${relative}`, import.meta.url)), "utf8")
+  return {
+    requirements: read("python/requirements.txt"),
+    encode: read("python/ssra_kits/encode.py"),
+    trainEmbedding: read("python/ssra_kits/train_embedding.py")
+  }
+}
 
-Run through launch.sh (torchrun). Needs: torch, transformers>=4.51, peft.
-"""
-import argparse
-import json
-import math
-import os
-import random
-import zlib
+/** The kit's texts: inlined by the bundler (or vitest), else read from the repo's source tree. */
+export const loadTexts: Effect.Effect<KitTexts, TrainingError> = Effect.tryPromise({
+  try: () => import("./kitTexts.js").then((m) => m.texts),
+  catch: (cause) => cause
+}).pipe(
+  Effect.catch((importError) =>
+    Effect.try({
+      try: fromSourceTree,
+      catch: (cause) =>
+        new TrainingError({
+          reason: "invalid-args",
+          detail: `the launch kit's scripts could not be loaded: ${(importError as Error)?.message ?? String(importError)}; nor read from the source tree: ${(cause as Error)?.message ?? String(cause)}`,
+          hint: "use the built package (dist/ carries the scripts) or run from the ssra repository",
+          cause
+        })
+    })
+  ),
+  Effect.map((t) => ({
+    trainEmbedding: t.trainEmbedding,
+    encode: t.encode,
+    requirements: gpuRequirements(t.requirements)
+  }))
+)
 
-import torch
-import torch.distributed as dist
-import torch.nn.functional as F
-from peft import LoraConfig, get_peft_model
-from torch.utils.data import DataLoader, Dataset
-from torch.utils.data.distributed import DistributedSampler
-from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+/** Packages the repo's Python side needs for tests and lint only, not for training on a GPU machine. */
+const DEVELOPMENT_ONLY = new Set(["pytest", "ruff"])
 
+/**
+ * `python/requirements.txt` for a GPU machine: its pins minus the test and lint tools (and the comment lines
+ * that introduced only those), under a header that says to install the CUDA build of torch first.
+ */
+export const gpuRequirements = (text: string): string => {
+  const lines = text.split(/\r?\n/)
+  const firstPin = lines.findIndex((l) => l.trim() !== "" && !l.trim().startsWith("#"))
+  const body = firstPin < 0 ? [] : lines.slice(firstPin)
+  const kept: Array<string> = []
+  let comments: Array<string> = []
+  for (const line of body) {
+    const trimmed = line.trim()
+    if (trimmed === "") continue
+    if (trimmed.startsWith("#")) {
+      comments.push(line)
+      continue
+    }
+    const name = trimmed.split(/[=<>!~;[\s]/)[0]!.toLowerCase()
+    if (DEVELOPMENT_ONLY.has(name)) continue
+    kept.push(...comments, line)
+    comments = []
+  }
+  const torch = kept.find((l) => /^torch\s*==/.test(l.trim()))
+  const version = torch?.trim().split("==")[1]?.trim()
+  return [
+    "# The GPU side of this kit: ssra's python/requirements.txt pins, minus its test and lint tools.",
+    "# Install the CUDA build of torch FIRST (the wheel index for your CUDA version, from pytorch.org's selector),",
+    `# then the rest; pip keeps that torch because the pin${version !== undefined ? ` (${version})` : ""} matches it:`,
+    `#   pip install torch${version !== undefined ? `==${version}` : ""} --index-url https://download.pytorch.org/whl/<cuda-tag>`,
+    "#   pip install -r requirements.txt",
+    "# Without that first step pip installs whatever torch build your index serves (a CPU build on CPU-only indexes).",
+    ...kept,
+    ""
+  ].join("\n")
+}
 
-class WeightedRows(Dataset):
-    """Rows of train.jsonl: anchor, positive, negative_1..k, score."""
+const shellQuote = (text: string) => (/^[\w./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`)
 
-    def __init__(self, path, negatives):
-        self.rows = []
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                row = json.loads(line)
-                keys = sorted((k for k in row if k.startswith("negative_")), key=lambda k: int(k.split("_")[1]))
-                self.rows.append((row["anchor"], row["positive"], [row[k] for k in keys][:negatives], float(row["score"])))
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, index):
-        return self.rows[index]
-
-
-def last_token_pool(hidden, mask):
-    """Qwen3-Embedding pools the last non-padding token."""
-    if bool((mask[:, -1] == 1).all()):
-        return hidden[:, -1]
-    lengths = mask.sum(dim=1) - 1
-    return hidden[torch.arange(hidden.shape[0], device=hidden.device), lengths]
-
-
-def gather_with_grad(tensor):
-    """All ranks' rows; this rank's slice keeps its gradient."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return tensor
-    import torch.distributed.nn.functional as dist_nn
-
-    return torch.cat(dist_nn.all_gather(tensor), dim=0)
-
-
-def gather_plain(tensor):
-    """All ranks' values of a tensor that needs no gradient (the rows' query ids)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return tensor
-    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
-    dist.all_gather(parts, tensor)
-    return torch.cat(parts, dim=0)
-
-
-def query_ids(anchors, device):
-    """A stable id per query text (crc32: the same on every rank, unlike Python's salted hash)."""
-    return torch.tensor([zlib.crc32(a.encode("utf-8")) for a in anchors], dtype=torch.int64, device=device)
-
-
-def weighted_info_nce(q, p, n, weights, log_tau, config, offset, qids):
-    """q, p: [b, D] local rows; n: [b * k, D]; weights: [b]; qids: [b] query ids. offset: this rank's first row."""
-    all_p = gather_with_grad(p)
-    all_n = gather_with_grad(n)
-    all_q = gather_with_grad(q)
-    b = q.shape[0]
-    rows = torch.arange(b, device=q.device)
-    own = torch.zeros(b, all_q.shape[0], dtype=torch.bool, device=q.device)
-    own[rows, offset + rows] = True
-    # another row of the same query in the batch: its document may be as relevant as this row's, so it is no
-    # in-batch negative (the row's own lower-graded negatives come through n)
-    same_query = (qids.unsqueeze(1) == gather_plain(qids).unsqueeze(0)) & ~own
-    tau = log_tau.exp()
-    margin = config["false_negative_margin"]
-    losses = []
-    for dim in config["matryoshka_dims"]:
-        qm = F.normalize(q[:, :dim].float(), dim=-1)
-        pm = F.normalize(p[:, :dim].float(), dim=-1)
-        cand_docs = F.normalize(torch.cat([all_p, all_n], dim=0)[:, :dim].float(), dim=-1)
-        cos = qm @ cand_docs.T
-        positive = cos[rows, offset + rows]
-        in_batch = cos[:, : all_p.shape[0]].masked_fill(same_query, -math.inf)
-        blocks = [in_batch, cos[:, all_p.shape[0]:]]
-        if config["query_query_negatives"]:
-            qq = qm @ F.normalize(all_q[:, :dim].float(), dim=-1).T
-            blocks.append(qq.masked_fill(own | same_query, -math.inf))
-        if config["document_document_negatives"]:
-            dd = pm @ F.normalize(all_p[:, :dim].float(), dim=-1).T
-            blocks.append(dd.masked_fill(own, -math.inf))
-        cos_all = torch.cat(blocks, dim=1)
-        if margin is not None:
-            suspicious = cos_all > (positive.unsqueeze(1) + margin)
-            cos_all = cos_all.masked_fill(suspicious, -math.inf)
-        logits = cos_all / tau
-        positive_logit = positive / tau
-        loss_i = torch.logsumexp(logits, dim=1) - positive_logit
-        # (1/b) sum over this rank's rows; DDP averages gradients over ranks, giving (1/B) sum over all B rows
-        losses.append((weights * loss_i).sum() / b)
-    return torch.stack(losses).mean()
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", default="config.json")
-    args = parser.parse_args()
-    with open(args.config, encoding="utf-8") as handle:
-        config = json.load(handle)
-
-    distributed = "RANK" in os.environ
-    if distributed:
-        dist.init_process_group("nccl")
-    rank = dist.get_rank() if distributed else 0
-    world = dist.get_world_size() if distributed else 1
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    device = torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    random.seed(config["seed"] + rank)
-    torch.manual_seed(config["seed"] + rank)
-
-    tokenizer = AutoTokenizer.from_pretrained(config["model"], padding_side="left")
-    dtype = torch.bfloat16 if config["bf16"] else torch.float32
-    model = AutoModel.from_pretrained(config["model"], torch_dtype=dtype)
-    if config["gradient_checkpointing"]:
-        # non-reentrant: reentrant checkpointing under DDP with two forward passes per step (queries, documents)
-        # fails with "Expected to mark a variable ready only once"
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    lora = config["lora"]
-    model = get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], target_modules=lora["target_modules"]))
-    model.to(device)
-    log_tau = torch.nn.Parameter(torch.tensor(math.log(config["temperature_init"]), device=device), requires_grad=config["learn_temperature"])
-    if distributed:
-        # static_graph: the same LoRA parameters run in two forward passes before each backward
-        model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[local_rank] if device.type == "cuda" else None, static_graph=True
-        )
-
-    if config["global_batch_size"] % world != 0:
-        raise SystemExit(f"global_batch_size {config['global_batch_size']} does not split over {world} processes: pick NPROC dividing it")
-    per_device = config["global_batch_size"] // world
-    data = WeightedRows(config["train_file"], config["negatives_per_row"])
-    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=config["seed"], drop_last=True)
-    loader = DataLoader(data, batch_size=per_device, sampler=sampler, drop_last=True, collate_fn=lambda batch: batch)
-    params = [p for p in model.parameters() if p.requires_grad] + ([log_tau] if config["learn_temperature"] else [])
-    optimizer = torch.optim.AdamW(params, lr=config["learning_rate"])
-    steps = len(loader) * config["epochs"]
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * config["warmup_ratio"]), steps)
-
-    def encode(texts, max_length):
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
-        out = model(**batch)
-        return last_token_pool(out.last_hidden_state, batch["attention_mask"])
-
-    instruction = config["query_instruction"]
-    step = 0
-    model.train()
-    for epoch in range(config["epochs"]):
-        sampler.set_epoch(epoch)
-        for batch in loader:
-            queries = [instruction + anchor for anchor, _, _, _ in batch]
-            positives = [positive for _, positive, _, _ in batch]
-            negatives = [n for _, _, negs, _ in batch for n in negs]
-            weights = torch.tensor([w for _, _, _, w in batch], device=device, dtype=torch.float32)
-            q = encode(queries, config["max_query_length"])
-            d = encode(positives + negatives, config["max_document_length"])
-            p, n = d[: len(positives)], d[len(positives):]
-            loss = weighted_info_nce(
-                q, p, n, weights, log_tau, config, offset=rank * per_device, qids=query_ids(queries, device)
-            )
-            if not torch.isfinite(loss):
-                raise RuntimeError(f"non-finite loss at step {step}; lower the learning rate")
-            loss.backward()
-            if distributed and config["learn_temperature"] and log_tau.grad is not None:
-                # the temperature lives outside DDP: average its gradient like DDP does the model's
-                dist.all_reduce(log_tau.grad)
-                log_tau.grad /= world
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            if config["learn_temperature"]:
-                with torch.no_grad():
-                    log_tau.clamp_(math.log(0.005), 0.0)
-            step += 1
-            if rank == 0 and step % 10 == 0:
-                print(json.dumps({"step": step, "of": steps, "loss": round(loss.item(), 5), "temperature": round(log_tau.exp().item(), 5)}), flush=True)
-
-    if rank == 0:
-        target = model.module if distributed else model
-        target.save_pretrained(config["output_dir"])
-        tokenizer.save_pretrained(config["output_dir"])
-        with open(os.path.join(config["output_dir"], "temperature.json"), "w", encoding="utf-8") as handle:
-            json.dump({"temperature": log_tau.exp().item()}, handle)
-    if distributed:
-        dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()
-`
+export const trainCommand = (dir: string, config: LaunchConfig): string =>
+  `NPROC=${config.nproc_per_node} ${shellQuote(path.join(dir, "launch.sh"))}`
 
 export const launchScript = (config: LaunchConfig): string => `#!/usr/bin/env bash
-# Fine-tunes ${config.model} with LoRA on train.jsonl (grade-weighted InfoNCE). Written by ssra's launch kit.
+# Fine-tunes ${config.model} with LoRA on ${config.train_file} (grade-weighted InfoNCE). Written by ssra's launch kit.
+#   NPROC=8 ./launch.sh                  one node, 8 GPUs (NCCL)
+#   ./launch.sh --max-steps 20           extra arguments go to train_embedding.py (--max-steps, --log-every, --model,
+#                                        --train-file, --output-dir)
+#   NPROC=2 ./launch.sh --max-steps 20   no GPU: 2 CPU processes (gloo)
 set -euo pipefail
 cd "$(dirname "$0")"
 NPROC="\${NPROC:-${config.nproc_per_node}}"
-torchrun --standalone --nnodes=1 --nproc_per_node="$NPROC" train_weighted.py --config config.json
+exec torchrun --standalone --nnodes=1 --nproc_per_node="$NPROC" train_embedding.py --config config.json "$@"
 `
 
-export const launchReadme = (
-  config: LaunchConfig,
-  rows: number
-): string => `# Launch kit: ${config.model} + LoRA, grade-weighted InfoNCE
+/** A number as a person writes it in a config: 1e-5, not 0.00001. */
+const plain = (value: number) => (value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential() : String(value))
 
-Written by ssra (\`Export.launchKit\`). ${rows} training rows in \`${config.train_file}\`.
+export const launchReadme = (config: LaunchConfig, data: ExportSummary, requestedBatch: number): string => {
+  const perProcess = config.global_batch_size / config.nproc_per_node
+  const negatives = data.negatives.sameQuery + data.negatives.mined + data.negatives.random
+  return `# Launch kit: ${config.model} + LoRA, grade-weighted InfoNCE
 
-\`\`\`sh
-pip install torch "transformers>=4.51" peft
-NPROC=${config.nproc_per_node} ./launch.sh
-# = torchrun --standalone --nnodes=1 --nproc_per_node=${config.nproc_per_node} train_weighted.py --config config.json
-\`\`\`
+Written by ssra (\`ssra export --format launch-kit\`, \`Export.launchKit\`): ${data.rows} training rows in
+\`${config.train_file}\`, ${config.negatives_per_row} negatives each. ${data.skipped} rows are not rows of their own (weight 0 — grade-0 pairs,
+whose documents serve as negatives of their query's rows — or too few negatives). Of the ${negatives} negatives,
+${data.negatives.sameQuery} are the query's own lower-graded documents (its grade-0 pairs first), ${data.negatives.mined} were mined with
+ssra's dual encoder (top-scoring non-positives, never a known positive, those within 5% of the positive's score
+dropped, top 3), ${data.negatives.random} were drawn at random (seeded) from the set's documents.
+${requestedBatch !== config.global_batch_size ? `\nThe global batch is ${config.global_batch_size}, not the default ${requestedBatch}: the set has only ${data.rows} rows, and the trainer drops a\nlast partial batch. Set \`global_batch_size\` in config.json to change it.\n` : ""}
+## Files
 
 | file | what |
 |---|---|
-| \`config.json\` | model, LoRA (r=${config.lora.r}, alpha=${config.lora.alpha}), lr ${config.learning_rate}, global batch ${config.global_batch_size} (${config.global_batch_size / config.nproc_per_node} per GPU), temperature ${config.temperature_init} (${config.learn_temperature ? "learned" : "fixed"}), Matryoshka dims [${config.matryoshka_dims.join(", ")}] |
 | \`${config.train_file}\` | sentence-transformers rows: \`anchor\`, \`positive\`, \`negative_1..${config.negatives_per_row}\`, \`score\` = the row's loss weight w(s) |
-| \`train_weighted.py\` | the loss: \`(1/B) Σ w_i · InfoNCE_i\`, in-batch negatives gathered across GPUs, hard negatives, q–q/d–d negatives, false-negative margin ${config.false_negative_margin}, Matryoshka dims averaged |
-| \`launch.sh\` | the torchrun command line |
+| \`config.json\` | model, LoRA (r=${config.lora.r}, alpha=${config.lora.alpha}, dropout ${config.lora.dropout}), lr ${plain(config.learning_rate)}, global batch ${config.global_batch_size} (${perProcess} per process at NPROC=${config.nproc_per_node}), ${config.epochs} epoch(s), temperature ${config.temperature_init} (${config.learn_temperature ? "learned" : "fixed"}), Matryoshka dims [${config.matryoshka_dims.join(", ")}], false-negative margin ${config.false_negative_margin} |
+| \`train_embedding.py\` | the trainer: \`(1/B) Σ w_i · InfoNCE_i\`, in-batch negatives gathered across processes, the rows' hard negatives, q–q/d–d negatives, false-negative masking, Matryoshka dims averaged, learnable temperature |
+| \`encode.py\` | embeds a test set with the base model + the trained adapter: a TREC run and scored pairs |
+| \`launch.sh\` | the torchrun command line (executable) |
+| \`requirements.txt\` | the Python packages, pinned |
 
-The LoRA adapter, the tokenizer and \`temperature.json\` land in \`${config.output_dir}/\`.
+## Train
+
+\`\`\`sh
+python3 -m venv .venv && . .venv/bin/activate
+pip install torch==<the pin in requirements.txt> --index-url https://download.pytorch.org/whl/<cuda-tag>   # the CUDA build first
+pip install -r requirements.txt
+NPROC=${config.nproc_per_node} ./launch.sh
+# = torchrun --standalone --nnodes=1 --nproc_per_node=${config.nproc_per_node} train_embedding.py --config config.json
+\`\`\`
+
+- \`./launch.sh --max-steps 20\` — everything after \`launch.sh\` goes to \`train_embedding.py\`: \`--max-steps N\`,
+  \`--log-every N\`, \`--model M\` (a hub id or a local directory), \`--train-file F\`, \`--output-dir D\`. A 20-step
+  run is a cheap check of the machine before the real one.
+- \`NPROC\` processes share the global batch of ${config.global_batch_size}: pick one that divides it.
+- No GPU: \`NPROC=2 ./launch.sh --max-steps 20\` runs two CPU processes (the script takes the gloo backend when CUDA
+  is absent, and float32); slow, for checking the kit, with a small \`--model\`.
+
+The LoRA adapter, the tokenizer, \`temperature.json\`, the config as run, \`train_log.jsonl\` (one JSON line per
+logged step) and \`metrics.json\` land in \`${config.output_dir}/\` (written beside it and renamed into place at the end).
+
+## Evaluate
+
+Encode the test set with the base model + adapter, then score it with ssra's evaluator (from the ssra repo; the
+test files are the run's \`artifacts/prepare-*/retrieval_test.jsonl\` and \`pair_test.jsonl\`, or the data folder's):
+
+\`\`\`sh
+python encode.py --model ${config.model} --adapter ${config.output_dir} --config config.json \\
+  --retrieval-test retrieval_test.jsonl --pair-test pair_test.jsonl --out eval --dim 128
+# writes eval/run.trec (each test query's candidates ranked by cosine) and eval/pairs.jsonl (label, score)
+node apps/cli/dist/bin.js data convert -i retrieval_test.jsonl -o eval/qrels.trec
+node apps/eval-runner/dist/bin.js trec --qrels eval/qrels.trec --run eval/run.trec -m ndcg@10 --json
+node apps/eval-runner/dist/bin.js pairs --input eval/pairs.jsonl --json
+\`\`\`
+
+\`trec\` gives nDCG@10 exactly as trec_eval's \`ndcg_cut.10\`; \`pairs\` gives AP at grade ≥ 1, ≥ 2, ≥ 3 as
+scikit-learn's \`average_precision_score\`, the paper's two measures.
 `
+}
+
+/** Writes the kit's text files into `dir`; an executable one gets mode 0755 (the mode a fresh file is created
+ * with is cut by the umask, so it is set explicitly). */
+export const writeFiles = (
+  dir: string,
+  files: Readonly<Record<string, { readonly text: string; readonly executable?: boolean }>>
+): Effect.Effect<void, DatasetError.DatasetError> =>
+  Effect.forEach(
+    Object.entries(files),
+    ([name, { executable, text }]) =>
+      Effect.try({
+        try: () => {
+          const file = path.join(dir, name)
+          fs.writeFileSync(file, text, { mode: executable === true ? 0o755 : 0o644 })
+          if (executable === true) fs.chmodSync(file, 0o755)
+        },
+        catch: (cause) =>
+          new DatasetError.DatasetError({
+            file: path.join(dir, name),
+            reason: "io",
+            detail: String((cause as Error)?.message ?? cause),
+            hint: "check the directory is writable and the disk has space"
+          })
+      }),
+    { discard: true }
+  )
+
+const ioError = (file: string, cause: unknown) =>
+  new DatasetError.DatasetError({
+    file,
+    reason: "io",
+    detail: String((cause as Error)?.message ?? cause),
+    hint: "check the directory is writable and the disk has space"
+  })
+
+/**
+ * Builds a kit in a temporary sibling of `dir` and renames it into place only when every file is written, so
+ * `dir` is either absent, the earlier kit, or the complete new one. An existing `dir` is replaced only when it is
+ * an earlier kit (it holds `marker` and `launch.sh`) with no subdirectory (a trained `output/` is never deleted);
+ * anything else there is refused.
+ */
+export const writeKitDirectory = <A, E, R>(
+  dir: string,
+  marker: string,
+  body: (temp: string) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | TrainingError | DatasetError.DatasetError, R> =>
+  Effect.gen(function* () {
+    const target = path.resolve(dir)
+    const existing = yield* Effect.try({
+      try: () => {
+        if (!fs.existsSync(target)) return undefined
+        if (!fs.statSync(target).isDirectory()) return "file" as const
+        return fs.readdirSync(target, { withFileTypes: true })
+      },
+      catch: (cause) => ioError(target, cause)
+    })
+    if (existing !== undefined) {
+      if (existing === "file")
+        return yield* new TrainingError({
+          reason: "invalid-args",
+          detail: `${dir} exists and is not a directory`,
+          hint: "choose another --out"
+        })
+      const entries = existing
+      const isKit = entries.some((e) => e.name === marker) && entries.some((e) => e.name === "launch.sh")
+      if (entries.length > 0 && !isKit)
+        return yield* new TrainingError({
+          reason: "invalid-args",
+          detail: `${dir} exists and is not an ssra kit`,
+          hint: "choose another --out, or empty the directory"
+        })
+      const sub = entries.find((e) => e.isDirectory())
+      if (sub !== undefined)
+        return yield* new TrainingError({
+          reason: "invalid-args",
+          detail: `${dir} is an earlier kit holding ${sub.name}/ (a trained output?), which replacing it would delete`,
+          hint: "move that directory out, or choose another --out"
+        })
+    }
+    const temp = yield* Effect.try({
+      try: () => {
+        fs.mkdirSync(path.dirname(target), { recursive: true })
+        const made = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(target))
+        // mkdtemp makes the directory private (0700); a kit is shared like any output directory
+        fs.chmodSync(made, 0o755)
+        return made
+      },
+      catch: (cause) => ioError(target, cause)
+    })
+    const removeTemp = Effect.sync(() => fs.rmSync(temp, { recursive: true, force: true }))
+    const result = yield* body(temp).pipe(Effect.onError(() => removeTemp))
+    yield* Effect.try({
+      try: () => {
+        const old = fs.existsSync(target) ? `${temp}.old` : undefined
+        if (old !== undefined) fs.renameSync(target, old)
+        fs.renameSync(temp, target)
+        if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
+      },
+      catch: (cause) => ioError(target, cause)
+    }).pipe(Effect.onError(() => removeTemp))
+    return result
+  })
