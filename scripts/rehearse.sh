@@ -31,23 +31,42 @@ ssra() { node "$root/apps/cli/dist/bin.js" "$@"; }
 ssra_eval() { node "$root/apps/eval-runner/dist/bin.js" "$@"; }
 
 # --- every process this script starts runs in its own process group and is stopped on any exit ------------------
-pids=()
+# (the servers are started inside $(...) subshells, so their pids go through a file, not a shell variable)
+pidfile="$work/.pids"
+: >"$pidfile"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  for pid in "${pids[@]+"${pids[@]}"}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]+"${pids[@]}"}"; do
+  local pids
+  pids="$(cat "$pidfile" 2>/dev/null || true)"
+  for pid in $pids; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in $pids; do
     for _ in $(seq 1 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   done
+  rm -f "$pidfile"
   if [ "$status" -ne 0 ]; then echo "rehearsal: FAILED (exit $status) after $((SECONDS - started)) s; logs in $work/logs" >&2; fi
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# Runs "$@" to its end in its own process group (so a Ctrl-C or a kill of this script stops it and its children,
+# torchrun's workers included), output to LOG; returns its exit status.
+run_logged() {
+  local log="$1"; shift
+  setsid "$@" >"$log" 2>&1 &
+  local pid=$!
+  echo "$pid" >>"$pidfile"
+  wait "$pid"
+}
+# Starts "$@" in the background in a new session (its own process group), remembered for cleanup; prints its pid.
+start_bg() {
+  local log="$1"; shift
+  setsid "$@" >"$log" 2>&1 &
+  echo "$!" >>"$pidfile"
+  echo "$!"
+}
 
 mkdir -p "$work/logs"
 step() { echo "rehearsal [$((SECONDS - started)) s] $*"; }
@@ -71,8 +90,8 @@ loss_falls() {
 serve() {
   local kit="$1" name="$2" port
   port="$(free_port)"
-  (cd "$kit" && PORT="$port" exec setsid ./serve.sh >"$work/logs/serve-$name.log" 2>&1) &
-  pids+=("$!")
+  local pid
+  pid="$(cd "$kit" && export PORT="$port" && start_bg "$work/logs/serve-$name.log" ./serve.sh)"
   local model
   model="$(json "$kit/sft_config.json" 'v.served_model_name')"
   for _ in $(seq 1 240); do
@@ -80,7 +99,7 @@ serve() {
       echo "http://127.0.0.1:$port/v1#$model"
       return 0
     fi
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/logs/serve-$name.log" >&2; fail "the $name server exited"; }
+    kill -0 "$pid" 2>/dev/null || { cat "$work/logs/serve-$name.log" >&2; fail "the $name server exited"; }
     sleep 0.5
   done
   fail "the $name server did not answer /health within 120 s (log: $work/logs/serve-$name.log)"
@@ -90,7 +109,7 @@ serve() {
 run_until_handoff() {
   local expected="$1" log="$2"; shift 2
   local code=0
-  ssra run --config "$work/ssra.json" "$@" >"$work/logs/$log.log" 2>&1 || code=$?
+  run_logged "$work/logs/$log.log" node "$root/apps/cli/dist/bin.js" run --config "$work/ssra.json" "$@" || code=$?
   if [ "$code" -ne "$expected" ]; then
     tail -40 "$work/logs/$log.log" >&2
     fail "ssra run exited $code, expected $expected (log: $work/logs/$log.log)"
@@ -102,12 +121,14 @@ awaiting_kit() { json "$work/run/manifest.json" 'v.handoffs.find((h) => h.status
 sft() {
   local kit="$1" name="$2" nproc="$3" steps="$4"
   step "SFT $name: $(wc -l <"$kit/train.jsonl") chat rows, $steps steps, $nproc process(es) (launch.sh)"
-  (cd "$kit" && NPROC="$nproc" ./launch.sh --max-steps "$steps" --learning-rate 3e-3 >"$work/logs/sft-$name.log" 2>&1) ||
+  (cd "$kit" && export NPROC="$nproc" && run_logged "$work/logs/sft-$name.log" ./launch.sh --max-steps "$steps" --learning-rate "$sft_lr") ||
     { tail -30 "$work/logs/sft-$name.log" >&2; fail "SFT of the $name failed"; }
   [ -f "$kit/output/merged/config.json" ] || fail "SFT of the $name left no merged model in $kit/output/merged"
   loss_falls "$kit/output/metrics.json" "SFT $name"
 }
 
+# a high learning rate: a LoRA on a random 2-layer model must learn the answer formats in a few dozen steps
+sft_lr=1e-2
 : >"$work/losses.txt"
 step "work dir $work"
 rm -rf "$work/run" "$work/exports"
@@ -116,7 +137,7 @@ rm -rf "$work/run" "$work/exports"
 #    a 2-layer Qwen3 encoder, random weights
 step "tiny models"
 "$py" python/ssra_kits/tiny_models.py --texts data/kuake_qtr/labeled.jsonl --texts data/kuake_qtr/unlabeled.jsonl \
-  --out "$work/tiny" --seed 0 >"$work/logs/tiny-models.log" 2>&1 || { cat "$work/logs/tiny-models.log" >&2; fail "tiny models"; }
+  --out "$work/tiny" --seed 0 --vocab-size 6000 --initializer-range 0.25 >"$work/logs/tiny-models.log" 2>&1 || { cat "$work/logs/tiny-models.log" >&2; fail "tiny models"; }
 
 # 2. the run's config: every LLM part fine-tuned outside ssra; the pairwise judge is the served score model
 cat >"$work/ssra.json" <<JSON
@@ -135,7 +156,7 @@ cat >"$work/ssra.json" <<JSON
   },
   "queryModel": { "maxTrainingDocs": 40, "candidatesPerDoc": 4 },
   "stage2": { "documents": 10, "judge": "llm" },
-  "synthesis": { "documents": 20 },
+  "synthesis": { "documents": 20, "gradePlan": { "1": 0, "2": 0, "3": 1 } },
   "training": { "dimensions": 32, "buckets": 4096, "epochs": 1, "batchSize": 32 },
   "evaluation": { "bootstrapSamples": 200 },
   "generation": { "chunkSize": 5 }
@@ -146,23 +167,24 @@ JSON
 step "ssra run → hand-off: score model"
 run_until_handoff 8 run-1
 score_kit="$(awaiting_kit)"
-sft "$score_kit" "score model" 1 80
+sft "$score_kit" "score model" 1 60
 score_endpoint="$(serve "$score_kit" score-model)"
 step "score model served at ${score_endpoint%%#*}"
 
 # 4. Stage 1 with the served judge; the run stops at query model v1 (trained with 2 processes: torchrun + gloo)
-judge_flags=(--score-model-endpoint "$score_endpoint" --llm-base-url "${score_endpoint%%#*}" --llm-model "${score_endpoint#*#}")
+# (stage2.judge is "llm" and no backends.llm is set: the pairwise judge is the served score model)
+judge_flags=(--score-model-endpoint "$score_endpoint")
 step "ssra run → Stage 1 with the served score model → hand-off: query model v1"
 run_until_handoff 8 run-2 "${judge_flags[@]}"
 v1_kit="$(awaiting_kit)"
-sft "$v1_kit" "query model v1" 2 60
+sft "$v1_kit" "query model v1" 2 40
 v1_endpoint="$(serve "$v1_kit" query-model-v1)"
 
 # 5. Stage 2 with v1, the score gate and the pairwise judge; the run stops at query model v2
 step "ssra run → Stage 2 (score gate + pairwise judge) → hand-off: query model v2"
 run_until_handoff 8 run-3 "${judge_flags[@]}" --query-model-v1-endpoint "$v1_endpoint"
 v2_kit="$(awaiting_kit)"
-sft "$v2_kit" "query model v2" 1 60
+sft "$v2_kit" "query model v2" 1 40
 v2_endpoint="$(serve "$v2_kit" query-model-v2)"
 
 # 6. synthesis with v2 and the rest of the loop (embedded embedding model, exact evaluation, report)
@@ -182,7 +204,7 @@ node -e '
   Object.assign(c, { global_batch_size: 16, learning_rate: 2e-3, max_query_length: 128, max_document_length: 64, matryoshka_dims: [16, 32, 64], gradient_checkpointing: false, warmup_ratio: 0 })
   fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n")
 ' "$kit/config.json"
-(cd "$kit" && NPROC=2 ./launch.sh --max-steps 30 >"$work/logs/embedding-kit.log" 2>&1) ||
+(cd "$kit" && export NPROC=2 && run_logged "$work/logs/embedding-kit.log" ./launch.sh --max-steps 30) ||
   { tail -30 "$work/logs/embedding-kit.log" >&2; fail "the embedding launch kit failed"; }
 loss_falls "$kit/output/metrics.json" "embedding launch kit (torchrun x2)"
 prepared="$(ls -d "$work"/run/artifacts/prepare-* | head -1)"
@@ -193,9 +215,9 @@ node -e '
   fs.writeFileSync(process.argv[2], rows.map((r) => `${r.qid} 0 ${r.did} ${r.label}`).join("\n") + "\n")
 ' "$prepared/retrieval_test.jsonl" "$qrels"
 # (a) files: a TREC run and scored pairs, read by `ssra-eval trec` / `ssra-eval pairs`
-"$py" "$kit/encode.py" --model "$work/tiny/embedding" --adapter "$kit/output" --config "$kit/config.json" \
-  --retrieval-test "$prepared/retrieval_test.jsonl" --pair-test "$prepared/pair_test.jsonl" \
-  --out "$work/exports/encoded" >"$work/logs/encode.log" 2>&1 || { cat "$work/logs/encode.log" >&2; fail "encode.py"; }
+run_logged "$work/logs/encode.log" "$py" "$kit/encode.py" --model "$work/tiny/embedding" --adapter "$kit/output" \
+  --config "$kit/config.json" --retrieval-test "$prepared/retrieval_test.jsonl" --pair-test "$prepared/pair_test.jsonl" \
+  --out "$work/exports/encoded" || { cat "$work/logs/encode.log" >&2; fail "encode.py"; }
 ssra_eval trec --qrels "$qrels" --run "$work/exports/encoded/run.trec" -m ndcg@10 --json >"$work/exports/ndcg.json"
 ssra_eval pairs --input "$work/exports/encoded/pairs.jsonl" --json >"$work/exports/ap.json"
 # (b) an OpenAI-compatible /v1/embeddings endpoint (what vLLM serves on a GPU), scored by an eval suite with paired
@@ -203,12 +225,12 @@ ssra_eval pairs --input "$work/exports/encoded/pairs.jsonl" --json >"$work/expor
 endpoint_of() {
   local name="$1" port; shift
   port="$(free_port)"
-  (cd "$kit" && exec setsid "$py" encode.py serve --model "$work/tiny/embedding" --config config.json --port "$port" "$@" \
-    >"$work/logs/embeddings-$name.log" 2>&1) &
-  pids+=("$!")
+  local pid
+  pid="$(cd "$kit" && start_bg "$work/logs/embeddings-$name.log" "$py" encode.py serve --model "$work/tiny/embedding" \
+    --config config.json --port "$port" "$@")"
   for _ in $(seq 1 240); do
     curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && { echo "http://127.0.0.1:$port/v1"; return 0; }
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/logs/embeddings-$name.log" >&2; fail "the $name embeddings server exited"; }
+    kill -0 "$pid" 2>/dev/null || { cat "$work/logs/embeddings-$name.log" >&2; fail "the $name embeddings server exited"; }
     sleep 0.5
   done
   fail "the $name embeddings server did not start"
@@ -229,14 +251,14 @@ node -e '
     "  - { name: bm25, kind: bm25 }", "bootstrap:", "  resamples: 1000", "  permutations: 2000", ""
   ].join("\n"))
 ' "$work/exports/suite.yaml" "$prepared" "$qrels" "$untrained_url" "$trained_url" "$instruction" "$work/exports/eval"
-ssra_eval run "$work/exports/suite.yaml" >"$work/logs/eval-suite.log" 2>&1 || { tail -30 "$work/logs/eval-suite.log" >&2; fail "ssra-eval run"; }
+run_logged "$work/logs/eval-suite.log" node "$root/apps/eval-runner/dist/bin.js" run "$work/exports/suite.yaml" || { tail -30 "$work/logs/eval-suite.log" >&2; fail "ssra-eval run"; }
 
 # 8. sentence-transformers with the grade-weighted loss; FlagEmbedding rows against its documented schema
 step "sentence-transformers (grade-weighted MNRL) and FlagEmbedding exports"
 ssra export --run "$work/run" --format sentence-transformers --out "$work/exports/st.jsonl" >"$work/logs/export-st.log" 2>&1
-"$py" python/ssra_kits/train_sentence_transformers.py --model "$work/tiny/embedding" --train-file "$work/exports/st.jsonl" \
-  --output-dir "$work/exports/st-model" --max-steps 30 --batch-size 16 --learning-rate 2e-3 --seed 1 \
-  >"$work/logs/st.log" 2>&1 || { tail -30 "$work/logs/st.log" >&2; fail "sentence-transformers training"; }
+run_logged "$work/logs/st.log" "$py" python/ssra_kits/train_sentence_transformers.py --model "$work/tiny/embedding" \
+  --train-file "$work/exports/st.jsonl" --output-dir "$work/exports/st-model" --max-steps 30 --batch-size 16 \
+  --learning-rate 2e-3 --seed 1 || { tail -30 "$work/logs/st.log" >&2; fail "sentence-transformers training"; }
 loss_falls "$work/exports/st-model/metrics.json" "sentence-transformers, weighted MNRL"
 ssra export --run "$work/run" --format flag-embedding --out "$work/exports/flag.jsonl" >"$work/logs/export-flag.log" 2>&1
 "$py" python/ssra_kits/flag_embedding.py validate "$work/exports/flag.jsonl" >"$work/logs/flag-validate.log" 2>&1 ||

@@ -1,6 +1,7 @@
 """Tiny local models for rehearsals and tests: no network, seconds on a CPU.
 
     python tiny_models.py --texts FILE.jsonl [--texts FILE2.jsonl ...] --out DIR [--seed 0] [--vocab-size 2000]
+        [--initializer-range 0.02]
 
 Reads the `query` / `doc` fields (and the `content` of chat `messages`, and `anchor` / `positive` /
 `negative_*`) of JSONL rows, trains a byte-level BPE tokenizer on them with the `tokenizers` library (Qwen2's
@@ -12,6 +13,12 @@ pre-tokenizer: every digit is its own token, so `{"grade": 2}` ends in the token
 - `DIR/causal-lm/`  a tiny `Qwen3ForCausalLM` (2 layers, hidden 64, 4 heads, 2 kv heads, intermediate 128,
   tied embeddings) with random weights, its generation config and the tokenizer;
 - `DIR/embedding/`  a tiny `Qwen3Model` of the same shape with the tokenizer.
+
+`--initializer-range` sets the weights' init std (transformers' default 0.02). With tied embeddings a 2-layer
+model's logits are bounded by |hidden| x |embedding row| (about 8 x 0.16 at 0.02), so its next-token
+distribution stays near uniform however a LoRA moves it: a LoRA-SFT'd tiny model then writes the answer format
+but nothing sampled inside it. A larger range (0.2-0.3) lets the rehearsal's LoRA SFT make the tiny LM answer
+`{"queries": ["<text>"]}` with text in it.
 
 Each loads with `AutoModelForCausalLM` / `AutoModel` / `AutoTokenizer.from_pretrained(dir)`. The same texts and
 `--seed` give the same files. Prints a JSON summary on stdout.
@@ -115,7 +122,7 @@ def build_tokenizer(texts: list[str], vocab_size: int):
     return fast
 
 
-def build(texts: list[str], out: str, seed: int = 0, vocab_size: int = 2000) -> dict:
+def build(texts: list[str], out: str, seed: int = 0, vocab_size: int = 2000, initializer_range: float = 0.02) -> dict:
     """Builds the three directories under `out` (replacing them); returns the summary."""
     import torch
     from transformers import GenerationConfig, Qwen3Config, Qwen3ForCausalLM, Qwen3Model
@@ -142,6 +149,7 @@ def build(texts: list[str], out: str, seed: int = 0, vocab_size: int = 2000) -> 
             eos_token_id=eos_id,
             pad_token_id=pad_id,
             bos_token_id=None,
+            initializer_range=initializer_range,
         )
 
     os.makedirs(out, exist_ok=True)
@@ -151,7 +159,12 @@ def build(texts: list[str], out: str, seed: int = 0, vocab_size: int = 2000) -> 
 
         torch.manual_seed(seed)
         lm = Qwen3ForCausalLM(config())
-        lm.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=pad_id, do_sample=False)
+        # sampling on by default, as Qwen3's own generation_config.json has it: a server then samples at the request's
+        # temperature (transformers serve keeps do_sample off unless the model's config turns it on) and decodes
+        # greedily at temperature 0
+        lm.generation_config = GenerationConfig(
+            eos_token_id=eos_id, pad_token_id=pad_id, do_sample=True, temperature=0.7, top_p=0.8, top_k=20
+        )
         lm.save_pretrained(os.path.join(staging, "causal-lm"))
         tokenizer.save_pretrained(os.path.join(staging, "causal-lm"))
 
@@ -189,8 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vocab-size", type=int, default=2000)
+    parser.add_argument("--initializer-range", type=float, default=0.02, help="init std of the weights")
     args = parser.parse_args(argv)
-    summary = build(read_texts(args.texts), args.out, seed=args.seed, vocab_size=args.vocab_size)
+    summary = build(
+        read_texts(args.texts),
+        args.out,
+        seed=args.seed,
+        vocab_size=args.vocab_size,
+        initializer_range=args.initializer_range,
+    )
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 

@@ -165,9 +165,11 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       durationMs: performance.now() - started
     })
     // One LLM client for the whole run (judge, pairwise judge, prompt-only), checked before any work.
+    // with a fine-tuned score model and no backends.llm, the pairwise judge is the served score model
+    const judgeOnScoreModel = config.backends.llm === undefined && config.backends.scoreModel === "fine-tuned"
     const llmRequired =
       config.backends.scoreModel === "llm" ||
-      (config.stage2.judge === "llm" && config.stage2.enabled) ||
+      (config.stage2.judge === "llm" && config.stage2.enabled && !judgeOnScoreModel) ||
       config.prepare.rewrite
     if (config.backends.llm === undefined && llmRequired) {
       return yield* new PipelineError({
@@ -278,9 +280,13 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
         documents,
         stage1D2Q: stage1.d2q,
         judge:
-          config.stage2.judge === "llm" && llm !== undefined
-            ? PairwiseJudge.fromChat(llm.client, { stage: "stage2-pairwise" })
-            : undefined
+          config.stage2.judge !== "llm"
+            ? undefined
+            : llm !== undefined
+              ? PairwiseJudge.fromChat(llm.client, { stage: "stage2-pairwise" })
+              : score.chat !== undefined
+                ? PairwiseJudge.fromChat(score.chat.client, { model: score.chat.model, stage: "stage2-pairwise" })
+                : undefined
       })
       filters.push({ stage: "stage2", filters: filtersOf(stage2.artifact) })
       alignment.push({

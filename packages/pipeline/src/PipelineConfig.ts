@@ -210,7 +210,10 @@ export const Config = Schema.Struct({
     grades: Schema.Array(GradeValue),
     perGrade: PositiveInt,
     minProbability: Share,
-    /** Who judges the pairwise order: the score model's expected grade (embedded) or the LLM (the paper). */
+    /**
+     * Who judges the pairwise order: the score model's expected grade (embedded) or the LLM (the paper):
+     * `backends.llm`, else a served fine-tuned score model (`backends.external.scoreModel`).
+     */
     judge: Schema.Literals(["score-model", "llm"])
   }),
   synthesis: Schema.Struct({

@@ -8,6 +8,7 @@
 
 import * as path from "node:path"
 import { Hash, type Models, type Pair, Sampling } from "@ssra/core"
+import type { ChatClient } from "@ssra/llm"
 import { EmbeddedScoreModel, FineTunedJudge, LlmJudge, ScorePrompt, Sft, TrainingReport } from "@ssra/score-model"
 import { Effect, type Scope } from "effect"
 import * as Artifact from "./Artifact.js"
@@ -32,6 +33,8 @@ export interface ScoreStageResult {
   readonly forStage?: ((stage: string) => Models.Grader) | undefined
   /** Held-out classifier metrics by model name (the score model and, for the embedded one, its baselines). */
   readonly report: Readonly<Record<string, TrainingReport.ClassifierMetrics>>
+  /** A served fine-tuned score model's chat client and model id (the pairwise judge when no backends.llm is set). */
+  readonly chat?: { readonly client: ChatClient.ChatClientShape; readonly model: string } | undefined
 }
 
 /**
@@ -177,7 +180,7 @@ export const fineTunedJudge = (
         ...(endpoint.samples !== undefined ? { samples: endpoint.samples } : {}),
         ...(stage !== undefined ? { stage } : {})
       })
-    return yield* measured(
+    const result = yield* measured(
       ctx,
       labeled,
       scale,
@@ -186,6 +189,7 @@ export const fineTunedJudge = (
       { kind: "fine-tuned", endpoint: endpoint.baseUrl, model, sft: Hash.hashValue(rows) },
       "fine-tuned score model"
     )
+    return { ...result, chat: { client: llm.client, model } }
   })
 
 /** The labeled pairs the judge may learn from (few-shot, SFT) and ≤ 200 held-out pairs it is measured on. */

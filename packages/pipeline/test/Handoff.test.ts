@@ -24,6 +24,8 @@ const startServed = () =>
         if (text.length % 4 === 0) return "I cannot write a query for that."
         return JSON.stringify({ queries: [text.slice(grade, grade + 4 + (i % 3))] })
       }
+      if (request.messages.some((m) => m.content.includes('"better"')))
+        return JSON.stringify({ better: last.length % 2 === 0 ? "A" : "B" })
       const chars = [...new Set(last.replace(/\s+/g, ""))]
       return JSON.stringify({ grade: chars.length % 4 })
     }
@@ -39,7 +41,8 @@ const fineTuned = (runDir: string, endpoints: Record<string, unknown> = {}): Pip
       queryModel: "fine-tuned",
       external: { baseModel: "tiny/base", ...endpoints }
     },
-    stage2: { documents: 8 },
+    // the paper's LLM pairwise judge, with no backends.llm: the served score model judges
+    stage2: { documents: 8, judge: "llm" },
     synthesis: { documents: 12 }
   })
 
@@ -125,6 +128,10 @@ describe("hand-off to external training (backends: fine-tuned)", () => {
       // 3. v1 served: Stage 2 generates with it, then v2 hands off
       const third = await stopsAt(fineTuned(runDir, { scoreModel: score, queryModelV1: v1 }))
       assert.strictEqual(third.stage, "query-model:v2")
+      const stage2 = manifestOf(runDir).stages.find((s: { stage: string }) => s.stage === "stage2")
+      const judge = stage2.components.find((c: { name: string }) => c.name === "pairwise-judge")
+      assert.strictEqual(judge.config.kind, "llm")
+      assert.include(judge.id, "#score-sft")
 
       // 4. v2 served, in a child process killed with SIGKILL once synthesis has committed a chunk; the rerun
       //    finishes with the same bytes as an uninterrupted run that had every endpoint from the start
