@@ -1,25 +1,11 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { unreachableBaseUrl } from "@ssra/test-support"
-import { Console, Effect } from "effect"
-import { Cli, ConfigLoader, ExitCode } from "../src/index.js"
-
-const runCli = (argv: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const lines: Array<string> = []
-    const capture = (...args: ReadonlyArray<unknown>) => {
-      lines.push(args.map(String).join(" "))
-    }
-    const fake = { ...globalThis.console, log: capture, error: capture, info: capture, warn: capture }
-    const code = yield* Cli.run(argv).pipe(
-      Effect.provideService(Console.Console, fake as unknown as Console.Console),
-      Effect.provide(NodeServices.layer)
-    )
-    return { code, output: lines.join("\n") }
-  })
+import { Effect } from "effect"
+import { ConfigLoader, ExitCode } from "../src/index.js"
+import { runCli, runSmall } from "./support/runCli.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cli-"))
 const write = (dir: string, name: string, rows: ReadonlyArray<unknown>) =>
@@ -354,28 +340,8 @@ describe("ssra CLI", () => {
   it.effect("run then export: sentence-transformers, FlagEmbedding, query-model and score-model SFT files", () =>
     Effect.gen(function* () {
       const dir = tmp()
-      const runDir = path.join(dir, "run")
-      const config = {
-        data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
-        queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
-        stage2: { documents: 10 },
-        synthesis: { documents: 16 },
-        training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
-        evaluation: { bootstrapSamples: 50 },
-        generation: { chunkSize: 4 }
-      }
-      fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
-      const run = yield* runCli([
-        "run",
-        "--config",
-        path.join(dir, "ssra.json"),
-        "--data",
-        path.resolve(import.meta.dirname, "../../../data/kuake_qtr"),
-        "--skip-invalid",
-        "--run-dir",
-        runDir,
-        "--json"
-      ])
+      const run = yield* runSmall(dir, ["--json"])
+      const runDir = run.runDir
       assert.strictEqual(run.code, 0)
       const summary = JSON.parse(run.output.slice(run.output.indexOf("{")))
       assert.deepStrictEqual(summary.systems.map((s: { system: string }) => s.system).slice(0, 2), ["base", "ssra"])

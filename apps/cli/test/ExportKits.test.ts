@@ -1,27 +1,13 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Jsonl } from "@ssra/core"
 import { Export } from "@ssra/embedding"
 import { SftKit } from "@ssra/llm"
-import { Console, Effect, Schema } from "effect"
-import { Cli, ExitCode } from "../src/index.js"
-
-const runCli = (argv: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const lines: Array<string> = []
-    const capture = (...args: ReadonlyArray<unknown>) => {
-      lines.push(args.map(String).join(" "))
-    }
-    const fake = { ...globalThis.console, log: capture, error: capture, info: capture, warn: capture }
-    const code = yield* Cli.run(argv).pipe(
-      Effect.provideService(Console.Console, fake as unknown as Console.Console),
-      Effect.provide(NodeServices.layer)
-    )
-    return { code, output: lines.join("\n") }
-  })
+import { Effect, Schema } from "effect"
+import { ExitCode } from "../src/index.js"
+import { runCli, runSmall } from "./support/runCli.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cli-kits-"))
 const kits = path.resolve(import.meta.dirname, "../../../python/ssra_kits")
@@ -34,27 +20,8 @@ describe("ssra export: kits and negatives", () => {
     () =>
       Effect.gen(function* () {
         const dir = tmp()
-        const runDir = path.join(dir, "run")
-        const config = {
-          data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
-          queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
-          stage2: { documents: 10 },
-          synthesis: { documents: 16 },
-          training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
-          evaluation: { bootstrapSamples: 50 },
-          generation: { chunkSize: 4 }
-        }
-        fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
-        const run = yield* runCli([
-          "run",
-          "--config",
-          path.join(dir, "ssra.json"),
-          "--data",
-          path.resolve(import.meta.dirname, "../../../data/kuake_qtr"),
-          "--skip-invalid",
-          "--run-dir",
-          runDir
-        ])
+        const run = yield* runSmall(dir)
+        const runDir = run.runDir
         assert.strictEqual(run.code, 0, run.output)
         const exportCli = (...args: ReadonlyArray<string>) => runCli(["export", "--run", runDir, ...args])
 

@@ -1,24 +1,10 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Console, Effect } from "effect"
-import { Cli, ExitCode } from "../src/index.js"
-
-const runCli = (argv: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const lines: Array<string> = []
-    const capture = (...args: ReadonlyArray<unknown>) => {
-      lines.push(args.map(String).join(" "))
-    }
-    const fake = { ...globalThis.console, log: capture, error: capture, info: capture, warn: capture }
-    const code = yield* Cli.run(argv).pipe(
-      Effect.provideService(Console.Console, fake as unknown as Console.Console),
-      Effect.provide(NodeServices.layer)
-    )
-    return { code, output: lines.join("\n") }
-  })
+import { Effect } from "effect"
+import { ExitCode } from "../src/index.js"
+import { runCli } from "./support/runCli.js"
 
 const slice = () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cli-handoff-"))

@@ -6,24 +6,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { Pipeline, WorkUnits } from "../src/index.js"
+import { snapshot } from "./fixtures/snapshot.js"
 import { tinyConfig } from "./fixtures/tiny.js"
-
-// The final state of a run: every artifact's content hashes and every served checkpoint file, byte for byte.
-const snapshot = (runDir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  const artifacts = path.join(runDir, "artifacts")
-  for (const name of fs.readdirSync(artifacts).sort()) {
-    const record = path.join(artifacts, name, "artifact.json")
-    if (!fs.existsSync(record)) continue
-    const files = JSON.parse(fs.readFileSync(record, "utf8")).files as Array<{ path: string; sha256: string }>
-    for (const f of files) out[`artifacts/${name}/${f.path}`] = f.sha256
-  }
-  for (const dir of ["model", "score-model", "query-model"]) {
-    for (const f of fs.readdirSync(path.join(runDir, dir)).sort())
-      out[`${dir}/${f}`] = fs.readFileSync(path.join(runDir, dir, f)).toString("base64")
-  }
-  return out
-}
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-resume-"))
 const reference = path.join(root, "reference")

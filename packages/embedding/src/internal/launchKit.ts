@@ -1,13 +1,14 @@
 /**
- * The launch kit's files and its directory writer. The Python scripts are the repo's `python/ssra_kits` files:
- * `kitTexts.ts` imports them as text (`?raw`), and `loadTexts` loads that module on first use. Where no `?raw`
- * loader exists — the TypeScript sources run by tsx (benchmarks, scripts) — the same files are read from the source
- * tree instead; a built package never needs that, its `dist/` carries the text.
+ * The launch kit's files, and its directory writer on `@ssra/llm`'s `KitDirectory`. The Python scripts are the
+ * repo's `python/ssra_kits` files: `kitTexts.ts` imports them as text (`?raw`), and `loadTexts` loads that module
+ * on first use. Where no `?raw` loader exists — the TypeScript sources run by tsx (benchmarks, scripts) — the same
+ * files are read from the source tree instead; a built package never needs that, its `dist/` carries the text.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { AtomicFile, DatasetError } from "@ssra/core"
+import { DatasetError } from "@ssra/core"
+import { KitDirectory } from "@ssra/llm"
 import { Effect } from "effect"
 import type { ExportSummary, LaunchConfig } from "../Export.js"
 import { TrainingError } from "../TrainingError.js"
@@ -56,48 +57,9 @@ export const loadTexts: Effect.Effect<KitTexts, TrainingError> = Effect.tryPromi
   Effect.map((t) => ({
     trainEmbedding: t.trainEmbedding,
     encode: t.encode,
-    requirements: gpuRequirements(t.requirements)
+    requirements: KitDirectory.gpuRequirements(t.requirements)
   }))
 )
-
-/** Packages the repo's Python side needs for tests and lint only, not for training on a GPU machine. */
-const DEVELOPMENT_ONLY = new Set(["pytest", "ruff"])
-
-/**
- * `python/requirements.txt` for a GPU machine: its pins minus the test and lint tools (and the comment lines
- * that introduced only those), under a header that says to install the CUDA build of torch first.
- */
-export const gpuRequirements = (text: string): string => {
-  const lines = text.split(/\r?\n/)
-  const firstPin = lines.findIndex((l) => l.trim() !== "" && !l.trim().startsWith("#"))
-  const body = firstPin < 0 ? [] : lines.slice(firstPin)
-  const kept: Array<string> = []
-  let comments: Array<string> = []
-  for (const line of body) {
-    const trimmed = line.trim()
-    if (trimmed === "") continue
-    if (trimmed.startsWith("#")) {
-      comments.push(line)
-      continue
-    }
-    const name = trimmed.split(/[=<>!~;[\s]/)[0]!.toLowerCase()
-    if (DEVELOPMENT_ONLY.has(name)) continue
-    kept.push(...comments, line)
-    comments = []
-  }
-  const torch = kept.find((l) => /^torch\s*==/.test(l.trim()))
-  const version = torch?.trim().split("==")[1]?.trim()
-  return [
-    "# The GPU side of this kit: ssra's python/requirements.txt pins, minus its test and lint tools.",
-    "# Install the CUDA build of torch FIRST (the wheel index for your CUDA version, from pytorch.org's selector),",
-    `# then the rest; pip keeps that torch because the pin${version !== undefined ? ` (${version})` : ""} matches it:`,
-    `#   pip install torch${version !== undefined ? `==${version}` : ""} --index-url https://download.pytorch.org/whl/<cuda-tag>`,
-    "#   pip install -r requirements.txt",
-    "# Without that first step pip installs whatever torch build your index serves (a CPU build on CPU-only indexes).",
-    ...kept,
-    ""
-  ].join("\n")
-}
 
 const shellQuote = (text: string) => (/^[\w./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`)
 
@@ -181,104 +143,42 @@ scikit-learn's \`average_precision_score\`, the paper's two measures.
 `
 }
 
-/** Writes the kit's text files into `dir`; an executable one gets mode 0755 (the mode a fresh file is created
- * with is cut by the umask, so it is set explicitly). */
-export const writeFiles = (
-  dir: string,
-  files: Readonly<Record<string, { readonly text: string; readonly executable?: boolean }>>
-): Effect.Effect<void, DatasetError.DatasetError> =>
-  Effect.forEach(
-    Object.entries(files),
-    ([name, { executable, text }]) =>
-      Effect.try({
-        try: () => {
-          const file = path.join(dir, name)
-          fs.writeFileSync(file, text, { mode: executable === true ? 0o755 : 0o644 })
-          if (executable === true) fs.chmodSync(file, 0o755)
-        },
-        catch: (cause) =>
-          new DatasetError.DatasetError({
-            file: path.join(dir, name),
-            reason: "io",
-            detail: String((cause as Error)?.message ?? cause),
-            hint: "check the directory is writable and the disk has space"
-          })
-      }),
-    { discard: true }
-  )
-
-const ioError = (file: string, cause: unknown) =>
+const toDatasetError = (e: KitDirectory.KitDirectoryError) =>
   new DatasetError.DatasetError({
-    file,
+    file: e.file,
     reason: "io",
-    detail: String((cause as Error)?.message ?? cause),
-    hint: "check the directory is writable and the disk has space"
+    detail: e.detail,
+    ...(e.hint !== undefined ? { hint: e.hint } : {})
   })
 
+/** A kit directory's failure as the launch kit's errors: a directory it may not replace is a usage error
+ * (`TrainingError` "invalid-args"), a file system failure a `DatasetError` "io". */
+const fromKitDirectoryError = (e: KitDirectory.KitDirectoryError): TrainingError | DatasetError.DatasetError =>
+  e.reason === "exists"
+    ? new TrainingError({
+        reason: "invalid-args",
+        detail: e.detail,
+        ...(e.hint !== undefined ? { hint: e.hint } : {})
+      })
+    : toDatasetError(e)
+
+/** Writes the kit's text files into `dir` (see `KitDirectory.writeFiles`). */
+export const writeFiles = (
+  dir: string,
+  files: Readonly<Record<string, KitDirectory.KitFile>>
+): Effect.Effect<void, DatasetError.DatasetError> =>
+  KitDirectory.writeFiles(dir, files).pipe(Effect.mapError(toDatasetError))
+
 /**
- * Builds a kit in a temporary sibling of `dir` and renames it into place only when every file is written, so
- * `dir` is either absent, the earlier kit, or the complete new one. An existing `dir` is replaced only when it is
- * an earlier kit (it holds `marker` and `launch.sh`) with no subdirectory (a trained `output/` is never deleted);
- * anything else there is refused.
+ * Builds the kit in a temporary sibling of `dir` and renames it into place (see `KitDirectory.write`): an
+ * existing `dir` is replaced only when it is an earlier kit (it holds `marker` and `launch.sh`) with no
+ * subdirectory (a trained `output/` is never deleted); anything else there is refused.
  */
 export const writeKitDirectory = <A, E, R>(
   dir: string,
   marker: string,
   body: (temp: string) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | TrainingError | DatasetError.DatasetError, R> =>
-  Effect.gen(function* () {
-    const target = path.resolve(dir)
-    const existing = yield* Effect.try({
-      try: () => {
-        if (!fs.existsSync(target)) return undefined
-        if (!fs.statSync(target).isDirectory()) return "file" as const
-        return fs.readdirSync(target, { withFileTypes: true })
-      },
-      catch: (cause) => ioError(target, cause)
-    })
-    if (existing !== undefined) {
-      if (existing === "file")
-        return yield* new TrainingError({
-          reason: "invalid-args",
-          detail: `${dir} exists and is not a directory`,
-          hint: "choose another --out"
-        })
-      const entries = existing
-      const isKit = entries.some((e) => e.name === marker) && entries.some((e) => e.name === "launch.sh")
-      if (entries.length > 0 && !isKit)
-        return yield* new TrainingError({
-          reason: "invalid-args",
-          detail: `${dir} exists and is not an ssra kit`,
-          hint: "choose another --out, or empty the directory"
-        })
-      const sub = entries.find((e) => e.isDirectory())
-      if (sub !== undefined)
-        return yield* new TrainingError({
-          reason: "invalid-args",
-          detail: `${dir} is an earlier kit holding ${sub.name}/ (a trained output?), which replacing it would delete`,
-          hint: "move that directory out, or choose another --out"
-        })
-    }
-    const temp = yield* Effect.try({
-      try: () => {
-        fs.mkdirSync(path.dirname(target), { recursive: true })
-        const made = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(target))
-        // mkdtemp makes the directory private (0700); a kit is shared like any output directory
-        fs.chmodSync(made, 0o755)
-        return made
-      },
-      catch: (cause) => ioError(target, cause)
-    })
-    const removeTemp = Effect.sync(() => fs.rmSync(temp, { recursive: true, force: true }))
-    const result = yield* body(temp).pipe(Effect.onError(() => removeTemp))
-    yield* Effect.try({
-      try: () => {
-        const old = fs.existsSync(target) ? `${temp}.old` : undefined
-        if (old !== undefined) fs.renameSync(target, old)
-        fs.renameSync(temp, target)
-        if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
-      },
-      catch: (cause) => ioError(target, cause)
-    }).pipe(Effect.onError(() => removeTemp))
-    return result
-  })
+  KitDirectory.write(dir, { marker, what: "launch kit" }, body).pipe(
+    Effect.mapError((e) => (e instanceof KitDirectory.KitDirectoryError ? fromKitDirectoryError(e) : e))
+  )

@@ -1,14 +1,14 @@
 /**
- * The SFT kit's files and its directory writer. The Python files are the repo's `python/ssra_kits` files:
- * `sftKitTexts.ts` imports them as text (`?raw`), and `loadTexts` loads that module on first use. Where no `?raw`
- * loader exists — the TypeScript sources run by tsx (benchmarks, scripts) — the same files are read from the source
- * tree instead; a built package never needs that, its `dist/` carries the text.
+ * The SFT kit's files, and its directory writer on `KitDirectory`. The Python files are the repo's
+ * `python/ssra_kits` files: `sftKitTexts.ts` imports them as text (`?raw`), and `loadTexts` loads that module on
+ * first use. Where no `?raw` loader exists — the TypeScript sources run by tsx (benchmarks, scripts) — the same
+ * files are read from the source tree instead; a built package never needs that, its `dist/` carries the text.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { AtomicFile } from "@ssra/core"
 import { Effect } from "effect"
+import * as KitDirectory from "../KitDirectory.js"
 import { type SftKitConfig, SftKitError, type SftTask, type SftVariant } from "../SftKit.js"
 
 /** The kit's Python side as text. */
@@ -49,46 +49,6 @@ export const loadTexts: Effect.Effect<KitTexts, SftKitError> = Effect.tryPromise
     })
   )
 )
-
-/** Packages the repo's Python side needs for tests and lint only, not for training on a GPU machine. */
-const DEVELOPMENT_ONLY = new Set(["pytest", "ruff"])
-
-/**
- * `python/requirements.txt` for a GPU machine: its pins minus the test and lint tools (and the comment lines
- * that introduced only those), under a header that says to install the CUDA build of torch first.
- */
-export const gpuRequirements = (text: string, extra: ReadonlyArray<string> = []): string => {
-  const lines = text.split(/\r?\n/)
-  const firstPin = lines.findIndex((l) => l.trim() !== "" && !l.trim().startsWith("#"))
-  const body = firstPin < 0 ? [] : lines.slice(firstPin)
-  const kept: Array<string> = []
-  let comments: Array<string> = []
-  for (const line of body) {
-    const trimmed = line.trim()
-    if (trimmed === "") continue
-    if (trimmed.startsWith("#")) {
-      comments.push(line)
-      continue
-    }
-    const name = trimmed.split(/[=<>!~;[\s]/)[0]!.toLowerCase()
-    if (DEVELOPMENT_ONLY.has(name)) continue
-    kept.push(...comments, line)
-    comments = []
-  }
-  const torch = kept.find((l) => /^torch\s*==/.test(l.trim()))
-  const version = torch?.trim().split("==")[1]?.trim()
-  return [
-    "# The GPU side of this kit: ssra's python/requirements.txt pins, minus its test and lint tools.",
-    "# Install the CUDA build of torch FIRST (the wheel index for your CUDA version, from pytorch.org's selector),",
-    `# then the rest; pip keeps that torch because the pin${version !== undefined ? ` (${version})` : ""} matches it:`,
-    `#   pip install torch${version !== undefined ? `==${version}` : ""} --index-url https://download.pytorch.org/whl/<cuda-tag>`,
-    "#   pip install -r requirements.txt",
-    "# Without that first step pip installs whatever torch build your index serves (a CPU build on CPU-only indexes).",
-    ...kept,
-    ...extra,
-    ""
-  ].join("\n")
-}
 
 /** A number as a person writes it in a config: 1e-4, not 0.0001. */
 const plain = (value: number) => (value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential() : String(value))
@@ -254,107 +214,38 @@ export const kitFiles = (
   "launch.sh": { text: launchScript(task, config), executable: true },
   "serve.sh": { text: serveScript(task, config), executable: true },
   "requirements.txt": {
-    text: gpuRequirements(texts.requirements, [
+    text: KitDirectory.gpuRequirements(texts.requirements, [
       "# Optional, GPU serving: vllm (install it in its own environment; it pins its own torch)"
     ])
   },
   "README.md": { text: readme(task, variant, config, rows) }
 })
 
-const ioError = (file: string, cause: unknown) =>
+/** A kit directory's failure as the SFT kit's own error: the same reason (`exists` or `io`), file and words. */
+const toSftKitError = (e: KitDirectory.KitDirectoryError): SftKitError =>
   new SftKitError({
-    reason: "io",
-    file,
-    detail: String((cause as Error)?.message ?? cause),
-    hint: "check the directory is writable and the disk has space",
-    cause
+    reason: e.reason,
+    file: e.file,
+    detail: e.detail,
+    ...(e.hint !== undefined ? { hint: e.hint } : {}),
+    ...(e.cause !== undefined ? { cause: e.cause } : {})
   })
 
-/** Writes the kit's text files into `dir`; an executable one gets mode 0755 (set explicitly: the mode a new
- * file is created with is cut by the umask). */
+/** Writes the kit's text files into `dir` (see `KitDirectory.writeFiles`). */
 export const writeFiles = (
   dir: string,
-  files: Readonly<Record<string, { readonly text: string; readonly executable?: boolean }>>
-): Effect.Effect<void, SftKitError> =>
-  Effect.forEach(
-    Object.entries(files),
-    ([name, { executable, text }]) =>
-      Effect.try({
-        try: () => {
-          const file = path.join(dir, name)
-          fs.writeFileSync(file, text, { mode: executable === true ? 0o755 : 0o644 })
-          if (executable === true) fs.chmodSync(file, 0o755)
-        },
-        catch: (cause) => ioError(path.join(dir, name), cause)
-      }),
-    { discard: true }
-  )
+  files: Readonly<Record<string, KitDirectory.KitFile>>
+): Effect.Effect<void, SftKitError> => KitDirectory.writeFiles(dir, files).pipe(Effect.mapError(toSftKitError))
 
 /**
- * Builds a kit in a temporary sibling of `dir` and renames it into place only when every file is written, so
- * `dir` is either absent, the earlier kit, or the complete new one. An existing `dir` is replaced only when it is
- * an earlier SFT kit (it holds `sft_config.json` and `launch.sh`) with no subdirectory (a trained `output/` is
- * never deleted); anything else there is refused.
+ * Builds the kit in a temporary sibling of `dir` and renames it into place (see `KitDirectory.write`): an
+ * existing `dir` is replaced only when it is an earlier SFT kit (it holds `sft_config.json` and `launch.sh`) with
+ * no subdirectory (a trained `output/` is never deleted); anything else there is refused.
  */
 export const writeKitDirectory = <A, E, R>(
   dir: string,
   body: (temp: string) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SftKitError, R> =>
-  Effect.gen(function* () {
-    const target = path.resolve(dir)
-    const existing = yield* Effect.try({
-      try: () => {
-        if (!fs.existsSync(target)) return undefined
-        if (!fs.statSync(target).isDirectory()) return "file" as const
-        return fs.readdirSync(target, { withFileTypes: true })
-      },
-      catch: (cause) => ioError(target, cause)
-    })
-    if (existing === "file")
-      return yield* new SftKitError({
-        reason: "exists",
-        file: dir,
-        detail: `${dir} exists and is not a directory`,
-        hint: "choose another output directory"
-      })
-    if (existing !== undefined && existing.length > 0) {
-      const isKit = existing.some((e) => e.name === "sft_config.json") && existing.some((e) => e.name === "launch.sh")
-      if (!isKit)
-        return yield* new SftKitError({
-          reason: "exists",
-          file: dir,
-          detail: `${dir} exists and is not an ssra SFT kit`,
-          hint: "choose another output directory, or empty this one"
-        })
-      const sub = existing.find((e) => e.isDirectory())
-      if (sub !== undefined)
-        return yield* new SftKitError({
-          reason: "exists",
-          file: dir,
-          detail: `${dir} is an earlier kit holding ${sub.name}/ (a trained model?), which replacing the kit would delete`,
-          hint: "move that directory out, or choose another output directory"
-        })
-    }
-    const temp = yield* Effect.try({
-      try: () => {
-        fs.mkdirSync(path.dirname(target), { recursive: true })
-        const made = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(target))
-        // mkdtemp makes the directory private (0700); a kit is shared like any output directory
-        fs.chmodSync(made, 0o755)
-        return made
-      },
-      catch: (cause) => ioError(target, cause)
-    })
-    const removeTemp = Effect.sync(() => fs.rmSync(temp, { recursive: true, force: true }))
-    const result = yield* body(temp).pipe(Effect.onError(() => removeTemp))
-    yield* Effect.try({
-      try: () => {
-        const old = fs.existsSync(target) ? `${temp}.old` : undefined
-        if (old !== undefined) fs.renameSync(target, old)
-        fs.renameSync(temp, target)
-        if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
-      },
-      catch: (cause) => ioError(target, cause)
-    }).pipe(Effect.onError(() => removeTemp))
-    return result
-  })
+  KitDirectory.write(dir, { marker: "sft_config.json", what: "SFT kit" }, body).pipe(
+    Effect.mapError((e) => (e instanceof KitDirectory.KitDirectoryError ? toSftKitError(e) : e))
+  )

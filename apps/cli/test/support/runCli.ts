@@ -1,0 +1,52 @@
+// Runs the `ssra` CLI in-process with its console captured: the exit code and everything it printed.
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { NodeServices } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import { Cli } from "../../src/index.js"
+
+export const runCli = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    const capture = (...args: ReadonlyArray<unknown>) => {
+      lines.push(args.map(String).join(" "))
+    }
+    const fake = { ...globalThis.console, log: capture, error: capture, info: capture, warn: capture }
+    const code = yield* Cli.run(argv).pipe(
+      Effect.provideService(Console.Console, fake as unknown as Console.Console),
+      Effect.provide(NodeServices.layer)
+    )
+    return { code, output: lines.join("\n") }
+  })
+
+/**
+ * `ssra run` of a small sample of the bundled Quark set into `<dir>/run` (the run export tests start from);
+ * `extra` flags are appended.
+ */
+export const runSmall = (dir: string, extra: ReadonlyArray<string> = []) => {
+  const config = {
+    data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
+    queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
+    stage2: { documents: 10 },
+    synthesis: { documents: 16 },
+    training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
+    evaluation: { bootstrapSamples: 50 },
+    generation: { chunkSize: 4 }
+  }
+  fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
+  const runDir = path.join(dir, "run")
+  return Effect.map(
+    runCli([
+      "run",
+      "--config",
+      path.join(dir, "ssra.json"),
+      "--data",
+      path.resolve(import.meta.dirname, "../../../../data/kuake_qtr"),
+      "--skip-invalid",
+      "--run-dir",
+      runDir,
+      ...extra
+    ]),
+    (result) => ({ ...result, runDir })
+  )
+}
