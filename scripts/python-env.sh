@@ -36,6 +36,14 @@ _ssra_python_env() (
     echo "python-env.sh: $python not found (set PYTHON to a Python >= 3.10)" >&2
     exit 1
   fi
+  if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+    echo "python-env.sh: $python is $("$python" -V 2>&1); transformers 5 needs Python >= 3.10 (set PYTHON to one)" >&2
+    exit 1
+  fi
+  if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    echo "python-env.sh: $python has no venv/ensurepip module (Debian: apt-get install python3-venv)" >&2
+    exit 1
+  fi
   want="$("$python" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$requirements")"
 
   if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
