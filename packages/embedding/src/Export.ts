@@ -234,13 +234,7 @@ const assignNegatives = (
     }
     const rng = new Sampling.SeededRandom(options.seed ?? 1)
     const pool = [...new Set(rows.map((r) => r.positive))]
-    const known = new Map<string, Set<string>>()
-    for (const r of rows) {
-      if (r.grade < 1) continue
-      let s = known.get(r.query)
-      if (s === undefined) known.set(r.query, (s = new Set()))
-      s.add(r.positive)
-    }
+    const known = HardNegativeMiner.knownPositives(rows)
     const out: Array<{ row: TrainingRow.TrainingRow; negatives: Array<string> }> = []
     let skipped = 0
     let sameQuery = 0

@@ -62,13 +62,7 @@ export const mine = (options: MineOptions): Effect.Effect<MineResult, TrainingEr
     if (!(margin >= 0 && margin < 1))
       return yield* new TrainingError({ reason: "invalid-args", detail: `margin must be in [0, 1), got ${margin}` })
     const corpus = [...new Set(options.corpus ?? rows.flatMap((r) => [r.positive, ...r.negatives]))]
-    const known = new Map<string, Set<string>>()
-    for (const r of rows) {
-      if (r.grade < 1) continue
-      let s = known.get(r.query)
-      if (s === undefined) known.set(r.query, (s = new Set()))
-      s.add(r.positive)
-    }
+    const known = knownPositives(rows)
     const byQuery = new Map<string, Array<number>>()
     rows.forEach((r, i) => {
       if (r.weight <= 0) return
@@ -184,3 +178,23 @@ export const mine = (options: MineOptions): Effect.Effect<MineResult, TrainingEr
     })
     return { rows: out, mined, counts: { mined: total, droppedByMargin, droppedByGrader } }
   })
+
+/**
+ * Each query's known positives: the documents it is graded ≥ 1 with. Never a negative of that query, whether
+ * mined or drawn at random.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const knownPositives = (
+  rows: ReadonlyArray<{ readonly query: string; readonly positive: string; readonly grade: number }>
+): Map<string, Set<string>> => {
+  const known = new Map<string, Set<string>>()
+  for (const r of rows) {
+    if (r.grade < 1) continue
+    let s = known.get(r.query)
+    if (s === undefined) known.set(r.query, (s = new Set()))
+    s.add(r.positive)
+  }
+  return known
+}
