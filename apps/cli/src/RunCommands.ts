@@ -206,25 +206,14 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
       ? { llm: { baseUrl: opt(input.llmBaseUrl), model: opt(input.llmModel), preset: opt(input.llmPreset) } }
       : undefined
   return Effect.gen(function* () {
-    const external = {
-      baseModel: input.sftBaseModel === undefined ? undefined : opt(input.sftBaseModel),
-      scoreModel: yield* parseEndpoint(
-        "score-model-endpoint",
-        input.scoreModelEndpoint && opt(input.scoreModelEndpoint)
-      ),
-      vanilla: yield* parseEndpoint(
-        "vanilla-query-model-endpoint",
-        input.vanillaQueryModelEndpoint && opt(input.vanillaQueryModelEndpoint)
-      ),
-      queryModelV1: yield* parseEndpoint(
-        "query-model-v1-endpoint",
-        input.queryModelV1Endpoint && opt(input.queryModelV1Endpoint)
-      ),
-      queryModelV2: yield* parseEndpoint(
-        "query-model-v2-endpoint",
-        input.queryModelV2Endpoint && opt(input.queryModelV2Endpoint)
-      )
-    }
+    const endpoints = [
+      ["scoreModel", "score-model-endpoint", input.scoreModelEndpoint],
+      ["vanilla", "vanilla-query-model-endpoint", input.vanillaQueryModelEndpoint],
+      ["queryModelV1", "query-model-v1-endpoint", input.queryModelV1Endpoint],
+      ["queryModelV2", "query-model-v2-endpoint", input.queryModelV2Endpoint]
+    ] as const
+    const external: Record<string, unknown> = { baseModel: input.sftBaseModel && opt(input.sftBaseModel) }
+    for (const [key, flag, value] of endpoints) external[key] = yield* parseEndpoint(flag, value && opt(value))
     const anyExternal = Object.values(external).some((v) => v !== undefined)
     const config = yield* ConfigLoader.resolve({
       file: opt(input.config),

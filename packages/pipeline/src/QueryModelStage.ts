@@ -160,6 +160,7 @@ export const fineTuned = (
       model,
       scale: grader.scale,
       label: name === "vanilla" ? "vanilla-sft" : name === "v1" ? "stage1" : "stage2",
+      noQuery: "skip",
       ...(endpoint.temperature !== undefined ? { temperature: endpoint.temperature } : {})
     })
     const spec: Artifact.Spec = {
@@ -194,23 +195,5 @@ export const fineTuned = (
       )
     )
     yield* record(ctx, artifact)
-    return { artifact, writer: lenient(writer) }
+    return { artifact, writer }
   })
-
-/** Each request alone: one the model answers with no readable query gives no query instead of failing all. */
-const lenient = (writer: Models.QueryWriter): Models.QueryWriter => ({
-  ...writer,
-  generate: (requests) =>
-    Effect.forEach(
-      requests,
-      (request) =>
-        writer.generate([request]).pipe(
-          Effect.map((out) => out[0] ?? []),
-          Effect.catchIf(
-            (e) => e.reason === "invalid-output",
-            () => Effect.succeed([])
-          )
-        ),
-      { concurrency: 4 }
-    )
-})

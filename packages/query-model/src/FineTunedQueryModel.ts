@@ -30,11 +30,18 @@ export interface FineTunedQueryModelOptions {
   readonly concurrency?: number | undefined
   /** Provenance label, e.g. `stage1` / `stage2` / `vanilla-sft` (default `fine-tuned`). */
   readonly label?: string | undefined
+  /**
+   * A request no answer of any round gives a query for: `fail` (default) fails the whole call with
+   * `invalid-output`; `skip` answers that request with no query, so one document a weak model cannot write for
+   * costs its candidates, not the batch (the pipeline's choice for served fine-tuned models).
+   */
+  readonly noQuery?: "fail" | "skip" | undefined
 }
 
 /**
  * Builds the fine-tuned query writer. Choices that are not `{"queries": [...]}` are skipped; when no choice of
- * any round gives a query the request fails with `ModelError` (`invalid-output`, the first raw answer attached).
+ * any round gives a query the request fails with `ModelError` (`invalid-output`, the first raw answer attached),
+ * or, with `noQuery: "skip"`, gets no query.
  *
  * @since 0.1.0
  * @category constructors
@@ -72,6 +79,7 @@ export const make = (options: FineTunedQueryModelOptions): Models.QueryWriter =>
           else queries.push(...distinct(parsed.queries, seen))
         }
       }
+      if (queries.length === 0 && options.noQuery === "skip") return []
       if (queries.length === 0) {
         const first = problems[0]
         return yield* new Models.ModelError({

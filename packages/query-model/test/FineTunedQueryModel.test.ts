@@ -71,4 +71,20 @@ describe("FineTunedQueryModel over the OpenAI-compatible wire format", () => {
       })
     )
   )
+
+  it.effect('noQuery: "skip" answers such a request with no query and the others as usual', () =>
+    withClient(server.url, "base-model", (client) =>
+      Effect.gen(function* () {
+        const model = FineTunedQueryModel.make({ client, maxRounds: 2, noQuery: "skip" })
+        const bad = Document.make({ id: "bad", title: "坏模型" })
+        const good = Document.make({ id: "d1", title: "感冒了怎么办" })
+        const out = yield* model.generate([
+          { document: bad, targetGrade: 1, n: 2, seed: 1 },
+          { document: good, targetGrade: 3, n: 1, seed: 2 }
+        ])
+        assert.deepStrictEqual(out[0], [])
+        assert.strictEqual(out[1]!.length, 1)
+      })
+    )
+  )
 })
