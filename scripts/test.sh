@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: set up a fresh machine and run every check — lint, typecheck, every TypeScript test, the
 # Python tests (pytest + ruff, in .venv-python) and the real-model rehearsal on tiny local models
-# (scripts/rehearse.sh). Its last line is "N passed, N failed" over all of them.
+# (scripts/rehearse.sh), and a rerun of every measured table in README.md (tooling/docs-numbers). Its last line is "N passed, N failed" over all of them.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +20,13 @@ if REHEARSE_SKIP_SETUP=1 bash scripts/rehearse.sh runs/rehearsal-ci; then
   echo "rehearsal 1 0" >>"$counts"
 else
   echo "rehearsal 0 1" >>"$counts"
+  status=1
+fi
+echo "== docs:numbers: README's measured tables regenerated from this commit and compared (tooling/docs-numbers)"
+if node tooling/docs-numbers/docs-numbers.mjs --check --work runs/docs-numbers-ci; then
+  echo "docs-numbers 1 0" >>"$counts"
+else
+  echo "docs-numbers 0 1" >>"$counts"
   status=1
 fi
 node -e '
