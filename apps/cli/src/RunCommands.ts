@@ -74,7 +74,13 @@ export const runFlags = {
   allowBom: dataFlags.allowBom,
   llmBaseUrl: Flag.String("llm-base-url").pipe(
     Flag.withDescription(
-      "OpenAI-compatible endpoint for the LLM-backed parts (`experiment`'s prompt-only system, prepare.rewrite, LLM query or score models in the config). Sets backends.llm.baseUrl. Example: --llm-base-url http://127.0.0.1:8000/v1"
+      "OpenAI-compatible endpoint for the LLM-backed parts (`experiment`'s prompt-only system, documents.rewrite: llm, LLM query or score models in the config). Sets backends.llm.baseUrl. Example: --llm-base-url http://127.0.0.1:8000/v1"
+    ),
+    Flag.optional
+  ),
+  gguf: Flag.File("gguf").pipe(
+    Flag.withDescription(
+      "A local GGUF model run in-process by node-llama-cpp (optional: pnpm add node-llama-cpp@3.22.1) for every LLM-backed part (--score-model llm, --judge llm, prompt-only, documents.rewrite), instead of an endpoint. Sets backends.llm.gguf. Example: --gguf models/qwen2.5-7b-instruct-q4_k_m.gguf"
     ),
     Flag.optional
   ),
@@ -162,6 +168,7 @@ type RunInput = {
   readonly allowBom: boolean
   readonly llmBaseUrl: Option.Option<string>
   readonly llmModel: Option.Option<string>
+  readonly gguf?: Option.Option<string>
   readonly llmPreset: Option.Option<string>
   readonly scoreModel?: Option.Option<"embedded" | "llm" | "fine-tuned">
   readonly queryModel?: Option.Option<"embedded" | "fine-tuned">
@@ -201,9 +208,17 @@ export const parseEndpoint = (flag: string, text: string | undefined) =>
  * @category constructors
  */
 export const resolveConfig = (input: RunInput, base?: unknown) => {
+  const gguf = input.gguf && opt(input.gguf)
   const llm =
-    Option.isSome(input.llmBaseUrl) || Option.isSome(input.llmModel) || Option.isSome(input.llmPreset)
-      ? { llm: { baseUrl: opt(input.llmBaseUrl), model: opt(input.llmModel), preset: opt(input.llmPreset) } }
+    Option.isSome(input.llmBaseUrl) || Option.isSome(input.llmModel) || Option.isSome(input.llmPreset) || gguf
+      ? {
+          llm: {
+            baseUrl: opt(input.llmBaseUrl),
+            model: opt(input.llmModel),
+            preset: opt(input.llmPreset),
+            gguf: gguf && path.resolve(gguf)
+          }
+        }
       : undefined
   return Effect.gen(function* () {
     const endpoints = [
@@ -242,9 +257,13 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
     })
     if (
       config.backends.llm !== undefined &&
+      config.backends.llm.gguf === undefined &&
       (config.backends.llm.model === undefined || config.backends.llm.model === "")
     ) {
-      return yield* usage("backends.llm needs a model name", "pass --llm-model NAME or set backends.llm.model")
+      return yield* usage(
+        "backends.llm needs a model name",
+        "pass --llm-model NAME or set backends.llm.model (or run a local GGUF: --gguf FILE)"
+      )
     }
     if (config.data.dir === undefined && config.data.labeled === undefined) {
       return yield* usage(

@@ -28,6 +28,7 @@ import * as EmbeddingBatcher from "./EmbeddingBatcher.js"
 import * as Deadline from "./internal/deadline.js"
 import { fastEmbeddings, handlersLayer, tokenMatches } from "./internal/handlers.js"
 import * as LineBuffer from "./internal/lineBuffer.js"
+import * as Utf8 from "./internal/utf8.js"
 import * as Metrics from "./Metrics.js"
 import * as ModelLoader from "./ModelLoader.js"
 import * as ServerConfig from "./ServerConfig.js"
@@ -155,6 +156,15 @@ const globalMiddleware = (deps: {
     connection: "close"
   })
 
+  // bytes that are not UTF-8 would otherwise decode to U+FFFD and be embedded or scored as if sent
+  const invalidUtf8 = (offset: number, byte: number) =>
+    problem(
+      new Problems.BadRequest({
+        detail: `request body is not valid UTF-8: byte 0x${byte.toString(16).padStart(2, "0")} at byte offset ${offset}; send the JSON encoded as UTF-8`,
+        errors: [{ path: ["payload"], message: `invalid UTF-8 at byte offset ${offset}` }]
+      })
+    )
+
   return HttpRouter.middleware(
     (httpEffect) =>
       // Plain combinators, no generators: this runs for every request, and wrapping the router's effect in
@@ -184,9 +194,9 @@ const globalMiddleware = (deps: {
           if (contentLength !== null && contentLength > limits.maxBodyBytes) return tooLarge
           if (!isJsonContentType(request.headers["content-type"])) return unsupportedType
           // Read (and cache) the body here so limits answer with problems, not the router's bare errors.
-          const readBody = request.text.pipe(
+          const readBody = request.arrayBuffer.pipe(
             Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
-            Effect.map((text) => ({ text })),
+            Effect.map((bytes) => Utf8.decode(new Uint8Array(bytes))),
             Effect.catch((error) =>
               Effect.succeed(
                 error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
@@ -201,6 +211,7 @@ const globalMiddleware = (deps: {
             ? readBody
             : Deadline.detachedOrElse(readBody, limits.bodyTimeoutMs, () => Effect.succeed("timeout" as const))
           return Effect.flatMap(received, (body) => {
+            if (typeof body === "object" && "offset" in body) return invalidUtf8(body.offset, body.byte)
             if (typeof body === "object") {
               // The hot path: a valid /v1/embeddings request skips the HttpApi router, decoder and handler; an invalid
               // one (or a model failure) goes to the endpoint, which answers with problem details.

@@ -5,12 +5,13 @@ import { dualEncoder, recording } from "./models.js"
 import { http, rawExchange } from "./support.js"
 
 const quiet = { accessLog: false as const, port: 0 }
+const limitsEmbedder = recording(dualEncoder())
 
 describe("request limits", () => {
   layer(
     Server.layer({
       ...quiet,
-      models: { embedder: recording(dualEncoder()) },
+      models: { embedder: limitsEmbedder },
       limits: { maxBodyBytes: 4096, maxBatchSize: 4, maxTextLength: 10, bodyTimeoutMs: 300 }
     }),
     { excludeTestServices: true }
@@ -31,6 +32,30 @@ describe("request limits", () => {
         const empty = yield* http(`${url}/v1/relevance`, { body: { pairs: [] } })
         assert.strictEqual(empty.status, 400)
         assert.deepStrictEqual(empty.json.errors[0].path, ["payload", "pairs"])
+      })
+    )
+
+    it.effect("a body with invalid UTF-8 is a 400 problem naming the byte offset, not embedded as U+FFFD", () =>
+      Effect.gen(function* () {
+        const { url } = yield* Server.ServerState
+        const before = limitsEmbedder.calls.length
+        // {"input": ["蜜蜂", "a<0xff>b"]}: the 0xff is at byte 23 (蜜 and 蜂 are 3 bytes each)
+        const bytes = Buffer.concat([Buffer.from('{"input": ["蜜蜂", "a'), Buffer.from([0xff]), Buffer.from('b"]}')])
+        const reply = yield* Effect.promise(() =>
+          fetch(`${url}/v1/embeddings`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: bytes
+          })
+        )
+        const json: any = yield* Effect.promise(() => reply.json())
+        assert.strictEqual(reply.status, 400)
+        assert.strictEqual(reply.headers.get("content-type"), "application/problem+json")
+        assert.match(json.detail, /not valid UTF-8: byte 0xff at byte offset 23/)
+        assert.deepStrictEqual(json.errors, [{ path: ["payload"], message: "invalid UTF-8 at byte offset 23" }])
+        assert.strictEqual(limitsEmbedder.calls.length, before, "nothing was embedded")
+        const valid = yield* http(`${url}/v1/embeddings`, { body: { input: ["蜜蜂", "🐝"] } })
+        assert.strictEqual(valid.status, 200)
       })
     )
 

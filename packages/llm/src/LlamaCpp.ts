@@ -30,7 +30,22 @@ export interface LlamaCppOptions {
   readonly embedding?: Pick<RemoteEmbedderConfig, "queryInstruction" | "documentPrefix"> | undefined
   /** Module to import; only tests change it. Default "node-llama-cpp". */
   readonly moduleName?: string | undefined
+  /**
+   * The client's id (what response-cache keys and manifests name). Default `llama.cpp:<file name>`; a caller that
+   * hashed the file passes an id with the hash, so a different file under the same name never reuses answers.
+   */
+  readonly id?: string | undefined
+  /** The model name responses carry (what cost tables are keyed by). Default the model's file name. */
+  readonly model?: string | undefined
 }
+
+/**
+ * The command that installs the optional node-llama-cpp (part of the error when it is absent).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const installCommand = "pnpm add node-llama-cpp@3.22.1"
 
 /**
  * A local client: chat plus an embedder from the same model.
@@ -53,7 +68,7 @@ const importModule = (moduleName = "node-llama-cpp"): Effect.Effect<typeof impor
     catch: (error) =>
       unavailable(
         `llama.cpp:${moduleName}`,
-        `cannot load ${moduleName} (${(error as Error)?.message ?? String(error)}); install node-llama-cpp to use local GGUF models: pnpm add node-llama-cpp@3.22.1`
+        `cannot load ${moduleName} (${(error as Error)?.message ?? String(error)}); install node-llama-cpp to use local GGUF models: ${installCommand}`
       )
   })
 
@@ -96,8 +111,8 @@ export const make = (options: LlamaCppOptions): Effect.Effect<LlamaCppClient, Ll
     })
     const sequence = context.getSequence()
     const lock = Semaphore.makeUnsafe(1)
-    const id = `llama.cpp:${model.filename ?? options.modelPath}`
-    const modelName = model.filename ?? options.modelPath
+    const id = options.id ?? `llama.cpp:${model.filename ?? options.modelPath}`
+    const modelName = options.model ?? model.filename ?? options.modelPath
     const grammars = new Map<string, Awaited<ReturnType<typeof llama.getGrammarFor>>>()
 
     const grammarFor = async (request: ChatRequest) => {

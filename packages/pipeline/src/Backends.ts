@@ -1,16 +1,27 @@
 /**
- * The model backends a config names, resolved at the edge of a run: the LLM chat client (OpenAI-compatible
- * endpoint through `@ssra/llm`, with retries, a disk response cache under the run directory and cost
- * accounting), or a clear "needs an LLM backend" when none is configured.
+ * The model backends a config names, resolved at the edge of a run: the LLM chat client (an OpenAI-compatible
+ * endpoint, or a local GGUF run in-process by node-llama-cpp, both through `@ssra/llm` with retries, a disk
+ * response cache under the run directory and cost accounting), or a clear "needs an LLM backend" when none is
+ * configured.
  *
  * @since 0.1.0
  */
 
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
-import { type ChatClient, ClientStack, CostTracker, OpenAiCompatible, Presets, ResponseCache } from "@ssra/llm"
+import {
+  type ChatClient,
+  ClientStack,
+  CostTracker,
+  LlamaCpp,
+  OpenAiCompatible,
+  Presets,
+  ResponseCache
+} from "@ssra/llm"
 import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
-import type { LlmBackend } from "./PipelineConfig.js"
+import { type LlmBackend, llmModel } from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 
 /**
@@ -50,9 +61,16 @@ export const llm = (
       return yield* new PipelineError({
         reason: "backend-missing",
         detail: `${what} ${needsLlm}: none is configured`,
-        hint: 'set backends.llm in the config file (e.g. { preset: "vllm", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen2.5-7B-Instruct" }) or SSRA_LLM_BASE_URL + SSRA_LLM_MODEL'
+        hint: 'set backends.llm in the config file (e.g. { preset: "vllm", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen2.5-7B-Instruct" }) or a local model file { gguf: "models/qwen2.5-7b-instruct-q4_k_m.gguf" } (--gguf FILE), or SSRA_LLM_BASE_URL + SSRA_LLM_MODEL'
       })
     }
+    const base = config.gguf !== undefined ? yield* ggufClient(config, config.gguf) : yield* endpointClient(config)
+    return yield* stack(config, base, runDir, spentBefore)
+  })
+
+// An OpenAI-compatible endpoint's client, after the preset and API key checks.
+const endpointClient = (config: LlmBackend): Effect.Effect<ChatClient.ChatClientShape, PipelineError, Scope.Scope> =>
+  Effect.gen(function* () {
     const preset = config.preset
     if (preset !== undefined && !Schema.is(Presets.PresetName)(preset)) {
       return yield* new PipelineError({
@@ -80,12 +98,17 @@ export const llm = (
     }
     // The HTTP client lives as long as the caller's scope (a layer provided inline would be closed at once).
     const http = yield* Layer.build(NodeHttpClient.layerUndici)
-    const base = yield* OpenAiCompatible.make({
-      model: config.model,
+    return yield* OpenAiCompatible.make({
+      model: llmModel(config),
       ...(preset !== undefined ? { preset } : {}),
       ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
       ...(key !== undefined && key !== "" ? { apiKey: Redacted.make(key) } : {})
     }).pipe(Effect.provideContext(http))
+  })
+
+// Retries, limits, the run's response cache and cost accounting around a base client; the budget cap is the run's.
+const stack = (config: LlmBackend, base: ChatClient.ChatClientShape, runDir: string, spentBefore: number) =>
+  Effect.gen(function* () {
     const cache = yield* ResponseCache.make({ dir: path.join(runDir, "llm-cache") }).pipe(
       Effect.mapError(
         (e) =>
@@ -107,7 +130,7 @@ export const llm = (
     }
     const cost = CostTracker.make({
       prices: {
-        [config.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
+        [base.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
       },
       ...(config.maxCostUsd !== undefined ? { budget: config.maxCostUsd - spentBefore } : {})
     })
@@ -117,17 +140,110 @@ export const llm = (
       cache,
       cost
     })
-    return { client, cost }
+    return { client, cost } satisfies Llm
+  })
+
+const ggufMagic = "GGUF"
+
+const ggufError = (file: string, detail: string) =>
+  new PipelineError({
+    reason: "config",
+    detail: `backends.llm.gguf ${file}: ${detail}`,
+    hint: "point backends.llm.gguf / --gguf at a GGUF model file (e.g. a Qwen2.5-Instruct Q4_K_M .gguf); nothing was run yet"
+  })
+
+/**
+ * Checks that a local model file exists and starts like a GGUF file (magic bytes "GGUF"), without loading it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const checkGguf = (file: string): Effect.Effect<void, PipelineError> =>
+  Effect.gen(function* () {
+    const stat = yield* Effect.try({
+      try: () => fs.statSync(file),
+      catch: () => ggufError(file, "no such file")
+    })
+    if (!stat.isFile()) return yield* ggufError(file, "is not a file")
+    const head = Buffer.alloc(4)
+    const read = yield* Effect.try({
+      try: () => {
+        const fd = fs.openSync(file, "r")
+        try {
+          return fs.readSync(fd, head, 0, 4, 0)
+        } finally {
+          fs.closeSync(fd)
+        }
+      },
+      catch: (e) => ggufError(file, `cannot be read (${(e as Error).message})`)
+    })
+    if (read < 4 || head.toString("latin1") !== ggufMagic)
+      return yield* ggufError(file, `is not a GGUF file (it does not start with the bytes "GGUF")`)
+  })
+
+/**
+ * The SHA-256 of a file, streamed (a GGUF can be gigabytes).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fileSha256 = (file: string): Effect.Effect<string, PipelineError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const hash = createHash("sha256")
+      for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
+      return hash.digest("hex")
+    },
+    catch: (e) => ggufError(file, `cannot be read (${(e as Error).message})`)
+  })
+
+// A local GGUF run in-process: checked, hashed, then loaded by node-llama-cpp, which is imported only now.
+const ggufClient = (
+  config: LlmBackend,
+  file: string
+): Effect.Effect<ChatClient.ChatClientShape, PipelineError, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (config.baseUrl !== undefined || config.preset !== undefined) {
+      return yield* new PipelineError({
+        reason: "config",
+        detail: `backends.llm names both a local GGUF (gguf: ${file}) and an endpoint (${config.baseUrl ?? `preset ${config.preset}`})`,
+        hint: "keep one: drop backends.llm.gguf / --gguf to use the endpoint, or baseUrl / preset (and --llm-base-url / --llm-preset) to run the GGUF in-process"
+      })
+    }
+    yield* checkGguf(file)
+    const sha256 = yield* fileSha256(file)
+    // the hash is part of the model name: judges and artifact keys name the model, so another file under the same
+    // name never reuses their answers or artifacts, and the manifest records which bytes ran
+    const model = `${llmModel(config)}@sha256:${sha256}`
+    return yield* LlamaCpp.make({
+      modelPath: file,
+      id: `llama.cpp:${model}`,
+      model,
+      contextSize: config.contextSize ?? 4096,
+      ...(config.threads !== undefined ? { threads: config.threads } : {})
+    }).pipe(
+      Effect.mapError((e) =>
+        e.message.includes(LlamaCpp.installCommand)
+          ? new PipelineError({
+              reason: "backend-missing",
+              detail: `backends.llm.gguf ${file} needs node-llama-cpp, which is not installed (${e.message})`,
+              hint: `${LlamaCpp.installCommand} (in the folder you run ssra from), or serve the model (llama-server -m ${file}) and use --llm-preset llamacpp-server; nothing was run yet`
+            })
+          : ggufError(file, `node-llama-cpp cannot load it (${e.message})`)
+      )
+    )
   })
 
 /**
  * Fails fast, before any work, when the configured LLM endpoint cannot be reached at all (connection refused,
- * DNS failure, timeout); any HTTP answer counts as reachable. Sends no completion request.
+ * DNS failure, timeout; any HTTP answer counts as reachable), or when a configured GGUF file is missing or is not
+ * a GGUF file. Sends no completion request and loads no model.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const preflight = (config: LlmBackend): Effect.Effect<void, PipelineError> => {
+  if (config.gguf !== undefined) return checkGguf(config.gguf)
   const preset =
     config.preset !== undefined && Schema.is(Presets.PresetName)(config.preset) ? Presets.get(config.preset) : undefined
   const baseUrl = (config.baseUrl ?? preset?.baseUrl ?? Presets.get("vllm").baseUrl).replace(/\/+$/, "")

@@ -170,11 +170,11 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
     const llmRequired =
       config.backends.scoreModel === "llm" ||
       (config.stage2.judge === "llm" && config.stage2.enabled && !judgeOnScoreModel) ||
-      config.prepare.rewrite
+      config.documents.rewrite === "llm"
     if (config.backends.llm === undefined && llmRequired) {
       return yield* new PipelineError({
         reason: "backend-missing",
-        detail: `${config.backends.scoreModel === "llm" ? 'backends.scoreModel is "llm"' : config.prepare.rewrite ? "prepare.rewrite is on" : 'stage2.judge is "llm"'} but no LLM backend is configured: it ${Backends.needsLlm}`,
+        detail: `${config.backends.scoreModel === "llm" ? 'backends.scoreModel is "llm"' : config.documents.rewrite === "llm" ? 'documents.rewrite is "llm"' : 'stage2.judge is "llm"'} but no LLM backend is configured: it ${Backends.needsLlm}`,
         hint: 'configure backends.llm (preset, baseUrl, model, apiKeyEnv), or use the embedded models ("embedded" / "score-model")'
       })
     }

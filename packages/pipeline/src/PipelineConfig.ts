@@ -66,7 +66,16 @@ export const LlmBackend = Schema.Struct({
   /** A preset name of @ssra/llm (vllm, ollama, llamacpp-server, sglang, openai, ark, dashscope, deepseek). */
   preset: Schema.optionalKey(Schema.String),
   baseUrl: Schema.optionalKey(Schema.String),
-  model: Schema.String,
+  /**
+   * A local GGUF model file run in-process by node-llama-cpp (an optional dependency) instead of an endpoint;
+   * excludes `preset` and `baseUrl`.
+   */
+  gguf: Schema.optionalKey(Schema.String),
+  /** The model's name at the endpoint; with `gguf`, default the file's name. */
+  model: Schema.optionalKey(Schema.String),
+  /** `gguf` only: CPU threads (default node-llama-cpp's choice) and context size in tokens (default 4096). */
+  threads: Schema.optionalKey(PositiveInt),
+  contextSize: Schema.optionalKey(PositiveInt),
   /** Name of the environment variable holding the API key (the key itself never goes in a config file). */
   apiKeyEnv: Schema.optionalKey(Schema.String),
   maxInFlight: Schema.optionalKey(PositiveInt),
@@ -85,6 +94,15 @@ export const LlmBackend = Schema.Struct({
  * @category models
  */
 export type LlmBackend = typeof LlmBackend.Type
+
+/**
+ * The model name of an LLM backend: `model`, else a GGUF's file name.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const llmModel = (llm: LlmBackend): string =>
+  llm.model ?? (llm.gguf !== undefined ? llm.gguf.replace(/^.*[\\/]/, "") : "")
 
 /**
  * A served fine-tuned model: an OpenAI-compatible endpoint (vLLM, SGLang, `transformers serve`, llama.cpp
@@ -188,9 +206,13 @@ export const Config = Schema.Struct({
     llm: Schema.optionalKey(LlmBackend),
     external: Schema.optionalKey(ExternalSection)
   }),
-  prepare: Schema.Struct({
-    /** Ask the LLM to rewrite OCR+ASR into a description (needs an LLM backend and a documents file). */
-    rewrite: Schema.Boolean
+  documents: Schema.Struct({
+    /**
+     * `llm`: the paper's step for short-video documents — the LLM (`backends.llm`) rewrites each document's OCR +
+     * ASR into one description and the title is appended (`DocumentRewrite`); `none`: title + OCR + ASR as the
+     * template renders them. Needs a documents file with `ocr`/`asr` fields.
+     */
+    rewrite: Schema.Literals(["none", "llm"])
   }),
   scoreModel: Schema.Struct({
     /** Share of labeled queries held out to evaluate the score model. */
@@ -263,7 +285,7 @@ export const defaults: Config = {
   seed: 42,
   data: { skipInvalid: false },
   backends: { scoreModel: "embedded", queryModel: "embedded", embedding: "embedded" },
-  prepare: { rewrite: false },
+  documents: { rewrite: "none" },
   scoreModel: { devFraction: 0.1 },
   queryModel: { maxTrainingDocs: 2000, candidatesPerDoc: 24 },
   stage1: { enabled: true },

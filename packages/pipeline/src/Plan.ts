@@ -9,10 +9,11 @@ import { type Grade, Sampling } from "@ssra/core"
 import { type ChatClient, Estimate } from "@ssra/llm"
 import { PromptQueryModel } from "@ssra/query-model"
 import { ScorePrompt } from "@ssra/score-model"
+import * as DocumentRewrite from "./DocumentRewrite.js"
 import * as Generation from "./Generation.js"
 import type * as Inputs from "./Inputs.js"
 import type { SystemName } from "./Pipeline.js"
-import type { Config } from "./PipelineConfig.js"
+import { type Config, llmModel } from "./PipelineConfig.js"
 
 /**
  * One planned stage.
@@ -38,9 +39,9 @@ const estimateOf = (
   const llm = config.backends.llm
   return Estimate.fromSample(sample, {
     totalCalls: calls,
-    model: llm?.model ?? "(no model configured)",
+    model: llm !== undefined ? llmModel(llm) : "(no model configured)",
     prices: llm
-      ? { [llm.model]: { inputPer1M: llm.pricePerMillionInput ?? 0, outputPer1M: llm.pricePerMillionOutput ?? 0 } }
+      ? { [llmModel(llm)]: { inputPer1M: llm.pricePerMillionInput ?? 0, outputPer1M: llm.pricePerMillionOutput ?? 0 } }
       : {},
     throughput: { requestsPerSecond: llm?.requestsPerSecond ?? 4 },
     completionTokens
@@ -113,12 +114,19 @@ export const make = (
   const queryModelCalls = (documents: number) =>
     Math.min(config.queryModel.maxTrainingDocs, documents) * config.queryModel.candidatesPerDoc
 
-  out.push({
-    stage: "prepare",
-    backend: "none",
-    work: `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`,
-    calls: 0
-  })
+  const prepareWork = `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`
+  if (config.documents.rewrite === "llm") {
+    // one call per document with OCR/ASR that a pair names (the sample is drawn before prepare, as the run does)
+    const documents = DocumentRewrite.eligible(dataset)
+    const sample = documents.slice(0, 40).map((d) => DocumentRewrite.request(d, config.seed))
+    out.push({
+      stage: "prepare",
+      backend: "llm",
+      work: `${prepareWork}; rewrite OCR + ASR of ${documents.length} documents (${DocumentRewrite.promptVersion})`,
+      calls: documents.length,
+      estimate: estimateOf(config, sample, documents.length, 120)
+    })
+  } else out.push({ stage: "prepare", backend: "none", work: prepareWork, calls: 0 })
   out.push({
     stage: "train:base",
     backend: "embedded",

@@ -1,7 +1,8 @@
 /**
  * Stage "prepare": the validated inputs, normalized (NFKC, whitespace) and re-keyed to the rendered documents,
  * written as the run's own copies. Every later stage reads these files, so a resumed run sees exactly the bytes
- * the first run saw. A documents file with OCR/ASR text can be rewritten into a description by an LLM first.
+ * the first run saw. A documents file with OCR/ASR text can be rewritten into a description by an LLM first
+ * (`documents.rewrite: llm`, see `DocumentRewrite`).
  *
  * @since 0.1.0
  */
@@ -9,10 +10,10 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { type DatasetError, Document, Hash, Jsonl, Pair, Text } from "@ssra/core"
-import type { ChatClient } from "@ssra/llm"
 import { Effect, Schema, Stream } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
+import * as DocumentRewrite from "./DocumentRewrite.js"
 import * as Inputs from "./Inputs.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
 import * as Strings from "./internal/strings.js"
@@ -187,12 +188,13 @@ export const run = (
   Effect.gen(function* () {
     const { config } = ctx
     const files = yield* dataFiles(config)
-    if (config.prepare.rewrite && llm === undefined) {
+    const rewriteOn = config.documents.rewrite === "llm"
+    if (rewriteOn && llm === undefined) {
       return yield* new PipelineError({
         reason: "backend-missing",
         stage: "prepare",
-        detail: `prepare.rewrite (LLM rewrite of OCR+ASR into a description) ${Backends.needsLlm}: none is configured`,
-        hint: "configure backends.llm, or set prepare.rewrite to false: documents are then rendered as title + OCR + ASR"
+        detail: `documents.rewrite: llm (LLM rewrite of OCR+ASR into a description) ${Backends.needsLlm}: none is configured`,
+        hint: 'configure backends.llm (or --llm-base-url / --gguf), or set documents.rewrite to "none": documents are then rendered as title + OCR + ASR'
       })
     }
     const { loaded, dataset, split } = yield* loadFiles(config, files, path.join(ctx.runDir, "rejects"))
@@ -221,40 +223,15 @@ export const run = (
         seed: config.seed,
         normalize: "nfkc-space/v1",
         template: Document.defaultTemplate.id,
-        rewrite:
-          config.prepare.rewrite && llm !== undefined
-            ? { model: llm.client.model, client: llm.client.id, promptVersion: rewritePromptVersion }
-            : null
+        rewrite: rewriteOn && llm !== undefined ? rewriteComponent(llm).config : null
       },
       inputs
     }
     const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
       Effect.gen(function* () {
-        const rewritten = new Map<string, string>()
-        if (config.prepare.rewrite && llm !== undefined) {
-          const used = new Set(
-            [...dataset.labeled, ...dataset.unlabeled, ...dataset.retrievalTest, ...dataset.pairTest].map((p) => p.did)
-          )
-          const items = [...dataset.documents.values()]
-            .filter((d) => used.has(d.id) && ((d.ocr ?? "").trim() !== "" || (d.asr ?? "").trim() !== ""))
-            .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
-          const rows = yield* WorkUnits.run({
-            stage: "prepare",
-            name: "rewrite",
-            dir,
-            items,
-            chunkSize: ctx.config.generation.chunkSize,
-            schema: RewriteRow,
-            shard: ctx.shard,
-            identity: (d) =>
-              `${d.id}\u0000${Hash.sha256(`${d.title}\u0000${d.ocr ?? ""}\u0000${d.asr ?? ""}`).slice(0, 16)}`,
-            process: (docs) =>
-              Effect.forEach(docs, (d) => rewrite(llm, d, config.seed), { concurrency: 8 }).pipe(
-                Effect.mapError(stageError("prepare"))
-              )
-          })
-          for (const r of rows) rewritten.set(r.id, r.text)
-        }
+        const rewriteRows = rewriteOn && llm !== undefined ? yield* rewriteDocuments(ctx, llm, dataset, dir) : []
+        const rewritten = new Map(rewriteRows.filter((r) => r.status === "rewritten").map((r) => [r.id, r.text]))
+        const rewriteSummary = rewriteOn && llm !== undefined ? DocumentRewrite.summary(rewriteRows) : undefined
         const docText = (did: string, fallback: string) =>
           rewritten.get(did) ?? dataset.documents.get(did)?.text ?? Text.normalize(fallback)
         let dropped = 0
@@ -295,6 +272,7 @@ export const run = (
             documents: documents.length,
             droppedEmptyAfterNormalization: dropped,
             rewritten: rewritten.size,
+            ...(rewriteSummary !== undefined ? { rewriteKeptTemplate: rewriteSummary.keptTemplate } : {}),
             rejectedInvalid: Object.values(loaded.rejected).reduce((a, b) => a + b, 0),
             ...(split !== undefined
               ? {
@@ -311,18 +289,20 @@ export const run = (
             inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])),
             dataHash: Hash.hashValue(inputs),
             ...(warnings.length > 0 ? { warnings } : {}),
-            ...(split !== undefined
-              ? {
-                  split: { ...split.summary, replacedFiles: split.replaced },
-                  components: [
+            ...(split !== undefined ? { split: { ...split.summary, replacedFiles: split.replaced } } : {}),
+            ...(rewriteSummary !== undefined ? { rewrite: rewriteSummary } : {}),
+            components: [
+              ...(split !== undefined
+                ? [
                     {
                       name: "test-split",
                       id: split.summary.version,
                       config: { ...split.summary, replacedFiles: split.replaced }
                     }
                   ]
-                }
-              : {})
+                : []),
+              ...(rewriteSummary !== undefined && llm !== undefined ? [rewriteComponent(llm)] : [])
+            ]
           }
         }
       })
@@ -355,55 +335,36 @@ export const run = (
   })
 
 /**
- * The version of the rewrite prompt (recorded in the artifact key).
- *
- * @since 0.1.0
- * @category constants
- */
-export const rewritePromptVersion = "ocr-asr-description/v1"
-
-const RewriteRow = Schema.Struct({ id: Schema.String, text: Schema.String })
-
-/**
- * The paper's document construction: an LLM rewrites OCR + ASR into one coherent description, and the title is
- * appended. An empty answer keeps the template rendering of the document.
+ * The rewrite as a run component (the manifest's record of the prompt and the model that answered it).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const rewrite = (
-  llm: Backends.Llm,
-  document: Document.Document,
-  seed: number
-): Effect.Effect<{ readonly id: string; readonly text: string }, ChatClient.LlmError> =>
-  Effect.map(
-    llm.client.complete({
-      messages: [
-        {
-          role: "system",
-          content:
-            "你是短视频内容编辑。把视频的画面文字（OCR）和语音文字（ASR）改写成一段通顺、简洁、忠实的中文描述（不超过150字），不要编造内容，只输出描述本身。"
-        },
-        {
-          role: "user",
-          content: `标题：${document.title}\n画面文字（OCR）：${document.ocr ?? ""}\n语音文字（ASR）：${document.asr ?? ""}`
-        }
-      ],
-      temperature: 0,
-      seed,
-      maxTokens: 320,
-      stage: "prepare-rewrite"
-    }),
-    (response) => {
-      const description = Text.normalize(response.choices[0]?.text ?? "")
-      const title = Text.normalize(document.title)
-      const text =
-        description === ""
-          ? document.text
-          : [description, title]
-              .filter((x) => x !== "")
-              .join("\n")
-              .slice(0, Document.defaultTemplate.maxChars)
-      return { id: document.id, text }
-    }
-  )
+export const rewriteComponent = (llm: Backends.Llm) => ({
+  name: "document-rewrite",
+  id: DocumentRewrite.promptVersion,
+  config: {
+    promptId: DocumentRewrite.promptId,
+    promptVersion: DocumentRewrite.promptVersion,
+    model: llm.client.model,
+    client: llm.client.id
+  }
+})
+
+// The rewrite of every eligible document, in chunks committed as they finish (a rerun after a crash or kill -9
+// asks only about what no committed chunk holds; the run's response cache answers what was asked before).
+const rewriteDocuments = (ctx: RunContext, llm: Backends.Llm, dataset: Inputs.Dataset, dir: string) =>
+  WorkUnits.run({
+    stage: "prepare",
+    name: "rewrite",
+    dir,
+    items: DocumentRewrite.eligible(dataset),
+    chunkSize: ctx.config.generation.chunkSize,
+    schema: DocumentRewrite.Row,
+    shard: ctx.shard,
+    identity: (d) => `${d.id}\u0000${Hash.sha256(`${d.title}\u0000${d.ocr ?? ""}\u0000${d.asr ?? ""}`).slice(0, 16)}`,
+    process: (docs) =>
+      Effect.forEach(docs, (d) => DocumentRewrite.rewrite(llm, d, ctx.config.seed), { concurrency: 8 }).pipe(
+        Effect.mapError(stageError("prepare"))
+      )
+  })

@@ -7,6 +7,7 @@
  */
 export * as Artifact from "./Artifact.js"
 export * as Backends from "./Backends.js"
+export * as DocumentRewrite from "./DocumentRewrite.js"
 export * as Evaluate from "./Evaluate.js"
 export * as External from "./External.js"
 export * as Generation from "./Generation.js"

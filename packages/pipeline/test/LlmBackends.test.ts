@@ -204,7 +204,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
     }
   }, 120_000)
 
-  it("rewrites OCR + ASR into a description with the title appended (prepare.rewrite)", async () => {
+  it("rewrites OCR + ASR into a description with the title appended (documents.rewrite: llm)", async () => {
     const server = await startServer()
     try {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-rewrite-"))
@@ -230,7 +230,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       )
       const config = tinyConfig(path.join(dir, "run"), {
         data: { dir: data, sample: null },
-        prepare: { rewrite: true },
+        documents: { rewrite: "llm" },
         backends: { llm: { baseUrl: server.url, model: "m", maxAttempts: 1 } },
         stage1: { enabled: false },
         stage2: { enabled: false },
