@@ -5,12 +5,14 @@
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { startOpenAiServer, unreachableBaseUrl } from "@ssra/test-support"
 import { Effect } from "effect"
-import { Duration } from "../src/index.js"
+import { HttpServerError } from "effect/http"
+import { Duration, ExitCode, ProgressView } from "../src/index.js"
 import { runCli } from "./support/runCli.js"
 
 const jsonl = (rows: ReadonlyArray<unknown>) => `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`
@@ -44,7 +46,13 @@ const makeSet = (options: {
     const rows = []
     for (let q = 0; q < 4; q++)
       for (let d = 0; d < options.ownTestCandidates; d++)
-        rows.push({ qid: `t${q}`, did: `td${q}-${d}`, query: `test ${q}`, doc: `test document ${q} ${d}`, label: d % 4 })
+        rows.push({
+          qid: `t${q}`,
+          did: `td${q}-${d}`,
+          query: `test ${q}`,
+          doc: `test document ${q} ${d}`,
+          label: d % 4
+        })
     fs.writeFileSync(path.join(dir, "retrieval_test.jsonl"), jsonl(rows))
   }
   return dir
@@ -200,24 +208,26 @@ describe("ssra small things (item 8)", () => {
     })
   )
 
-  it.effect("data validate --skip-invalid writes nothing into the current folder, and rejects only when there are", () =>
-    Effect.gen(function* () {
-      const dir = makeSet({ ownTestCandidates: 10 })
-      const cwd = process.cwd()
-      const here = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cwd-"))
-      process.chdir(here)
-      const clean = yield* runCli(["data", "validate", "--data", dir, "--skip-invalid"]).pipe(
-        Effect.ensuring(Effect.sync(() => process.chdir(cwd)))
-      )
-      assert.strictEqual(clean.code, 0, clean.output)
-      assert.deepStrictEqual(fs.readdirSync(here), [])
-      fs.appendFileSync(path.join(dir, "labeled.jsonl"), `${JSON.stringify({ qid: "x", did: "y", query: "q" })}\n`)
-      const rejects = path.join(dir, "rejects")
-      const dirty = yield* runCli(["data", "validate", "--data", dir, "--skip-invalid", "--rejects-dir", rejects])
-      assert.strictEqual(dirty.code, 0, dirty.output)
-      assert.include(dirty.output, `skipped 1 invalid rows of labeled (reasons in ${rejects})`)
-      assert.deepStrictEqual(fs.readdirSync(rejects), ["labeled.jsonl.rejects.jsonl"])
-    })
+  it.effect(
+    "data validate --skip-invalid writes nothing into the current folder, and rejects only when there are",
+    () =>
+      Effect.gen(function* () {
+        const dir = makeSet({ ownTestCandidates: 10 })
+        const cwd = process.cwd()
+        const here = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cwd-"))
+        process.chdir(here)
+        const clean = yield* runCli(["data", "validate", "--data", dir, "--skip-invalid"]).pipe(
+          Effect.ensuring(Effect.sync(() => process.chdir(cwd)))
+        )
+        assert.strictEqual(clean.code, 0, clean.output)
+        assert.deepStrictEqual(fs.readdirSync(here), [])
+        fs.appendFileSync(path.join(dir, "labeled.jsonl"), `${JSON.stringify({ qid: "x", did: "y", query: "q" })}\n`)
+        const rejects = path.join(dir, "rejects")
+        const dirty = yield* runCli(["data", "validate", "--data", dir, "--skip-invalid", "--rejects-dir", rejects])
+        assert.strictEqual(dirty.code, 0, dirty.output)
+        assert.include(dirty.output, `skipped 1 invalid rows of labeled (reasons in ${rejects})`)
+        assert.deepStrictEqual(fs.readdirSync(rejects), ["labeled.jsonl.rejects.jsonl"])
+      })
   )
 
   it.effect("data convert into a missing folder is an error, and creates nothing", () =>
@@ -278,6 +288,37 @@ describe("ssra small things (item 8)", () => {
       assert.notMatch(output, /\| \d+ s \|.*\| \d{3,} s \|/)
     })
   )
+
+  it.effect("serve on a busy port names the cause and what to do", () =>
+    Effect.gen(function* () {
+      const first = net.createServer()
+      yield* Effect.promise(() => new Promise<void>((ok) => first.listen(0, "127.0.0.1", () => ok())))
+      const port = (first.address() as net.AddressInfo).port
+      const cause = yield* Effect.promise(
+        () =>
+          new Promise<Error>((ok) => {
+            const second = net.createServer()
+            second.once("error", ok)
+            second.listen(port, "127.0.0.1")
+          })
+      )
+      first.close()
+      const { code, message } = ExitCode.classify(new HttpServerError.ServeError({ cause }))
+      assert.strictEqual(code, 7)
+      assert.include(message, `cannot serve: listen EADDRINUSE: address already in use 127.0.0.1:${port}`)
+      assert.include(message, "another process listens on that port")
+    })
+  )
+
+  it("a progress bar on a narrow terminal cuts the stage name, never the ETA's unit", () => {
+    const out: Array<string> = []
+    let t = 0
+    const view = ProgressView.make({ write: (s: string) => out.push(s), isTTY: true, columns: 60 }, () => t)
+    view.emit({ type: "progress", stage: "query-model:v2", task: "candidates", done: 0, total: 90, unit: "docs" })
+    t += 1000
+    view.emit({ type: "progress", stage: "query-model:v2", task: "candidates", done: 1, total: 90, unit: "docs" })
+    assert.match(out.at(-1)!, /ETA 1 min 29 s$/)
+  })
 
   it("durations are written in human units", () => {
     assert.strictEqual(Duration.human(2), "2 s")
