@@ -3,7 +3,7 @@
  * before any work — by `data validate`, `--dry-run`, or the run itself before training — with the exit code and a
  * message naming the config key and the flag that fixes it.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -344,4 +344,30 @@ describe("ssra bins (item 9)", () => {
       assert.strictEqual(current.status, 0, current.stderr)
       assert.match(current.stdout, /v0\.1\.0/)
     })
+
+  it("SIGTERM stops a run through the bin wrapper: exit 130", async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-sigterm-"))
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root, "apps/cli/dist/bin.js"),
+        "demo",
+        "--data",
+        path.join(root, "data/kuake_qtr"),
+        "--run-dir",
+        runDir
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] }
+    )
+    // once the pipeline has started a stage (the real entry is loaded and working), ask it to stop
+    await new Promise<void>((ok) => {
+      child.stderr.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes('"stage-start"')) ok()
+      })
+    })
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)))
+    fs.rmSync(runDir, { recursive: true, force: true })
+    assert.strictEqual(code, 130)
+  }, 120_000)
 })
