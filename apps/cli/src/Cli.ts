@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
+import * as fs from "node:fs"
 import { Console, Effect, Exit } from "effect"
-import { Command } from "effect/cli"
+import { CliOutput, Command } from "effect/cli"
 import * as DataCommands from "./DataCommands.js"
 import * as ExitCode from "./ExitCode.js"
 import * as ExportCommand from "./ExportCommand.js"
@@ -14,12 +15,30 @@ import * as RunCommands from "./RunCommands.js"
 import * as ServeCommand from "./ServeCommand.js"
 
 /**
- * The CLI's version (printed by `--version`).
+ * The CLI's version (printed by `--version`): the `version` of apps/cli/package.json (one level above both `src/`
+ * and `dist/`), which changesets keeps equal to every package's.
  *
  * @since 0.1.0
  * @category constants
  */
-export const version = "0.1.0"
+export const version: string = (
+  JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version
+
+/**
+ * Usage mistakes (unknown flag, missing or invalid value) print the error and a one-line pointer to `--help` on
+ * stderr, not the whole help text on stdout; `--help` and `--version` print as usual.
+ */
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.gen(function* () {
+          const formatter = yield* CliOutput.Formatter
+          yield* Console.error(formatter.formatErrors(event.errors))
+          yield* Console.error(`  → see \`${event.commandPath.join(" ")} --help\` for the flags and examples`)
+        })
+      : CliOutput.defaultPresenter.present(event)
+}
 
 /**
  * The root command.
@@ -43,6 +62,7 @@ export const command: Command.Command<"ssra", {}, {}, unknown, never> = Command.
  */
 export const run = (argv: ReadonlyArray<string>) =>
   Command.runWith(command, { version })(argv).pipe(
+    Effect.provideService(CliOutput.Presenter, presenter),
     Effect.exit,
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(ExitCode.codes.ok as number)

@@ -6,9 +6,10 @@
  */
 
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { DatasetError } from "@ssra/core"
-import { Inputs } from "@ssra/pipeline"
+import { Inputs, PipelineError, Plan } from "@ssra/pipeline"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { usage } from "./ExitCode.js"
@@ -59,10 +60,17 @@ export const dataFlags = {
   ),
   skipInvalid: Flag.Boolean("skip-invalid").pipe(
     Flag.withDescription(
-      "Skip invalid rows (written with reasons to .ssra-runs/rejects/<file>.rejects.jsonl) instead of stopping at the first. Example: --skip-invalid"
+      "Skip invalid rows instead of stopping at the first; rows skipped are written with their reasons to <file>.rejects.jsonl under --rejects-dir (only when there are some). Example: --skip-invalid"
     ),
     Flag.withDefault(false)
   ),
+  rejectsDir: Flag.String("rejects-dir").pipe(
+    Flag.withDescription(
+      "With --skip-invalid: the folder for the skipped rows (created only when a row is skipped). Default: a fresh folder in the system's temp directory, printed. Example: --rejects-dir /tmp/rejects"
+    ),
+    Flag.optional
+  ),
+
   scale: Flag.ChoiceWithValue("scale", [
     ["1", 1],
     ["2", 2],
@@ -112,20 +120,71 @@ export const filesOf = (input: DataInput): Inputs.DataFiles => {
   }
 }
 
-/** Where skipped rows go: inside the git-ignored `.ssra-runs/`, never beside the (possibly read-only or versioned) data. */
-const rejectsDir = path.join(".ssra-runs", "rejects")
+/**
+ * Named input files that do not exist: a usage error (exit 2) naming the flag or config key, as for a missing
+ * `--data` folder — not a raw ENOENT.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const requireFiles = (
+  files: Partial<Record<"labeled" | "unlabeled" | "documents" | "retrievalTest" | "pairTest", unknown>>
+) =>
+  Effect.gen(function* () {
+    const flags = {
+      labeled: "--labeled",
+      unlabeled: "--unlabeled",
+      documents: "--documents",
+      retrievalTest: "--retrieval-test",
+      pairTest: "--pair-test"
+    } as const
+    for (const [key, flag] of Object.entries(flags)) {
+      const file = files[key as keyof typeof flags]
+      if (typeof file === "string" && !fs.existsSync(file))
+        return yield* usage(
+          `${flag} ${file} does not exist (data.${key})`,
+          `check the path (a relative one is read from ${process.cwd()}), or drop ${flag} to use the file in the --data folder`
+        )
+    }
+  })
 
-/** How the data commands read: the data flags' reading options. */
-const loadOptions = (input: {
+type ReadInput = {
   readonly skipInvalid: boolean
+  readonly rejectsDir: Option.Option<string>
   readonly scale: Option.Option<1 | 2 | 3>
   readonly allowBom: boolean
-}): Inputs.LoadOptions => ({
-  skipInvalid: input.skipInvalid,
-  rejectsDir,
-  scaleMax: opt(input.scale),
-  allowBom: input.allowBom
-})
+}
+
+/**
+ * Loads a dataset as the data commands read it. Rows `--skip-invalid` drops go to `--rejects-dir` (default: a
+ * fresh temp folder, never the current folder or beside the data); files and folders that end up empty are
+ * removed, so only real rejects stay, and `rejects` says where they are.
+ */
+const loadData = (files: Inputs.DataFiles, input: ReadInput) =>
+  Effect.gen(function* () {
+    const chosen = opt(input.rejectsDir)
+    const dir = input.skipInvalid
+      ? (chosen ?? path.join(fs.realpathSync(os.tmpdir()), `ssra-rejects-${process.pid}-${Date.now().toString(36)}`))
+      : undefined
+    const existed = dir !== undefined && fs.existsSync(dir)
+    const dataset = yield* Inputs.load(files, {
+      skipInvalid: input.skipInvalid,
+      ...(dir !== undefined ? { rejectsDir: dir } : {}),
+      scaleMax: opt(input.scale),
+      allowBom: input.allowBom
+    }).pipe(Effect.ensuring(Effect.sync(() => dir !== undefined && dropEmpty(dir, existed))))
+    return { dataset, rejects: dir !== undefined && fs.existsSync(dir) ? dir : undefined }
+  })
+
+/** Removes the empty rejects files of `dir`, and `dir` itself when it is left empty and was made here. */
+const dropEmpty = (dir: string, existed: boolean) => {
+  if (!fs.existsSync(dir)) return
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name)
+    if (name.endsWith(".rejects.jsonl") && fs.statSync(file).size === 0) fs.rmSync(file)
+  }
+  if (!existed && fs.readdirSync(dir).length === 0) fs.rmSync(dir, { recursive: true, force: true })
+}
 
 const requireAny = (input: DataInput, files: Inputs.DataFiles) =>
   Effect.gen(function* () {
@@ -140,9 +199,17 @@ const requireAny = (input: DataInput, files: Inputs.DataFiles) =>
         dir !== undefined ? `${dir} holds none of the dataset files` : "no data files given",
         "pass --data DIR (e.g. --data data/kuake_qtr) with labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl, or individual files such as --labeled FILE"
       )
+    yield* requireFiles(files)
   })
 
-const validate = Command.make("validate", dataFlags, (input) =>
+const minCandidates = Flag.Int("min-candidates").pipe(
+  Flag.withDescription(
+    "Judged candidates a retrieval-test query needs, as a run's evaluation.minCandidates (default 10): fewer are dropped from the evaluation, and when every query has fewer validate fails. Example: --min-candidates 5"
+  ),
+  Flag.withDefault(10)
+)
+
+const validate = Command.make("validate", { ...dataFlags, minCandidates }, (input) =>
   Effect.gen(function* () {
     const files = filesOf(input)
     yield* requireAny(input, files)
@@ -156,23 +223,39 @@ const validate = Command.make("validate", dataFlags, (input) =>
           `add ${missing.map((k) => `${k}.jsonl`).join(" and ")} to the folder, or name the file${missing.length > 1 ? "s" : ""} with ${missing.map((k) => `--${k} FILE`).join(" ")}`
         )
     }
-    const dataset = yield* Inputs.load(files, loadOptions(input))
+    const { dataset, rejects } = yield* loadData(files, input)
     const stats = Inputs.stats(dataset)
+    // the check a run makes before training: retrieval-test queries below evaluation.minCandidates
+    const problems = Plan.candidateProblems(dataset.retrievalTest, input.minCandidates, files.retrievalTest)
+    const warnings = [...stats.warnings, ...problems.filter((p) => p.level === "warning").map((p) => p.message)]
+    const error = problems.find((p) => p.level === "error")
     if (input.json) {
       yield* Console.log(
         JSON.stringify(
-          { ok: true, files: stats.files.map((f) => ({ file: f.file, rows: f.rows })), warnings: stats.warnings },
+          {
+            ok: error === undefined,
+            files: stats.files.map((f) => ({ file: f.file, rows: f.rows })),
+            rejects: rejects ?? null,
+            warnings,
+            errors: error === undefined ? [] : [error]
+          },
           null,
           2
         )
       )
-      return
+    } else {
+      for (const f of stats.files) yield* Console.log(`ok  ${f.file}: ${f.rows} rows`)
+      for (const [kind, n] of Object.entries(stats.rejected))
+        yield* Console.log(`skipped ${n} invalid rows of ${kind} (reasons in ${rejects})`)
+      yield* Console.log(`ok  ${stats.documents} documents, one text per id; grade scale ${stats.scale}`)
+      for (const w of warnings) yield* Console.log(`warning: ${w}`)
     }
-    for (const f of stats.files) yield* Console.log(`ok  ${f.file}: ${f.rows} rows`)
-    for (const [kind, n] of Object.entries(stats.rejected))
-      yield* Console.log(`skipped ${n} invalid rows of ${kind} (reasons in .ssra-runs/rejects/)`)
-    yield* Console.log(`ok  ${stats.documents} documents, one text per id; grade scale ${stats.scale}`)
-    for (const w of stats.warnings) yield* Console.log(`warning: ${w}`)
+    if (error !== undefined)
+      return yield* new PipelineError.PipelineError({
+        reason: "input",
+        detail: error.message,
+        ...(error.hint !== undefined ? { hint: error.hint } : {})
+      })
   })
 ).pipe(
   Command.withDescription(
@@ -191,7 +274,7 @@ const stats = Command.make("stats", dataFlags, (input) =>
   Effect.gen(function* () {
     const files = filesOf(input)
     yield* requireAny(input, files)
-    const dataset = yield* Inputs.load(files, loadOptions(input))
+    const { dataset } = yield* loadData(files, input)
     const s = Inputs.stats(dataset)
     if (input.json) {
       yield* Console.log(JSON.stringify(s, null, 2))
@@ -256,6 +339,12 @@ const convert = Command.make(
           "use the extensions .jsonl, .parquet, .trec or .qrels"
         )
       }
+      const outDir = path.dirname(path.resolve(input.output))
+      if (!fs.existsSync(outDir))
+        return yield* usage(
+          `the folder of --output ${input.output} (${outDir}) does not exist`,
+          `create it first (mkdir -p ${outDir}) or write elsewhere`
+        )
       const kind = from === "trec" ? "qrels" : input.kind
       const rows = yield* Formats.read(input.input, from, kind).pipe(
         // convert has no --skip-invalid: say what does fix it
@@ -317,7 +406,7 @@ const sample = Command.make(
     Effect.gen(function* () {
       const files = filesOf(input)
       yield* requireAny(input, files)
-      const dataset = yield* Inputs.load(files, loadOptions(input))
+      const { dataset } = yield* loadData(files, input)
       const small = Inputs.subsample(
         dataset,
         {

@@ -142,8 +142,18 @@ export const classify = (error: unknown): { readonly code: number; readonly mess
         code: codes.input,
         message: `cannot load models: ${message}\n  → pass a finished run directory (--run) or checkpoint directories`
       }
-    case "ServeError":
-      return { code: codes.io, message: `cannot serve: ${message}\n  → is the port already in use? try --port 0` }
+    case "ServeError": {
+      // the platform's ServeError carries the listen failure (EADDRINUSE, EACCES, …) in its cause, not its message
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      const why = [message, cause?.message ?? (cause === undefined ? "" : String(cause))].find((m) => m !== "")
+      const hint =
+        cause?.code === "EADDRINUSE"
+          ? "another process listens on that port: stop it, pick another --port, or --port 0 for any free port"
+          : cause?.code === "EACCES"
+            ? "ports below 1024 need privileges: pick --port 8080 or above"
+            : "check --host and --port (--port 0 picks any free port)"
+      return { code: codes.io, message: `cannot serve: ${why ?? "the server could not listen"}\n  → ${hint}` }
+    }
     case "ShardPending":
       return { code: codes.ok, message }
     default:

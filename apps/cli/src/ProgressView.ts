@@ -5,21 +5,14 @@
  * @since 0.1.0
  */
 import type { Progress } from "@ssra/pipeline"
+import * as Duration from "./Duration.js"
 
 interface Track {
   readonly started: number
   lastDraw: number
 }
 
-const formatDuration = (ms: number): string => {
-  if (!Number.isFinite(ms) || ms < 0) return "?"
-  const s = Math.round(ms / 1000)
-  if (s < 60) return `${s}s`
-  const m = Math.floor(s / 60)
-  return m < 60
-    ? `${m}m${String(s % 60).padStart(2, "0")}s`
-    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`
-}
+const formatDuration = (ms: number): string => Duration.human(ms / 1000)
 
 /**
  * A progress sink writing to `stream` (stderr by default): bars when it is a TTY, JSON lines otherwise.
@@ -69,8 +62,11 @@ export const make = (
         const frac = event.total > 0 ? Math.min(1, event.done / event.total) : 1
         const filled = Math.round(frac * width)
         const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`
-        const line = `  ${event.stage} ${event.task} ${bar} ${event.done}/${event.total} ${event.unit}  ${rate.toFixed(1)}/s  ETA ${formatDuration(eta)}`
-        stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 120) - 1)}`)
+        // on a narrow terminal the stage name is cut, never the numbers and their units at the end
+        const tail = ` ${bar} ${event.done}/${event.total} ${event.unit}  ${rate.toFixed(1)}/s  ETA ${formatDuration(eta)}`
+        const room = Math.max(0, (stream.columns ?? 120) - 1 - tail.length)
+        const line = `${`  ${event.stage} ${event.task}`.slice(0, room)}${tail}`
+        stream.write(`\r\x1b[2K${line}`)
         barShown = true
         return
       }

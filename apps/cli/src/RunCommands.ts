@@ -10,11 +10,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Inputs, Pipeline, PipelineConfig, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
+import { Inputs, Pipeline, PipelineConfig, PipelineError, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as ConfigLoader from "./ConfigLoader.js"
-import { dataFlags } from "./DataCommands.js"
+import { dataFlags, requireFiles } from "./DataCommands.js"
+import * as Duration from "./Duration.js"
 import { usage } from "./ExitCode.js"
 
 const opt = <A>(o: Option.Option<A>): A | undefined => (Option.isSome(o) ? o.value : undefined)
@@ -72,6 +73,24 @@ export const runFlags = {
     Flag.withDefault(false)
   ),
   allowBom: dataFlags.allowBom,
+  minCandidates: Flag.Int("min-candidates").pipe(
+    Flag.withDescription(
+      `Judged candidates a retrieval-test query needs to be evaluated (fewer: dropped; none left: an error before training). Sets evaluation.minCandidates. Default ${PipelineConfig.defaults.evaluation.minCandidates}. Example: --min-candidates 5`
+    ),
+    Flag.optional
+  ),
+  evaluation: Flag.Boolean("eval").pipe(
+    Flag.withDescription(
+      "--no-eval: train without any test set (no evaluation, every table n/a); without it a run with no test files and no --split-test stops before training. Sets evaluation.required. Example: --no-eval"
+    ),
+    Flag.optional
+  ),
+  allowNoSynthesis: Flag.Boolean("allow-no-synthesis").pipe(
+    Flag.withDescription(
+      "Run even when every training document is also a test document, so synthesis has nothing to write for (SSRA then equals the base model). Sets synthesis.allowEmpty. Example: --allow-no-synthesis"
+    ),
+    Flag.withDefault(false)
+  ),
   llmBaseUrl: Flag.String("llm-base-url").pipe(
     Flag.withDescription(
       "OpenAI-compatible endpoint for the LLM-backed parts (`experiment`'s prompt-only system, documents.rewrite: llm, LLM query or score models in the config). Sets backends.llm.baseUrl. Example: --llm-base-url http://127.0.0.1:8000/v1"
@@ -166,6 +185,9 @@ type RunInput = {
   readonly splitTest: Option.Option<number>
   readonly skipInvalid: boolean
   readonly allowBom: boolean
+  readonly minCandidates?: Option.Option<number>
+  readonly evaluation?: Option.Option<boolean>
+  readonly allowNoSynthesis?: boolean
   readonly llmBaseUrl: Option.Option<string>
   readonly llmModel: Option.Option<string>
   readonly gguf?: Option.Option<string>
@@ -252,7 +274,12 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
           queryModel: input.queryModel && opt(input.queryModel),
           ...(anyExternal ? { external } : {})
         },
-        stage2: input.judge && Option.isSome(input.judge) ? { judge: input.judge.value } : undefined
+        stage2: input.judge && Option.isSome(input.judge) ? { judge: input.judge.value } : undefined,
+        evaluation: {
+          minCandidates: input.minCandidates && opt(input.minCandidates),
+          required: input.evaluation && opt(input.evaluation)
+        },
+        synthesis: input.allowNoSynthesis ? { allowEmpty: true } : undefined
       }
     })
     if (
@@ -271,6 +298,7 @@ export const resolveConfig = (input: RunInput, base?: unknown) => {
         "pass --data DIR (e.g. --data data/kuake_qtr) or set data.dir / data.labeled in the config file"
       )
     }
+    yield* requireFiles(config.data)
     return config
   })
 }
@@ -288,7 +316,13 @@ const shardOf = (input: RunInput) =>
     return shard
   })
 
-const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipeline.SystemName>, json: boolean) =>
+const printPlan = (
+  config: PipelineConfig.Config,
+  systems: ReadonlyArray<Pipeline.SystemName>,
+  json: boolean,
+  /** `--dry-run`: fail on a set-up error as the run would; `estimate` only prints it. */
+  strict = true
+) =>
   Effect.gen(function* () {
     const files = yield* Prepare.dataFiles(config)
     // a dry run writes nothing into the run directory: rows --skip-invalid rejects go to a temp folder, removed after
@@ -297,6 +331,11 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
       Effect.ensuring(Effect.sync(() => fs.rmSync(rejects, { recursive: true, force: true })))
     )
     const plan = Plan.make(config, dataset, systems)
+    const problems = [
+      ...Plan.unusedEndpoints(config, systems),
+      ...unsetKeys(config),
+      ...Plan.check(config, dataset, systems)
+    ]
     if (json) {
       yield* Console.log(
         JSON.stringify(
@@ -306,13 +345,17 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
             plan,
             totals: Plan.totals(plan),
             split: split?.summary ?? null,
-            warnings: Inputs.warnings(dataset)
+            warnings: [
+              ...Inputs.warnings(dataset),
+              ...problems.filter((p) => p.level === "warning").map((p) => p.message)
+            ],
+            errors: problems.filter((p) => p.level === "error")
           },
           null,
           2
         )
       )
-      return
+      return yield* failOn(strict ? problems : [])
     }
     yield* Console.log(
       `dry run: nothing will be written. Config (defaults ← file ← env ← flags):\n${JSON.stringify(config, null, 2)}\n`
@@ -327,21 +370,66 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
       )
     }
     for (const w of Inputs.warnings(dataset)) yield* Console.log(`warning: ${w}`)
+    for (const p of problems)
+      yield* Console.log(`${p.level}: ${p.message}${p.hint !== undefined ? `\n  → ${p.hint}` : ""}`)
     yield* Console.log(
-      `\nsystems: ${systems.join(", ")}\n\n| stage | backend | work | model calls | LLM tokens (prompt/completion) | cost | time at the configured rate |\n|---|---|---|---|---|---|---|`
+      `\nsystems: ${systems.join(", ")}\n\n| stage | backend | work | model calls | LLM tokens (prompt/completion) | cost | time at the configured rate | note |\n|---|---|---|---|---|---|---|---|`
     )
     for (const s of plan) {
       const e = s.estimate
       yield* Console.log(
-        `| ${s.stage} | ${s.backend} | ${s.work} | ${s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? e.cost.toFixed(2) : "-"} | ${e ? `${Math.round(e.seconds)} s` : "-"} |${s.note ? ` ${s.note}` : ""}`
+        `| ${s.stage} | ${s.backend} | ${s.work} | ${s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? usd(e.cost) : "-"} | ${e ? Duration.human(e.seconds) : "-"} | ${s.note ?? ""} |`
       )
     }
     const total = Plan.totals(plan)
     if (total.llmCalls > 0)
       yield* Console.log(
-        `| **total (LLM)** | llm | | ${total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${total.cost.toFixed(2)} | ${Math.round(total.seconds)} s |${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? ` over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd}` : ""}`
+        `| **total (LLM)** | llm | | ${total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${usd(total.cost)} | ${Duration.human(total.seconds)} | ${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? `over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd} USD` : ""} |`
       )
+    return yield* failOn(strict ? problems : [])
   })
+
+const usd = (cost: number) => `${cost.toFixed(2)} USD`
+
+/** A dry run prints everything, then fails on the first set-up error, as the run would before training. */
+const failOn = (problems: ReadonlyArray<Plan.SetupProblem>) => {
+  const error = problems.find((p) => p.level === "error")
+  return error === undefined
+    ? Effect.void
+    : Effect.fail(
+        new PipelineError.PipelineError({
+          reason: "input",
+          stage: "prepare",
+          detail: error.message,
+          ...(error.hint !== undefined ? { hint: error.hint } : {})
+        })
+      )
+}
+
+/** Endpoints given that no stage uses: said before any work, on stderr (stdout may be a --json document). */
+const warnUnused = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipeline.SystemName>) =>
+  Effect.forEach(
+    [...Plan.unusedEndpoints(config, systems), ...unsetKeys(config)],
+    (p) => Console.error(`warning: ${p.message}`),
+    { discard: true }
+  )
+
+/** An `apiKeyEnv` naming an unset variable sends no key at all: say so (a preset that needs one fails later). */
+const unsetKeys = (config: PipelineConfig.Config): Array<Plan.SetupProblem> => {
+  const named: Array<[string, string | undefined]> = [
+    ["backends.llm.apiKeyEnv", config.backends.llm?.apiKeyEnv],
+    ...Object.entries(config.backends.external ?? {}).map(([k, v]): [string, string | undefined] => [
+      `backends.external.${k}.apiKeyEnv`,
+      typeof v === "object" && v !== null ? (v as { apiKeyEnv?: string }).apiKeyEnv : undefined
+    ])
+  ]
+  return named
+    .filter(([, env]) => env !== undefined && (process.env[env] ?? "") === "")
+    .map(([key, env]) => ({
+      level: "warning",
+      message: `${key} names $${env}, which is not set: requests go out without an API key (export ${env}=… if the endpoint needs one)`
+    }))
+}
 
 interface ManifestSummary {
   readonly inputs?: Array<{ kind: string; rejected?: number }>
@@ -416,6 +504,7 @@ const execute = (input: RunInput, systems: ReadonlyArray<Pipeline.SystemName>, b
     const config = yield* resolveConfig(input, base)
     const shard = yield* shardOf(input)
     if (input.dryRun) return yield* printPlan(config, systems, input.json)
+    yield* warnUnused(config, systems)
     const result = yield* Pipeline.run({ config, systems, shard, ...(title !== undefined ? { title } : {}) })
     yield* finish(result, input.json, started)
   })
@@ -506,7 +595,7 @@ const { dryRun: _dryRun, shard: _shard, ...estimateFlags } = runFlags
 const estimate = Command.make("estimate", estimateFlags, (input) =>
   Effect.gen(function* () {
     const config = yield* resolveConfig({ ...input, dryRun: true, shard: Option.none() })
-    yield* printPlan(config, Pipeline.systems, input.json)
+    yield* printPlan(config, Pipeline.systems, input.json, false)
   })
 ).pipe(
   Command.withDescription(
@@ -570,6 +659,7 @@ const stage = Command.make(
       const config = yield* resolveConfig(input)
       const shard = yield* shardOf(input)
       if (input.dryRun) return yield* printPlan(config, ["base", "ssra"], input.json)
+      yield* warnUnused(config, ["base", "ssra"])
       const result = yield* Pipeline.run({ config, systems: ["base", "ssra"], shard, until: input.name })
       yield* Console.log(
         `stage ${input.name} complete in ${((performance.now() - started) / 1000).toFixed(1)} s; artifacts under ${path.join(result.runDir, "artifacts")}, manifest ${result.manifestFile}`

@@ -6,6 +6,7 @@
 export * as Cli from "./Cli.js"
 export * as ConfigLoader from "./ConfigLoader.js"
 export * as DataCommands from "./DataCommands.js"
+export * as Duration from "./Duration.js"
 export * as ExitCode from "./ExitCode.js"
 export * as ExportCommand from "./ExportCommand.js"
 export * as Formats from "./Formats.js"

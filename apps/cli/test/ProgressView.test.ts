@@ -29,7 +29,7 @@ describe("ProgressView", () => {
     const bar = out.at(-1)!
     assert.include(bar, "4/8 chunks")
     assert.include(bar, "1.0/s")
-    assert.include(bar, "ETA 4s")
+    assert.include(bar, "ETA 4 s")
     view.emit({ type: "stage-end", stage: "synthesis:v2", skipped: true, durationMs: 3, counts: { kept: 5 } })
     assert.include(out.at(-1)!, "↺ synthesis:v2 reused")
   })

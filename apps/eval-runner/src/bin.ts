@@ -1,18 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `ssra-eval` executable: runs the command tree on the Node platform and exits with the code `Cli.run`
- * computed.
+ * The `ssra-eval` executable: checks the Node version against this package's `engines` before loading anything
+ * that breaks on an older Node (the command tree is in `main.ts`), then runs it.
  *
  * @since 0.1.0
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Exit, Runtime } from "effect"
-import * as Cli from "./Cli.js"
+import { check } from "@ssra/core/node-version"
 
-Cli.run(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), (program) =>
-  NodeRuntime.runMain(program, {
-    disableErrorReporting: true,
-    teardown: (exit, onExit) =>
-      Exit.isSuccess(exit) ? onExit(exit.value as number) : Runtime.defaultTeardown(exit, onExit)
-  })
-)
+// a variable specifier: the bundler leaves main.js (its own entry) out of bin.js, so it loads only after the check
+const main = "./main.js"
+if (await check(new URL("../package.json", import.meta.url))) await import(main)

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// The `ssra-server` executable: parses flags and runs the server until SIGINT/SIGTERM.
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
-import { Command } from "effect/cli"
-import * as ServeCommand from "./ServeCommand.js"
+/**
+ * The `ssra-server` executable: checks the Node version against this package's `engines` before loading anything
+ * that breaks on an older Node (the command tree is in `main.ts`), then runs it.
+ *
+ * @since 0.1.0
+ */
+import { check } from "@ssra/core/node-version"
 
-Command.run(ServeCommand.command, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+// a variable specifier: the bundler leaves main.js (its own entry) out of bin.js, so it loads only after the check
+const main = "./main.js"
+if (await check(new URL("../package.json", import.meta.url))) await import(main)

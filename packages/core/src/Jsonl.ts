@@ -53,6 +53,14 @@ type Decoder<A> = (value: unknown) => Exit.Exit<A, Schema.SchemaError>
 const lineParser =
   <A>(decode: Decoder<A>): LineParser<A> =>
   (text) => {
+    // a JSON array (one per file, or one per line) is the commonest non-JSONL export: say so, and how to convert
+    if (text.trimStart().startsWith("["))
+      throw new LineProblem(
+        "malformed",
+        "this is a JSON array, not JSON Lines (one JSON object per line, no enclosing [ ])",
+        undefined,
+        "convert the file: jq -c '.[]' FILE.json > FILE.jsonl (or ssra data convert after that)"
+      )
     let value: unknown
     try {
       value = JSON.parse(text)

@@ -5,10 +5,24 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Schema, SchemaGetter } from "effect"
 import { Grade, type GradeScale, onScale } from "./Grade.js"
 
 const NonBlank = Schema.String.check(Schema.isPattern(/\S/, { message: "Expected a non-empty text" }))
+
+/**
+ * A query or document id: a non-empty string, or an integer (as many IR tools write qids), read as its decimal
+ * string. Always written back as a string.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Id = Schema.Union([Schema.String, Schema.Int]).pipe(
+  Schema.decodeTo(Schema.NonEmptyString, {
+    decode: SchemaGetter.transform((v: string | number) => String(v)),
+    encode: SchemaGetter.transform((s: string) => s)
+  })
+)
 
 /**
  * A human-graded pair.
@@ -17,8 +31,8 @@ const NonBlank = Schema.String.check(Schema.isPattern(/\S/, { message: "Expected
  * @category schemas
  */
 export const LabeledPair = Schema.Struct({
-  qid: Schema.NonEmptyString,
-  did: Schema.NonEmptyString,
+  qid: Id,
+  did: Id,
   query: NonBlank,
   doc: NonBlank,
   label: Grade,
@@ -51,8 +65,8 @@ export const labeledPairOn = (scale: GradeScale) =>
  * @category schemas
  */
 export const UnlabeledPair = Schema.Struct({
-  qid: Schema.NonEmptyString,
-  did: Schema.NonEmptyString,
+  qid: Id,
+  did: Id,
   query: NonBlank,
   doc: NonBlank,
   src: Schema.optionalKey(Schema.String)

@@ -73,8 +73,10 @@ export interface CostReport {
  */
 export interface CostTrackerOptions {
   readonly prices: PriceTable
-  /** Stop new calls once this much would be spent. */
+  /** Stop new calls once this much would be spent (including `spentBefore`). */
   readonly budget?: number | undefined
+  /** What earlier invocations already spent against `budget` (a resumed run); default 0. */
+  readonly spentBefore?: number | undefined
   readonly currency?: string | undefined
   /** Completion tokens assumed for the budget estimate when a request sets no `maxTokens`. Default 256. */
   readonly assumedCompletionTokens?: number | undefined
@@ -157,13 +159,14 @@ export const make = (options: CostTrackerOptions): CostTracker => {
           const model = request.model ?? client.model
           const stage = request.stage ?? "default"
           const expected = options.budget === undefined ? 0 : estimate(model, request)
-          if (options.budget !== undefined && total.cost + reserved + expected > options.budget) {
+          const before = options.spentBefore ?? 0
+          if (options.budget !== undefined && before + total.cost + reserved + expected > options.budget) {
             refused++
             return Effect.fail(
               new ChatClient.LlmError({
                 reason: "budget-exceeded",
                 endpoint: client.id,
-                message: `budget of ${options.budget} ${options.currency ?? "USD"} reached (spent ${total.cost.toFixed(4)}, in flight ≈ ${reserved.toFixed(4)}); raise the budget to continue — cached answers are kept`,
+                message: `budget of ${options.budget} ${options.currency ?? "USD"} reached (spent ${total.cost.toFixed(4)}${before > 0 ? ` now and ${before.toFixed(4)} before` : ""}, in flight ≈ ${reserved.toFixed(4)}); raise the budget to continue — cached answers are kept`,
                 retryable: false
               })
             )

@@ -132,7 +132,8 @@ const stack = (config: LlmBackend, base: ChatClient.ChatClientShape, runDir: str
       prices: {
         [base.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
       },
-      ...(config.maxCostUsd !== undefined ? { budget: config.maxCostUsd - spentBefore } : {})
+      // the configured cap, with what earlier invocations spent counted against it (the message names the cap)
+      ...(config.maxCostUsd !== undefined ? { budget: config.maxCostUsd, spentBefore } : {})
     })
     const client = ClientStack.wrap(base, {
       limits: { maxInFlight: config.maxInFlight ?? 16 },

@@ -97,6 +97,24 @@ export const modelOf = (endpoint: Endpoint, which: Which): Effect.Effect<string,
       })
 
 /**
+ * Fails with `backend-unreachable`, naming the flag and the served model, when nothing answers at `endpoint`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const reachable = (which: Which, endpoint: Endpoint): Effect.Effect<void, PipelineError> =>
+  Backends.preflight({ baseUrl: endpoint.baseUrl, model: "" }).pipe(
+    Effect.mapError(
+      (e) =>
+        new PipelineError({
+          ...e,
+          detail: `${e.detail}: the served ${described[which].model}`,
+          hint: `start the server (the kit's serve.sh) or fix ${described[which].flag} / backends.external.${which}.baseUrl; nothing was run yet`
+        })
+    )
+  )
+
+/**
  * A chat client for a served fine-tuned model (reachability checked first), through the same client stack as
  * `backends.llm`: retries, the run's response cache, usage accounting.
  *
@@ -115,16 +133,7 @@ export const client = (
       ...(endpoint.apiKeyEnv !== undefined ? { apiKeyEnv: endpoint.apiKeyEnv } : {}),
       ...(endpoint.maxInFlight !== undefined ? { maxInFlight: endpoint.maxInFlight } : {})
     }
-    yield* Backends.preflight(backend).pipe(
-      Effect.mapError(
-        (e) =>
-          new PipelineError({
-            ...e,
-            detail: `${e.detail}: the served ${described[which].model}`,
-            hint: `start the server (the kit's serve.sh) or fix ${described[which].flag} / backends.external.${which}.baseUrl; nothing was run yet`
-          })
-      )
-    )
+    yield* reachable(which, endpoint)
     const model = yield* modelOf(endpoint, which)
     const llm = yield* Backends.llm({ ...backend, model }, ctx.runDir, `the ${described[which].model}`)
     yield* markServed(ctx, which, `${endpoint.baseUrl}#${model}`)

@@ -17,10 +17,12 @@ import { Effect, Exit } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Evaluate from "./Evaluate.js"
+import * as External from "./External.js"
 import type { RunContext } from "./internal/context.js"
 import * as Strings from "./internal/strings.js"
 import type { Config } from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
+import * as Plan from "./Plan.js"
 import * as Prepare from "./Prepare.js"
 import * as Progress from "./Progress.js"
 import * as QueryModelStage from "./QueryModelStage.js"
@@ -153,6 +155,43 @@ export const run = (
 const want = (options: RunOptions, ...names: ReadonlyArray<SystemName>) =>
   names.some((n) => options.systems.includes(n))
 
+/** Every served model endpoint the run will use, checked for reachability before any work (not stage by stage). */
+const preflightExternal = (ctx: RunContext, options: RunOptions) =>
+  Effect.gen(function* () {
+    const { backends, stage1, stage2 } = ctx.config
+    const used: Array<External.Which> = []
+    if (backends.scoreModel === "fine-tuned") used.push("scoreModel")
+    if (backends.queryModel === "fine-tuned") {
+      if (want(options, "vanilla-sft", "ssra-no-stage1-2") || !stage1.enabled) used.push("vanilla")
+      if (stage1.enabled) used.push("queryModelV1")
+      if (stage1.enabled && stage2.enabled) used.push("queryModelV2")
+    }
+    // an endpoint not given yet is a hand-off (the run writes the SFT kit), not an error
+    for (const which of used) {
+      const endpoint = External.endpointOf(ctx, which)
+      if (endpoint !== undefined) yield* External.reachable(which, endpoint)
+    }
+  })
+
+/** The set-up checks (`Plan.check`) on the prepared data: warnings are noted, an error stops before training. */
+const checkSetup = (ctx: RunContext, options: RunOptions, prepared: Prepare.Prepared) =>
+  Effect.gen(function* () {
+    const early = ["score-model", "stage1", "stage2"] as const
+    if (early.some((s) => s === options.until)) return
+    const files = yield* Prepare.dataFiles(ctx.config)
+    const problems = Plan.check(ctx.config, { ...prepared, files }, options.systems)
+    for (const p of problems.filter((p) => p.level === "warning"))
+      yield* Progress.note("prepare", `warning: ${p.message}`)
+    const error = problems.find((p) => p.level === "error")
+    if (error !== undefined)
+      return yield* new PipelineError({
+        reason: "input",
+        stage: "prepare",
+        detail: error.message,
+        ...(error.hint !== undefined ? { hint: `${error.hint}; nothing was trained yet` } : {})
+      })
+  })
+
 const body = (ctx: RunContext, options: RunOptions, started: number) =>
   Effect.gen(function* () {
     const { config } = ctx
@@ -186,8 +225,10 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
         : undefined
     // what this invocation spends is recorded even when it fails or is interrupted
     if (llm !== undefined) ctx.recorder.trackLlm(() => llm.cost.report())
+    yield* preflightExternal(ctx, options)
     const prepared = yield* Prepare.run(ctx, llm)
     if (options.until === "prepare") return partial()
+    yield* checkSetup(ctx, options, prepared)
     const scale = prepared.scale
     const dataset =
       config.data.dir !== undefined

@@ -244,7 +244,9 @@ export const Config = Schema.Struct({
     /** Target share of each grade among the synthetic queries (the grade plan). */
     gradePlan: Schema.Record(Schema.String, Share),
     perDocument: PositiveInt,
-    minProbability: Share
+    minProbability: Share,
+    /** Run even when no training document is eligible for synthesis (all are test documents): SSRA = base. */
+    allowEmpty: Schema.optionalKey(Schema.Boolean)
   }),
   training: Schema.Struct({
     dimensions: PositiveInt,
@@ -260,6 +262,8 @@ export const Config = Schema.Struct({
     lexical: Schema.optionalKey(Schema.NullOr(LexicalSection))
   }),
   evaluation: Schema.Struct({
+    /** `false`: run without any test set (no evaluation; every table n/a). Default: a test set is required. */
+    required: Schema.optionalKey(Schema.Boolean),
     minCandidates: PositiveInt,
     pairDimensions: Schema.optionalKey(PositiveInt),
     balancedPerGrade: Schema.optionalKey(PositiveInt),

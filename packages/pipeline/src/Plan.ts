@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Grade, Sampling } from "@ssra/core"
+import { type Grade, type Pair, Sampling } from "@ssra/core"
 import { type ChatClient, Estimate } from "@ssra/llm"
 import { PromptQueryModel } from "@ssra/query-model"
 import { ScorePrompt } from "@ssra/score-model"
@@ -14,6 +14,7 @@ import * as Generation from "./Generation.js"
 import type * as Inputs from "./Inputs.js"
 import type { SystemName } from "./Pipeline.js"
 import { type Config, llmModel } from "./PipelineConfig.js"
+import * as Synthesis from "./Synthesis.js"
 
 /**
  * One planned stage.
@@ -86,7 +87,8 @@ export const make = (
       .filter(([, s]) => s > 0)
       .map(([g]) => Number(g))
   )
-  const synthDocs = Math.min(config.synthesis.documents, dataset.documents.size)
+  // test documents are never written for (Synthesis.eligibleDocumentIds): count only the eligible ones
+  const synthDocs = Math.min(config.synthesis.documents, Synthesis.eligibleDocumentIds(dataset).length)
   // the same held-out split the score-model stage draws, capped at 200 pairs
   const scoreHeldOut = Math.min(
     200,
@@ -295,4 +297,181 @@ export const totals = (
     seconds += s.estimate.seconds
   }
   return { llmCalls, promptTokens, completionTokens, cost, seconds }
+}
+
+/**
+ * A problem with a run's set-up, found before any work: an `error` stops the run (and fails `--dry-run`), a
+ * `warning` is printed and the run goes on.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SetupProblem {
+  readonly level: "error" | "warning"
+  readonly message: string
+  readonly hint?: string | undefined
+}
+
+/**
+ * Labeled pairs below which a run's comparison is too noisy to read without its intervals.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const smallLabeledPairs = 300
+
+/** The rows of a loaded (and split) dataset that the checks read. */
+type CheckedData = {
+  readonly files?: Inputs.DataFiles | undefined
+  readonly labeled: ReadonlyArray<Pair.LabeledPair>
+  readonly unlabeled: ReadonlyArray<Pair.UnlabeledPair>
+  readonly retrievalTest: ReadonlyArray<Pair.LabeledPair>
+  readonly pairTest: ReadonlyArray<Pair.LabeledPair>
+}
+
+const synthesisWriters = (config: Config, systems: ReadonlyArray<SystemName>) =>
+  config.synthesis.documents > 0 &&
+  systems.some((s) => s === "vanilla-sft" || s === "prompt-only" || s.startsWith("ssra"))
+
+/** Item: the documents synthesis can write for (test documents are excluded). */
+const synthesisProblems = (config: Config, data: CheckedData, systems: ReadonlyArray<SystemName>) => {
+  if (!synthesisWriters(config, systems)) return []
+  const training = new Set([...data.labeled, ...data.unlabeled].map((p) => p.did)).size
+  const eligible = Synthesis.eligibleDocumentIds(data).length
+  const excluded = training - eligible
+  const wanted = Math.min(config.synthesis.documents, training)
+  if (eligible === 0 && training > 0 && config.synthesis.allowEmpty !== true)
+    return [
+      {
+        level: "error",
+        message: `synthesis has no document to write queries for: all ${training} training documents (labeled and unlabeled) also occur in the test files, and test documents are excluded from synthesis so that no synthetic query about a test document reaches training; every SSRA system would train on the labeled pairs alone`,
+        hint: "add unlabeled pairs whose documents are not in the test files, or hold out test queries with --split-test 0.2 instead of test files; --allow-no-synthesis (synthesis.allowEmpty) runs anyway"
+      } satisfies SetupProblem
+    ]
+  if (eligible < wanted && excluded > 0)
+    return [
+      {
+        level: "warning",
+        message: `synthesis will write for ${eligible} documents, not the ${wanted} requested (synthesis.documents ${config.synthesis.documents}): ${excluded} of the ${training} training documents also occur in the test files and are excluded from synthesis`
+      } satisfies SetupProblem
+    ]
+  return []
+}
+
+/** A run with no test rows evaluates nothing: every table would be n/a. */
+const evaluationProblems = (config: Config, data: CheckedData): Array<SetupProblem> => {
+  if (data.retrievalTest.length > 0 || data.pairTest.length > 0 || config.evaluation.required === false) return []
+  return [
+    {
+      level: "error",
+      message:
+        "no test set: no retrieval_test.jsonl or pair_test.jsonl was found and no --split-test was given, so nothing would be evaluated and every table of the report would be n/a",
+      hint: "hold out a share of the labeled queries with --split-test 0.2 (data.split.testFraction), or give test files (--retrieval-test FILE, --pair-test FILE); --no-eval (evaluation.required: false) trains without evaluating"
+    }
+  ]
+}
+
+/**
+ * Retrieval-test queries with fewer than `minCandidates` judged candidates: the evaluator drops them, and when
+ * it drops every query the evaluation fails — after every model was trained. Shared by `data validate`.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const candidateProblems = (
+  retrievalTest: ReadonlyArray<Pair.LabeledPair>,
+  minCandidates: number,
+  file: string | undefined
+): Array<SetupProblem> => {
+  if (retrievalTest.length === 0) return []
+  const perQuery = new Map<string, number>()
+  for (const p of retrievalTest) perQuery.set(p.qid, (perQuery.get(p.qid) ?? 0) + 1)
+  const counts = [...perQuery.values()]
+  const kept = counts.filter((n) => n >= minCandidates).length
+  const largest = Math.max(...counts)
+  const source = file ?? "the retrieval test"
+  const fix = `pass --min-candidates ${Math.max(2, Math.min(largest, minCandidates - 1))} (evaluation.minCandidates; nDCG@10 over fewer candidates is easier to score well on), or judge more candidates per query`
+  if (kept === 0)
+    return [
+      {
+        level: "error",
+        message: `none of the ${counts.length} queries of ${source} has evaluation.minCandidates = ${minCandidates} judged candidates (the largest has ${largest}): the retrieval evaluation would drop every query and fail after all models are trained`,
+        hint: fix
+      }
+    ]
+  if (kept < counts.length)
+    return [
+      {
+        level: "warning",
+        message: `${counts.length - kept} of the ${counts.length} queries of ${source} have fewer than evaluation.minCandidates = ${minCandidates} judged candidates and are dropped from the retrieval evaluation (${fix})`
+      }
+    ]
+  return []
+}
+
+const sizeProblems = (data: CheckedData): Array<SetupProblem> => {
+  if (data.labeled.length === 0 || data.labeled.length >= smallLabeledPairs) return []
+  const queries = new Set(data.labeled.map((p) => p.qid)).size
+  return [
+    {
+      level: "warning",
+      message: `only ${data.labeled.length} labeled pairs (${queries} queries) train this run: below a few hundred labeled pairs the differences between systems are noisy — read the 95% intervals in the report before concluding anything (README: "How much data is enough")`
+    }
+  ]
+}
+
+/**
+ * Everything about a run's set-up that can be told from its config and data before any work: no document
+ * eligible for synthesis, no test set, retrieval-test queries below `evaluation.minCandidates`, a small labeled
+ * set. `--dry-run` prints them, and a run stops on an error before training.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const check = (config: Config, data: CheckedData, systems: ReadonlyArray<SystemName>): Array<SetupProblem> => [
+  ...synthesisProblems(config, data, systems),
+  ...evaluationProblems(config, data),
+  ...candidateProblems(data.retrievalTest, config.evaluation.minCandidates, data.files?.retrievalTest),
+  ...sizeProblems(data)
+]
+
+/**
+ * Endpoints the config names that no stage of the run uses (the flag that makes a stage use each one is named),
+ * told from the config alone.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const unusedEndpoints = (config: Config, systems: ReadonlyArray<SystemName>): Array<SetupProblem> => {
+  const out: Array<SetupProblem> = []
+  const b = config.backends
+  const llmUsed =
+    b.scoreModel === "llm" ||
+    (config.stage2.enabled && config.stage2.judge === "llm") ||
+    config.documents.rewrite === "llm" ||
+    systems.includes("prompt-only")
+  if (b.llm !== undefined && !llmUsed)
+    out.push({
+      level: "warning",
+      message: `the LLM endpoint ${b.llm.baseUrl ?? `of preset ${b.llm.preset ?? "vllm"}`} (--llm-base-url / --gguf / backends.llm) is given but no stage of this run uses it: pass --score-model llm (the LLM grades every pair), --judge llm (Stage 2's pairwise judge), or run \`ssra experiment\` (its prompt-only system)`
+    })
+  const external = b.external ?? {}
+  if (external.scoreModel !== undefined && b.scoreModel !== "fine-tuned")
+    out.push({
+      level: "warning",
+      message: `--score-model-endpoint ${external.scoreModel.baseUrl} (backends.external.scoreModel) is given but unused: pass --score-model fine-tuned to grade with it`
+    })
+  for (const [key, flag] of [
+    ["vanilla", "--vanilla-query-model-endpoint"],
+    ["queryModelV1", "--query-model-v1-endpoint"],
+    ["queryModelV2", "--query-model-v2-endpoint"]
+  ] as const) {
+    const endpoint = external[key]
+    if (endpoint !== undefined && b.queryModel !== "fine-tuned")
+      out.push({
+        level: "warning",
+        message: `${flag} ${endpoint.baseUrl} (backends.external.${key}) is given but unused: pass --query-model fine-tuned to write queries with it`
+      })
+  }
+  return out
 }

@@ -261,7 +261,10 @@ export const alignmentTable = (input: ReportInput): string => {
       const j = c[`grade${g}JudgedAtTarget`] ?? 0
       return w === 0 ? "n/a" : `${j}/${w} (${((100 * j) / w).toFixed(1)}%)`
     })
-    out += `| ${a.model} | ${cells.join(" | ")} | ${c.kept ?? "n/a"} | ${c.duplicateRatePermille === undefined ? "n/a" : `${(c.duplicateRatePermille / 10).toFixed(1)}%`} |\n`
+    // a rate over zero generated queries is undefined, not 100%
+    const written = grades.reduce((n, g) => n + (c[`grade${g}Written`] ?? 0), 0)
+    const duplicates = c.duplicateRatePermille
+    out += `| ${a.model} | ${cells.join(" | ")} | ${c.kept ?? "n/a"} | ${duplicates === undefined || written === 0 ? "n/a" : `${(duplicates / 10).toFixed(1)}%`} |\n`
   }
   return out
 }

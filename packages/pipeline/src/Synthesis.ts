@@ -28,6 +28,23 @@ import { PipelineError } from "./PipelineError.js"
 import type * as WorkUnits from "./WorkUnits.js"
 
 /**
+ * The ids of the documents synthesis may write for: the training documents (labeled and unlabeled) that no test
+ * row names, sorted. A test document is never written for, so no synthetic query about it reaches training.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const eligibleDocumentIds = (data: {
+  readonly labeled: ReadonlyArray<Pair.LabeledPair>
+  readonly unlabeled: ReadonlyArray<Pair.UnlabeledPair>
+  readonly retrievalTest: ReadonlyArray<Pair.LabeledPair>
+  readonly pairTest: ReadonlyArray<Pair.LabeledPair>
+}): Array<string> => {
+  const test = new Set([...data.retrievalTest, ...data.pairTest].map((p) => p.did))
+  return [...new Set([...data.unlabeled, ...data.labeled].map((p) => p.did))].filter((d) => !test.has(d)).sort()
+}
+
+/**
  * The documents synthesis writes for: a seeded sample of the training documents (labeled and unlabeled), never
  * a test document.
  *
@@ -45,9 +62,7 @@ export const documentsFor = (
   count: number,
   seed: number
 ): Array<Document.Document> => {
-  const test = new Set([...data.retrievalTest, ...data.pairTest].map((p) => p.did))
-  const ids = [...new Set([...data.unlabeled, ...data.labeled].map((p) => p.did))].filter((d) => !test.has(d)).sort()
-  return Sampling.sample(ids, count, Sampling.hashSeed(`${seed}/synthesis`))
+  return Sampling.sample(eligibleDocumentIds(data), count, Sampling.hashSeed(`${seed}/synthesis`))
     .sort()
     .map((id) => documents.get(id))
     .filter((d): d is Document.Document => d !== undefined)

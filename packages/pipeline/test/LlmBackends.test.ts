@@ -234,7 +234,9 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
         backends: { llm: { baseUrl: server.url, model: "m", maxAttempts: 1 } },
         stage1: { enabled: false },
         stage2: { enabled: false },
-        synthesis: { documents: 0 }
+        synthesis: { documents: 0 },
+        // no test files: this run checks the rewrite only
+        evaluation: { required: false }
       })
       const { sample: _sample, ...dataConfig } = config.data as typeof config.data & { sample?: unknown }
       const run = () =>

@@ -16,6 +16,7 @@ import {
   Plan,
   Report,
   Stage1,
+  Synthesis,
   WorkUnits
 } from "../src/index.js"
 import * as Strings from "../src/internal/strings.js"
@@ -634,5 +635,46 @@ describe("the run's string pool", () => {
     assert.deepStrictEqual(interned, pair)
     const group = { did: "d1", doc: "文档", queries: [{ query: b, grade: 2 as const, origin: "human" as const }] }
     assert.deepStrictEqual(Strings.group(s, group), group)
+  })
+})
+
+describe("Report over zero generated queries", () => {
+  it("gives n/a for the duplicate rate, not 100%", () => {
+    const input: Report.ReportInput = {
+      title: "t",
+      dataset: "d",
+      scaleMax: 3,
+      rows: [],
+      tables: [],
+      alignment: [
+        { model: "v2", counts: { documents: 0, candidates: 0, kept: 0, duplicateRatePermille: 1000 } },
+        { model: "v1", counts: { grade1Written: 4, grade1JudgedAtTarget: 2, kept: 3, duplicateRatePermille: 250 } }
+      ],
+      filters: [],
+      resamples: 10,
+      seed: 1,
+      runDir: "r",
+      durationMs: 0
+    }
+    const table = Report.alignmentTable(input)
+    assert.match(table, /\| v2 \| n\/a \| n\/a \| n\/a \| 0 \| n\/a \|/)
+    assert.match(table, /\| v1 \| 2\/4 \(50\.0%\) .*\| 25\.0% \|/)
+  })
+})
+
+describe("Plan.check and synthesis eligibility", () => {
+  const pair = (qid: string, did: string, label: 0 | 1 | 2 | 3) => ({ qid, did, query: qid, doc: did, label })
+  it("counts only documents no test row names, and says why none are", () => {
+    const labeled = [pair("q1", "a", 1), pair("q1", "b", 2)]
+    const data = { labeled, unlabeled: [], retrievalTest: [pair("t1", "a", 1), pair("t1", "b", 0)], pairTest: [] }
+    assert.deepStrictEqual(Synthesis.eligibleDocumentIds(data), [])
+    const problems = Plan.check(PipelineConfig.defaults, data, ["base", "ssra"])
+    assert.include(problems.find((p) => p.level === "error")?.message ?? "", "synthesis has no document")
+    const allowed = Plan.check(
+      { ...PipelineConfig.defaults, synthesis: { ...PipelineConfig.defaults.synthesis, allowEmpty: true } },
+      data,
+      ["base", "ssra"]
+    )
+    assert.notInclude(allowed.map((p) => p.message).join("\n"), "synthesis has no document")
   })
 })

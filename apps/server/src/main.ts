@@ -1,0 +1,12 @@
+// The `ssra-server` program (loaded by `bin.ts` after its Node version check): parses flags and runs the server until SIGINT/SIGTERM.
+import * as fs from "node:fs"
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import * as ServeCommand from "./ServeCommand.js"
+
+const { version } = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string
+}
+
+Command.run(ServeCommand.command, { version }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
