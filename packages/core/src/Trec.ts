@@ -376,8 +376,45 @@ const isPlain = (options: ReadOptions): boolean =>
   options.onSummary === undefined
 
 /**
- * Ranks one query's scored documents into run entries: score descending, ties broken by did ascending (so equal
- * input gives an equal run), ranks from 1.
+ * Compares two strings byte-wise as UTF-8 (= by Unicode code point), like C's `strcmp` on UTF-8 text — the order
+ * trec_eval breaks score ties in. Plain `<` on JavaScript strings compares UTF-16 code units, which orders astral
+ * characters (emoji, CJK extension B) before U+E000–U+FFFF.
+ *
+ * @since 0.1.0
+ * @category ordering
+ */
+export const compareUtf8 = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x !== y) {
+      // Surrogates (U+D800–DFFF) encode code points above U+FFFF: move them above U+E000–U+FFFF.
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+      }
+      return x - y
+    }
+  }
+  return a.length - b.length
+}
+
+/**
+ * trec_eval's ranking order, the one order of the project (every ranking written or scored uses it): score
+ * descending, ties broken by document id descending byte-wise (UTF-8). Negative when `(scoreA, didA)` ranks
+ * before `(scoreB, didB)`. NaN scores must be rejected before.
+ *
+ * @since 0.1.0
+ * @category ordering
+ */
+export const compareRanked = (scoreA: number, didA: string, scoreB: number, didB: string): number =>
+  scoreB - scoreA || compareUtf8(didB, didA)
+
+/**
+ * Ranks one query's scored documents into run entries in trec_eval's order (`compareRanked`: score
+ * descending, ties by did descending byte-wise), ranks from 1 — so the rank column agrees with how trec_eval
+ * and `@ssra/evaluation` score the run.
  *
  * @since 0.1.0
  * @category constructors
@@ -389,7 +426,7 @@ export const rank = (
 ): Array<RunEntry> =>
   scored
     .slice()
-    .sort((a, b) => b.score - a.score || (a.did < b.did ? -1 : a.did > b.did ? 1 : 0))
+    .sort((a, b) => compareRanked(a.score, a.did, b.score, b.did))
     .map((s, i) => ({ qid, q0: "Q0", did: s.did, rank: i + 1, score: s.score, tag }))
 
 /**
