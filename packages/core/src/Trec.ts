@@ -15,7 +15,16 @@ import { DatasetError } from "./DatasetError.js"
 import type { GradeScale } from "./Grade.js"
 import { type LineReadOptions, readLines } from "./internal/lines.js"
 import { writeLines } from "./internal/lineWriter.js"
-import { Interner, LineScanner, PackProblem, packBytes, packFile } from "./internal/trecScan.js"
+import {
+  Interner,
+  LineScanner,
+  PackProblem,
+  packBytes,
+  packFile,
+  type QueryGroup as ScannedQuery,
+  StreamStopped,
+  streamFile
+} from "./internal/trecScan.js"
 
 /**
  * One judged (query, document) pair: `qid iteration did grade`.
@@ -140,12 +149,14 @@ const entryParser = (format: "run" | "qrels", maxGrade: number | undefined) => {
 export type DocumentIds = Interner
 
 /**
- * A fresh, empty `DocumentIds`.
+ * A fresh, empty `DocumentIds`. `keepStrings: false` keeps only the bytes (no JS string per id; `stringOf` decodes
+ * on demand): for a per-query table that is `clear()`ed after each query.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeDocumentIds = (): DocumentIds => new Interner()
+export const makeDocumentIds = (options: { readonly keepStrings?: boolean | undefined } = {}): DocumentIds =>
+  new Interner(options.keepStrings !== false)
 
 /**
  * A qrels or run file packed by query: query `q` (in first-seen order) owns entries `offsets[q]..offsets[q+1]`
@@ -274,6 +285,38 @@ export const readQrelsPacked = (file: string, options: PackOptions = {}): Effect
  */
 export const readRunPacked = (file: string, options: PackOptions = {}): Effect.Effect<Packed, TrecReadError> =>
   pack("run", file, file, options)
+
+/**
+ * One query of a file streamed by `streamQueries`: entry `i` (file order) has the value `values[i]` (score or
+ * grade) and document id `i` of `documents`, a per-query table (`documents.bytes`, `start(i)`, `length(i)`: the
+ * id's UTF-8 bytes; `stringOf(i)`: its text). `line` is the first entry's line. Valid only during the callback.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type QueryGroup = ScannedQuery
+
+/**
+ * Streams a TREC file grouped by query (each query's lines contiguous, as trec_eval and most tools write them):
+ * `onQuery` gets each query once its lines are complete, and memory stays one 16 MiB block plus one query — no
+ * per-document table for the whole file. Same validation as the packed readers. Succeeds with `false`, having
+ * stopped early, when a query's lines resume after another query's (read it with `readRunPacked` /
+ * `readQrelsPacked` then). A callback returning a value other than `undefined` stops the stream and fails with
+ * that value.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const streamQueries = <E = never>(
+  format: "run" | "qrels",
+  file: string,
+  onQuery: (group: QueryGroup) => E | undefined,
+  options: { readonly maxGrade?: number | undefined; readonly scale?: GradeScale | undefined } = {}
+): Effect.Effect<boolean, TrecReadError | E> =>
+  Effect.try({
+    try: () => streamFile(format, file, { maxGrade: options.maxGrade ?? options.scale?.max }, onQuery),
+    catch: (error) => (error instanceof StreamStopped ? (error.error as E) : toReadError(file, error))
+  })
 
 /**
  * Parses qrels held in memory (`bytes`, UTF-8) like `readQrelsPacked`; `file` names them in errors.
