@@ -221,7 +221,9 @@ describe("streaming a file query by query", () => {
       )
       assert.isFalse(interleaved)
       const duplicate = errorOf(
-        yield* Effect.exit(Trec.streamQueries("run", fileWith("q1 Q0 a 1 1 t\nq1 Q0 a 2 1 t\n"), () => undefined))
+        yield* Effect.exit(
+          Trec.streamQueries<never>("run", fileWith("q1 Q0 a 1 1 t\nq1 Q0 a 2 1 t\n"), () => undefined)
+        )
       )
       assert.strictEqual(duplicate.kind, "duplicate")
       assert.strictEqual(duplicate.line, 2)
