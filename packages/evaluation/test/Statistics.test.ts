@@ -90,7 +90,7 @@ describe("Statistics", () => {
       const a = simulate(rng, n, 0.5)
       const shift = (rng.next() - 0.3) * 0.12
       // some queries unchanged, as when two rankers agree on them
-      const b = a.map((x, i) => (rng.int(3) === 0 ? x : x + shift + (rng.next() - 0.5) * 0.1))
+      const b = a.map((x) => (rng.int(3) === 0 ? x : x + shift + (rng.next() - 0.5) * 0.1))
       const r = Statistics.pairedRandomization(a, b, { seed: t, permutations: 1000 })
       const zeroInside = r.ci![0] <= 0 && 0 <= r.ci![1]
       expect(zeroInside, `trial ${t}: p ${r.pValue} ci ${r.ci}`).toBe(r.pValue! >= 0.05)
