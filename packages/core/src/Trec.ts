@@ -150,7 +150,8 @@ export type DocumentIds = Interner
 
 /**
  * A fresh, empty `DocumentIds`. `keepStrings: false` keeps only the bytes (no JS string per id; `stringOf` decodes
- * on demand): for a per-query table that is `clear()`ed after each query.
+ * on demand): for a per-query table that is `clear()`ed after each query, not for the packed readers'
+ * `documents` option (their users read `strings`).
  *
  * @since 0.1.0
  * @category constructors
