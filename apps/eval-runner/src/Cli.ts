@@ -103,6 +103,26 @@ const compareCommand = Command.make(
   })
 ).pipe(Command.withDescription("Deltas between systems on the same tasks, with paired-bootstrap 95% CIs and p-values"))
 
+/**
+ * trec_eval's three columns (`%-22s\t%s\t%6.4f`: measure, query or `all`, value): with `-q`, each query's
+ * measures first (query by query, as trec_eval prints them), then the means.
+ */
+const trecEvalLines = (result: Trec.TrecEvaluation, perQuery: boolean): string => {
+  const names = result.measures.map((m) => Trec.trecName(m).padEnd(22))
+  const lines: Array<string> = []
+  if (perQuery) {
+    result.queries.forEach((q, i) => {
+      result.measures.forEach((m, k) => {
+        lines.push(`${names[k]}\t${q}\t${result.perQuery[m]![i]!.toFixed(4)}`)
+      })
+    })
+  }
+  result.measures.forEach((m, k) => {
+    lines.push(`${names[k]}\tall\t${result.mean[m]!.toFixed(4)}`)
+  })
+  return lines.join("\n")
+}
+
 const trecCommand = Command.make(
   "trec",
   {
@@ -110,8 +130,17 @@ const trecCommand = Command.make(
     run: Flag.String("run").pipe(Flag.withDescription("TREC run: qid Q0 docid rank score tag")),
     metric: Flag.String("metric").pipe(
       Flag.withAlias("m"),
-      Flag.withDescription("ndcg@k, map@k, recall@k, p@k, mrr@k or ndcg_cut.k (repeatable; default ndcg@10)"),
+      Flag.withDescription(
+        "ndcg@k, map@k, recall@k, p@k, mrr@k, or trec_eval's names: map, ndcg, recip_rank, P.k, recall.k, ndcg_cut.k, map_cut.k, lists like P.5,10 (repeatable; default ndcg@10)"
+      ),
       Flag.atLeast(0)
+    ),
+    level: Flag.Int("level").pipe(
+      Flag.withAlias("l"),
+      Flag.withDescription(
+        "Relevance level (trec_eval -l): grades >= this count as relevant for map, P, recall and recip_rank (default 1; nDCG uses the grades themselves)"
+      ),
+      Flag.withDefault(1)
     ),
     perQuery: Flag.Boolean("per-query").pipe(
       Flag.withAlias("q"),
@@ -126,15 +155,24 @@ const trecCommand = Command.make(
     ),
     json
   },
-  Effect.fn(function* ({ qrels, run, metric, perQuery, skipUnjudged, json }) {
-    // the packed byte-level path: same results as readQrels + readRun + evaluate at a third of the CPU and memory
+  Effect.fn(function* ({ qrels, run, metric, level, perQuery, skipUnjudged, json }) {
+    if (!(Number.isInteger(level) && level >= 1))
+      return yield* new EvaluationError.EvaluationError({
+        reason: "malformed",
+        id: "level",
+        detail: `--level (-l) must be an integer >= 1, got ${level}`,
+        hint: "trec_eval's default is 1; -l 2 counts grades 2 and up as relevant"
+      })
+    // files grouped by query are streamed (bounded memory), others parsed into packed arrays: same numbers
     const result = yield* Trec.evaluateFiles(qrels, run, {
       measures: metric.length === 0 ? ["ndcg@10"] : metric,
+      relevance: level,
       unjudged: skipUnjudged ? "skip" : "error"
     })
     if (json) {
       const out: Record<string, unknown> = {
         measures: result.measures,
+        relevanceLevel: level,
         queries: result.queries.length,
         judgedNotInRun: result.judgedNotInRun,
         unjudgedInRun: result.unjudgedInRun,
@@ -148,17 +186,7 @@ const trecCommand = Command.make(
       yield* Console.log(JSON.stringify(out, null, 2))
       return
     }
-    const lines: Array<string> = []
-    for (const m of result.measures) {
-      const name = Trec.trecName(m).padEnd(22)
-      if (perQuery) {
-        result.queries.forEach((q, i) => {
-          lines.push(`${name}\t${q}\t${result.perQuery[m]![i]!.toFixed(4)}`)
-        })
-      }
-      lines.push(`${name}\tall\t${result.mean[m]!.toFixed(4)}`)
-    }
-    yield* Console.log(lines.join("\n"))
+    yield* Console.log(trecEvalLines(result, perQuery))
     if (result.judgedNotInRun > 0)
       yield* Console.error(
         `note: ${result.judgedNotInRun} judged queries have no documents in the run (skipped, as trec_eval does without -c)`
@@ -166,7 +194,11 @@ const trecCommand = Command.make(
     if (result.unjudgedInRun > 0)
       yield* Console.error(`note: ${result.unjudgedInRun} run queries have no judgments (skipped: --skip-unjudged)`)
   })
-).pipe(Command.withDescription("Evaluate a TREC run against qrels like trec_eval -q -m ndcg_cut.k"))
+).pipe(
+  Command.withDescription(
+    "Evaluate a TREC run against qrels like trec_eval [-q] [-l level] -m measure (trec_eval's names and output columns)"
+  )
+)
 
 // checked by the reader, so an error names the file's own line (blank lines counted)
 const scoredRow = (grades: number) =>

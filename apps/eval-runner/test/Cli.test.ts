@@ -164,6 +164,55 @@ describe("ssra-eval", () => {
     })
   )
 
+  it.effect("trec takes trec_eval's measure names and -l, and matches trec_eval 10.0's golden vectors", () =>
+    Effect.gen(function* () {
+      const golden = JSON.parse(
+        readFileSync(new URL("../../../fixtures/metrics/trec_measures.json", import.meta.url), "utf8")
+      ) as {
+        queries: Array<{ qid: string; qrels: Record<string, number>; run: Record<string, number> }>
+        mean: Record<"1" | "2", Record<string, number>>
+      }
+      const qrels = join(dir, "golden.qrels")
+      const run = join(dir, "golden.run")
+      writeFileSync(
+        qrels,
+        golden.queries.flatMap((q) => Object.entries(q.qrels).map(([d, g]) => `${q.qid} 0 ${d} ${g}\n`)).join("")
+      )
+      writeFileSync(
+        run,
+        golden.queries
+          .flatMap((q) => Object.entries(q.run).map(([d, v], i) => `${q.qid} Q0 ${d} ${i + 1} ${v} golden\n`))
+          .join("")
+      )
+      const argv = ["-m", "map", "-m", "P.1,5,10", "-m", "recall.5,10,100", "-m", "recip_rank", "-m", "ndcg"]
+      for (const level of ["1", "2"] as const) {
+        const r = yield* cli(["trec", "--qrels", qrels, "--run", run, "-l", level, ...argv, "--json"])
+        assert.strictEqual(r.code, 0, r.err)
+        const parsed = JSON.parse(r.out) as { mean: Record<string, number>; relevanceLevel: number }
+        assert.strictEqual(parsed.relevanceLevel, Number(level))
+        for (const [name, expected] of Object.entries(golden.mean[level])) {
+          const key = name.replace(/^P@/, "precision_at_").replace(/^recall@/, "recall_at_")
+          assert.isAtMost(Math.abs(parsed.mean[key]! - expected), 1e-12, `${name} at -l ${level}`)
+        }
+      }
+      // trec_eval's three columns, query by query with -q, then the means
+      const text = yield* cli(["trec", "--qrels", qrels, "--run", run, "-q", "-m", "map", "-m", "P_10"])
+      assert.strictEqual(text.code, 0, text.err)
+      const lines = text.out.split("\n")
+      assert.match(lines[0]!, /^map {19}\tqA\t0\.\d{4}$/)
+      assert.match(lines[1]!, /^P_10 {18}\tqA\t0\.4000$/)
+      assert.match(lines[2]!, /^map\s+\tqB\t/)
+      assert.match(lines.at(-2)!, new RegExp(`^map\\s+\\tall\\t${golden.mean["1"].map!.toFixed(4)}$`))
+      assert.match(lines.at(-1)!, /^P_10\s+\tall\t/)
+      const badLevel = yield* cli(["trec", "--qrels", qrels, "--run", run, "-l", "0"])
+      assert.strictEqual(badLevel.code, 2)
+      assert.include(badLevel.err, "--level")
+      const badMeasure = yield* cli(["trec", "--qrels", qrels, "--run", run, "-m", "bpref"])
+      assert.strictEqual(badMeasure.code, 2)
+      assert.include(badMeasure.err, "recip_rank")
+    })
+  )
+
   it.effect("pairs prints AP at thresholds, n/a when undefined, and rejects bad rows", () =>
     Effect.gen(function* () {
       writeFileSync(

@@ -15,7 +15,16 @@ import { DatasetError } from "./DatasetError.js"
 import type { GradeScale } from "./Grade.js"
 import { type LineReadOptions, readLines } from "./internal/lines.js"
 import { writeLines } from "./internal/lineWriter.js"
-import { Interner, LineScanner, PackProblem, packBytes, packFile } from "./internal/trecScan.js"
+import {
+  Interner,
+  LineScanner,
+  PackProblem,
+  packBytes,
+  packFile,
+  type QueryGroup as ScannedQuery,
+  StreamStopped,
+  streamFile
+} from "./internal/trecScan.js"
 
 /**
  * One judged (query, document) pair: `qid iteration did grade`.
@@ -140,12 +149,15 @@ const entryParser = (format: "run" | "qrels", maxGrade: number | undefined) => {
 export type DocumentIds = Interner
 
 /**
- * A fresh, empty `DocumentIds`.
+ * A fresh, empty `DocumentIds`. `keepStrings: false` keeps only the bytes (no JS string per id; `stringOf` decodes
+ * on demand): for a per-query table that is `clear()`ed after each query, not for the packed readers'
+ * `documents` option (their users read `strings`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeDocumentIds = (): DocumentIds => new Interner()
+export const makeDocumentIds = (options: { readonly keepStrings?: boolean | undefined } = {}): DocumentIds =>
+  new Interner(options.keepStrings !== false)
 
 /**
  * A qrels or run file packed by query: query `q` (in first-seen order) owns entries `offsets[q]..offsets[q+1]`
@@ -276,6 +288,38 @@ export const readRunPacked = (file: string, options: PackOptions = {}): Effect.E
   pack("run", file, file, options)
 
 /**
+ * One query of a file streamed by `streamQueries`: entry `i` (file order) has the value `values[i]` (score or
+ * grade) and document id `i` of `documents`, a per-query table (`documents.bytes`, `start(i)`, `length(i)`: the
+ * id's UTF-8 bytes; `stringOf(i)`: its text). `line` is the first entry's line. Valid only during the callback.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type QueryGroup = ScannedQuery
+
+/**
+ * Streams a TREC file grouped by query (each query's lines contiguous, as trec_eval and most tools write them):
+ * `onQuery` gets each query once its lines are complete, and memory stays one 16 MiB block plus one query — no
+ * per-document table for the whole file. Same validation as the packed readers. Succeeds with `false`, having
+ * stopped early, when a query's lines resume after another query's (read it with `readRunPacked` /
+ * `readQrelsPacked` then). A callback returning a value other than `undefined` stops the stream and fails with
+ * that value.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const streamQueries = <E = never>(
+  format: "run" | "qrels",
+  file: string,
+  onQuery: (group: QueryGroup) => E | undefined,
+  options: { readonly maxGrade?: number | undefined; readonly scale?: GradeScale | undefined } = {}
+): Effect.Effect<boolean, TrecReadError | E> =>
+  Effect.try({
+    try: () => streamFile(format, file, { maxGrade: options.maxGrade ?? options.scale?.max }, onQuery),
+    catch: (error) => (error instanceof StreamStopped ? (error.error as E) : toReadError(file, error))
+  })
+
+/**
  * Parses qrels held in memory (`bytes`, UTF-8) like `readQrelsPacked`; `file` names them in errors.
  *
  * @since 0.1.0
@@ -376,8 +420,45 @@ const isPlain = (options: ReadOptions): boolean =>
   options.onSummary === undefined
 
 /**
- * Ranks one query's scored documents into run entries: score descending, ties broken by did ascending (so equal
- * input gives an equal run), ranks from 1.
+ * Compares two strings byte-wise as UTF-8 (= by Unicode code point), like C's `strcmp` on UTF-8 text — the order
+ * trec_eval breaks score ties in. Plain `<` on JavaScript strings compares UTF-16 code units, which orders astral
+ * characters (emoji, CJK extension B) before U+E000–U+FFFF.
+ *
+ * @since 0.1.0
+ * @category ordering
+ */
+export const compareUtf8 = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x !== y) {
+      // Surrogates (U+D800–DFFF) encode code points above U+FFFF: move them above U+E000–U+FFFF.
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+      }
+      return x - y
+    }
+  }
+  return a.length - b.length
+}
+
+/**
+ * trec_eval's ranking order, the one order of the project (every ranking written or scored uses it): score
+ * descending, ties broken by document id descending byte-wise (UTF-8). Negative when `(scoreA, didA)` ranks
+ * before `(scoreB, didB)`. NaN scores must be rejected before.
+ *
+ * @since 0.1.0
+ * @category ordering
+ */
+export const compareRanked = (scoreA: number, didA: string, scoreB: number, didB: string): number =>
+  scoreB - scoreA || compareUtf8(didB, didA)
+
+/**
+ * Ranks one query's scored documents into run entries in trec_eval's order (`compareRanked`: score
+ * descending, ties by did descending byte-wise), ranks from 1 — so the rank column agrees with how trec_eval
+ * and `@ssra/evaluation` score the run.
  *
  * @since 0.1.0
  * @category constructors
@@ -389,7 +470,7 @@ export const rank = (
 ): Array<RunEntry> =>
   scored
     .slice()
-    .sort((a, b) => b.score - a.score || (a.did < b.did ? -1 : a.did > b.did ? 1 : 0))
+    .sort((a, b) => compareRanked(a.score, a.did, b.score, b.did))
     .map((s, i) => ({ qid, q0: "Q0", did: s.did, rank: i + 1, score: s.score, tag }))
 
 /**

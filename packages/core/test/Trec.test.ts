@@ -68,8 +68,8 @@ describe("Trec", () => {
         run.map((e) => [e.did, e.rank]),
         [
           ["d1", 1],
-          ["d0", 2],
-          ["d2", 3],
+          ["d2", 2],
+          ["d0", 3],
           ["d1", 1]
         ]
       )
@@ -81,6 +81,34 @@ describe("Trec", () => {
       assert.strictEqual((yield* Trec.readRunMap(runFile)).get("q2")?.get("d1"), -3e-9)
     })
   )
+
+  it("rank uses trec_eval's order: score descending, ties by did descending byte-wise (UTF-8, not UTF-16)", () => {
+    // "\u{20000}" (astral, UTF-16 surrogates 0xD840…) sorts above "\uFF21" in UTF-8 but below it in UTF-16
+    const run = Trec.rank(
+      "q",
+      [
+        { did: "\uFF21", score: 1 },
+        { did: "10", score: 1 },
+        { did: "\u{20000}", score: 1 },
+        { did: "9", score: 1 },
+        { did: "中", score: 2 }
+      ],
+      "t"
+    )
+    assert.deepStrictEqual(
+      run.map((e) => [e.did, e.rank]),
+      [
+        ["中", 1],
+        ["\u{20000}", 2],
+        ["\uFF21", 3],
+        ["9", 4],
+        ["10", 5]
+      ]
+    )
+    assert.isBelow(Trec.compareUtf8("\uFF21", "\u{20000}"), 0)
+    assert.isBelow(Trec.compareRanked(1, "b", 1, "a"), 0)
+    assert.isAbove(Trec.compareRanked(0.5, "z", 1, "a"), 0)
+  })
 
   it.effect("accepts tabs and runs of spaces between columns", () =>
     Effect.gen(function* () {

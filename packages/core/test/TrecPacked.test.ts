@@ -189,3 +189,61 @@ describe("packed TREC reading", () => {
     )
   })
 })
+
+describe("streaming a file query by query", () => {
+  it.effect("hands each query once, with per-query ids, values and first line; stops on interleaved files", () =>
+    Effect.gen(function* () {
+      const seen: Array<[string, Array<string>, Array<number>, number]> = []
+      const grouped = yield* Trec.streamQueries(
+        "run",
+        fileWith("q1 Q0 a 1 0.5 t\nq1 Q0 中 2 0.25 t\n\nq2 Q0 a 1 1e-3 t\n"),
+        (g) => {
+          const ids = Array.from({ length: g.size }, (_, i) => g.documents.stringOf(i))
+          const bytes = Array.from({ length: g.size }, (_, i) =>
+            Buffer.from(
+              g.documents.bytes.subarray(g.documents.start(i), g.documents.start(i) + g.documents.length(i))
+            ).toString()
+          )
+          assert.deepStrictEqual(bytes, ids)
+          seen.push([g.qid, ids, [...g.values], g.line])
+          return undefined
+        }
+      )
+      assert.isTrue(grouped)
+      assert.deepStrictEqual(seen, [
+        ["q1", ["a", "中"], [0.5, 0.25], 1],
+        ["q2", ["a"], [0.001], 4]
+      ])
+      const interleaved = yield* Trec.streamQueries(
+        "qrels",
+        fileWith("q1 0 a 1\nq2 0 a 1\nq1 0 b 0\n"),
+        () => undefined
+      )
+      assert.isFalse(interleaved)
+      const duplicate = errorOf(
+        yield* Effect.exit(
+          Trec.streamQueries<never>("run", fileWith("q1 Q0 a 1 1 t\nq1 Q0 a 2 1 t\n"), () => undefined)
+        )
+      )
+      assert.strictEqual(duplicate.kind, "duplicate")
+      assert.strictEqual(duplicate.line, 2)
+      const stopped = errorOf(
+        yield* Effect.exit(Trec.streamQueries("run", fileWith("q1 Q0 a 1 1 t\n"), (g) => `stop ${g.qid}`))
+      )
+      assert.strictEqual(stopped, "stop q1")
+    })
+  )
+
+  it("a cleared per-query table reuses ids from 0", () => {
+    const table = Trec.makeDocumentIds({ keepStrings: false })
+    const bytes = Buffer.from("abc")
+    assert.strictEqual(table.intern(bytes, 0, 1), 0)
+    assert.strictEqual(table.intern(bytes, 1, 2), 1)
+    table.clear()
+    assert.strictEqual(table.size, 0)
+    assert.strictEqual(table.intern(bytes, 1, 2), 0)
+    assert.strictEqual(table.intern(bytes, 0, 1), 1)
+    assert.strictEqual(table.stringOf(1), "a")
+    assert.deepStrictEqual(table.strings, [])
+  })
+})

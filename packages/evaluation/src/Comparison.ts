@@ -1,7 +1,8 @@
 /**
  * Compares systems evaluated on the same task: for each task, every system against the first (the baseline),
- * metric by metric, with paired-bootstrap 95% confidence intervals of the difference and randomization
- * p-values (per-query metrics), or paired-bootstrap intervals and p-values (AP over pairs).
+ * metric by metric: per-query metrics with the sign-flip randomization test (exact for up to 20 differing
+ * queries) and the 95% interval that inverts it (so the interval holds 0 exactly when p ≥ 0.05), with how many
+ * queries differ; AP over pairs with paired-bootstrap intervals and p-values.
  *
  * @since 0.1.0
  */
@@ -28,6 +29,10 @@ export interface Delta {
   readonly pValue: number | null
   readonly method: "randomization" | "bootstrap" | "none"
   readonly n: number
+  /** Randomization: queries whose two values differ (the only ones the sign-flip test sees). */
+  readonly differing?: number
+  /** Randomization: the smallest p-value attainable with `differing` queries (`2^(1 − differing)`, at most 1). */
+  readonly minPValue?: number
   /** Why no test was possible, when `method` is "none". */
   readonly note?: string
 }
@@ -140,6 +145,8 @@ const compareTwo = (base: TaskResult, other: TaskResult, options: CompareOptions
         pValue: r.pValue,
         method: "randomization",
         n: ia.length,
+        differing: r.differing ?? ia.length,
+        minPValue: r.minPValue ?? 1,
         ...(note === undefined ? {} : { note })
       })
       continue

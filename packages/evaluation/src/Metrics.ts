@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Trec as CoreTrec } from "@ssra/core"
 import { evaluateRankingsWith, rankingFamilies as internalRankingFamilies, selectTop } from "./internal/rankings.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -13,28 +14,13 @@ import { evaluateRankingsWith, rankingFamilies as internalRankingFamilies, selec
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * Compares two strings byte-wise as UTF-8 (= by Unicode code point), like C's `strcmp` on UTF-8 text. Plain
- * `<` on JavaScript strings compares UTF-16 code units, which orders astral characters before U+E000–U+FFFF.
+ * Compares two strings byte-wise as UTF-8 (= by Unicode code point), like C's `strcmp` on UTF-8 text (the one
+ * implementation is `@ssra/core`'s `Trec.compareUtf8`).
  *
  * @since 0.1.0
  * @category ordering
  */
-export const compareUtf8 = (a: string, b: string): number => {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i)
-    let y = b.charCodeAt(i)
-    if (x !== y) {
-      // Surrogates (U+D800–DFFF) encode code points above U+FFFF: move them above U+E000–U+FFFF.
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000
-      }
-      return x - y
-    }
-  }
-  return a.length - b.length
-}
+export const compareUtf8 = CoreTrec.compareUtf8
 
 /**
  * The trec_eval ranking: indices of `scores` sorted by score descending, ties broken by document id descending
@@ -55,7 +41,7 @@ export const rankTop = (
     // A (nearly) full ranking: one comparison sort beats insertion.
     const all = new Uint32Array(n)
     for (let i = 0; i < n; i++) all[i] = i
-    all.sort((x, y) => scores[y]! - scores[x]! || compareUtf8(ids[y]!, ids[x]!))
+    all.sort((x, y) => CoreTrec.compareRanked(scores[x]!, ids[x]!, scores[y]!, ids[y]!))
     return k === n ? all : all.slice(0, k)
   }
   const top = new Uint32Array(k)

@@ -59,6 +59,18 @@ const kindLabel: Record<string, string> = {
 
 const pValue = (p: number | null) => (p === null ? "" : p < 0.001 ? "<0.001" : p.toFixed(3))
 
+/** The test column of a comparison: the method, how many queries differ and the smallest attainable p. */
+const testLabel = (d: Delta): string => {
+  const differ =
+    d.differing === undefined
+      ? ""
+      : `, ${d.differing}/${d.n} queries differ${d.minPValue !== undefined && d.minPValue > 0.001 ? `, smallest possible p ${d.minPValue.toFixed(3)}` : ""}`
+  return `${d.method}${differ}${d.note ? ` (${d.note})` : ""}`
+}
+
+const COMPARISON_NOTE =
+  "Difference = system − baseline on the same queries/pairs; per-query metrics: two-sided sign-flip randomization test (exact up to 20 differing queries) and the 95% interval that inverts it (it holds 0 exactly when p ≥ 0.05); AP over pairs: paired bootstrap interval and p."
+
 /**
  * The Markdown summary: one table per task (primary metric with its 95% CI, the other headline metrics,
  * counts), the notes (dropped queries, n/a thresholds), and the comparisons.
@@ -81,10 +93,10 @@ export const markdown = (input: ReportInput): string => {
     if (notes.length > 0) out += `\n${[...new Set(notes)].map((n) => `- ${n}`).join("\n")}\n`
   }
   if (input.deltas !== undefined && input.deltas.length > 0) {
-    out += `\n## Comparisons\n\nDifference = system − baseline on the same queries/pairs; CI: paired bootstrap 95%; p: two-sided (randomization for per-query metrics, bootstrap for AP).\n\n`
+    out += `\n## Comparisons\n\n${COMPARISON_NOTE}\n\n`
     out += `| task | metric | baseline | system | baseline value | system value | Δ | 95% CI | p | test |\n|---|---|---|---|---:|---:|---:|---|---:|---|\n`
     for (const d of input.deltas) {
-      out += `| ${d.task} | ${metricLabel(d.metric)} | ${d.baseline} | ${d.system} | ${formatValue(d.a)} | ${formatValue(d.b)} | ${d.difference === null ? "n/a" : (d.difference >= 0 ? "+" : "") + d.difference.toFixed(4)} | ${d.ci ? `[${d.ci[0].toFixed(4)}, ${d.ci[1].toFixed(4)}]` : ""} | ${pValue(d.pValue)} | ${d.method}${d.note ? ` (${d.note})` : ""} |\n`
+      out += `| ${d.task} | ${metricLabel(d.metric)} | ${d.baseline} | ${d.system} | ${formatValue(d.a)} | ${formatValue(d.b)} | ${d.difference === null ? "n/a" : (d.difference >= 0 ? "+" : "") + d.difference.toFixed(4)} | ${d.ci ? `[${d.ci[0].toFixed(4)}, ${d.ci[1].toFixed(4)}]` : ""} | ${pValue(d.pValue)} | ${testLabel(d)} |\n`
     }
   }
   return out
@@ -249,7 +261,7 @@ export const html = (input: ReportInput): string => {
     }
   }
   if (input.deltas !== undefined && input.deltas.length > 0) {
-    body += `<h2 id="comparisons">Comparisons</h2><p class="meta">Δ = system − baseline on the same queries/pairs · CI: paired bootstrap 95% · p: two-sided (randomization for per-query metrics, bootstrap for AP)</p>`
+    body += `<h2 id="comparisons">Comparisons</h2><p class="meta">${escapeXml(COMPARISON_NOTE)}</p>`
     body += htmlTable(
       ["task", "metric", "baseline", "system", "baseline value", "system value", "Δ", "95% CI", "p", "test"],
       input.deltas.map((d) => [
@@ -262,7 +274,7 @@ export const html = (input: ReportInput): string => {
         d.difference === null ? "n/a" : `${d.difference >= 0 ? "+" : ""}${d.difference.toFixed(4)}`,
         d.ci ? `[${d.ci[0].toFixed(4)}, ${d.ci[1].toFixed(4)}]` : "",
         pValue(d.pValue),
-        `${d.method}${d.note ? ` (${d.note})` : ""}`
+        testLabel(d)
       ])
     )
   }

@@ -34,6 +34,12 @@ export interface PairedComparison {
   readonly method: "bootstrap" | "randomization"
   readonly iterations: number
   readonly seed: number
+  /** Randomization only: units whose two values differ (the only ones a sign flip changes). */
+  readonly differing?: number
+  /** Randomization only: the smallest p-value the test can give with `differing` units, `min(1, 2^(1 − differing))`. */
+  readonly minPValue?: number
+  /** Randomization only: whether `pValue` enumerates every sign pattern (≤ 20 differing units) or samples them. */
+  readonly exact?: boolean
 }
 
 const percentile = (sorted: Float64Array, q: number): number => {
@@ -175,10 +181,121 @@ export const pairedBootstrap = (
   return pairedBootstrapStatistic(a.length, meanOf(a), meanOf(b), options)
 }
 
+/** Units up to which the sign-flip test enumerates all 2^m sign patterns instead of sampling them. */
+const EXACT_UNITS = 20
+
+/**
+ * Two-sided sign-flip p-value of `mean(d) = shift`: the share of sign patterns of the non-zero `d_i − shift`
+ * whose |mean| reaches the observed one — every pattern when there are at most `EXACT_UNITS` (exact), else
+ * `permutations` seeded samples, `(#extreme + 1) / (permutations + 1)`. Units equal to the shift flip to
+ * themselves and are left out (same distribution, fewer draws).
+ */
+const signFlipP = (
+  d: Float64Array,
+  shift: number,
+  permutations: number,
+  seed: number,
+  exactUnits = EXACT_UNITS
+): { readonly p: number; readonly differing: number; readonly exact: boolean } => {
+  const e: Array<number> = []
+  let sum = 0
+  let magnitude = 0
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i]! - shift
+    if (x !== 0) e.push(x)
+    sum += x
+    magnitude += Math.abs(x)
+  }
+  const m = e.length
+  if (m === 0) return { p: 1, differing: 0, exact: true }
+  const observed = Math.abs(sum)
+  // sums of up to 2^20 terms accumulate rounding: a pattern as extreme as the observed one may land a hair below
+  const eps = 1e-9 * magnitude
+  let extreme = 0
+  if (m <= exactUnits) {
+    // Gray code: each next pattern flips one sign, so each sum is one update
+    const sign = new Int8Array(m).fill(1)
+    let s = e.reduce((acc, x) => acc + x, 0)
+    const patterns = 2 ** m
+    for (let k = 0; k < patterns; k++) {
+      if (k > 0) {
+        const j = 31 - Math.clz32(k & -k)
+        s -= 2 * sign[j]! * e[j]!
+        sign[j] = -sign[j]!
+      }
+      if (Math.abs(s) >= observed - eps) extreme++
+    }
+    return { p: extreme / patterns, differing: m, exact: true }
+  }
+  const rng = new Sampling.SeededRandom(seed)
+  for (let p = 0; p < permutations; p++) {
+    let s = 0
+    for (let i = 0; i < m; i++) s += (rng.nextUint32() & 1) === 0 ? e[i]! : -e[i]!
+    if (Math.abs(s) >= observed - eps) extreme++
+  }
+  return { p: (extreme + 1) / (permutations + 1), differing: m, exact: false }
+}
+
+/**
+ * The confidence interval that inverts the sign-flip test: every shift δ whose test of symmetry about δ has
+ * p ≥ α (found by bisection on each side of the mean, to 1e-5 of the differences' range; exact patterns up to
+ * 12 units, else sampled; the test at δ = 0 decided by `pZero`, so 0 is inside exactly when the test does not
+ * reject). With one differing query the interval is [0, …]: any negative shift makes every difference positive. `null` when no shift is ever rejected (too few units for α: with n
+ * units the smallest p is 2^(1−n)).
+ */
+const signFlipInterval = (
+  d: Float64Array,
+  alpha: number,
+  pZero: number,
+  permutations: number,
+  seed: number
+): readonly [number, number] | null => {
+  const center = mean(d)
+  let lo = Number.POSITIVE_INFINITY
+  let hi = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < d.length; i++) {
+    lo = Math.min(lo, d[i]!)
+    hi = Math.max(hi, d[i]!)
+  }
+  const spread = Math.max(hi - lo, Math.abs(center), 1e-12)
+  const accepted = (delta: number) =>
+    delta === 0 ? pZero >= alpha : signFlipP(d, delta, permutations, seed, 12).p >= alpha
+  const bound = (direction: -1 | 1): number | null => {
+    // beyond every d_i all signs agree: the smallest p; step out until rejected
+    let inside = center
+    let outside = center + direction * spread
+    for (let step = 0; accepted(outside); step++) {
+      if (step === 4) return null
+      inside = outside
+      outside = center + direction * spread * 2 ** (step + 1)
+    }
+    // 0 decides on its own which side of the boundary it is on
+    if ((0 - inside) * (0 - outside) < 0) {
+      if (accepted(0)) inside = 0
+      else outside = 0
+    }
+    for (let i = 0; i < 40 && Math.abs(outside - inside) > 1e-5 * spread; i++) {
+      const mid = (inside + outside) / 2
+      if (accepted(mid)) inside = mid
+      else outside = mid
+    }
+    return inside
+  }
+  const lower = bound(-1)
+  const upper = bound(1)
+  if (lower === null || upper === null) return null
+  // the test at 0 has the last word (a non-monotone p(δ) must not put 0 on the wrong side)
+  return pZero >= alpha ? [Math.min(lower, 0), Math.max(upper, 0)] : [lower, upper]
+}
+
 /**
  * Paired randomization (sign-flip permutation) test of the difference of means: each unit's pair of values is
- * swapped with probability 1/2; the two-sided p-value is `(#{|d*| ≥ |d|} + 1) / (permutations + 1)`. The
- * confidence interval is the paired bootstrap's (same seed).
+ * swapped with probability 1/2; the two-sided p-value is exact (all 2^m patterns of the m units that differ)
+ * for m ≤ 20, else `(#{|d*| ≥ |d|} + 1) / (permutations + 1)` over seeded samples. `differing` says how many
+ * units differ and `minPValue` the smallest p the test can reach with them (1 for a single differing query).
+ * The confidence interval inverts the same test (the shifts it does not reject), so 0 lies inside it exactly
+ * when p ≥ 1 − confidence: the interval and the p-value never disagree. `null` when n is too small for any
+ * shift to be rejected.
  *
  * @since 0.1.0
  * @category tests
@@ -188,7 +305,7 @@ export const pairedRandomization = (
   b: ArrayLike<number>,
   options: {
     readonly permutations?: number | undefined
-    /** Bootstrap resamples of the confidence interval (default 2000). */
+    /** Sign-flip samples per test while searching the interval's bounds (default: min(permutations, 2000)). */
     readonly resamples?: number | undefined
     readonly seed?: number | undefined
     readonly confidence?: number | undefined
@@ -202,26 +319,22 @@ export const pairedRandomization = (
   const seed = options.seed ?? 0
   const d = new Float64Array(n)
   for (let i = 0; i < n; i++) d[i] = b[i]! - a[i]!
-  const observed = Math.abs(mean(d))
-  const rng = new Sampling.SeededRandom(seed)
-  const eps = 1e-12 * Math.max(1, observed)
-  let extreme = 0
-  for (let p = 0; p < permutations; p++) {
-    let s = 0
-    for (let i = 0; i < n; i++) s += (rng.nextUint32() & 1) === 0 ? d[i]! : -d[i]!
-    if (Math.abs(s / n) >= observed - eps) extreme++
-  }
-  const { ci } = pairedBootstrap(a, b, { seed, confidence: options.confidence, resamples: options.resamples })
+  const test = signFlipP(d, 0, permutations, seed)
+  const alpha = 1 - (options.confidence ?? 0.95)
+  const ci = signFlipInterval(d, alpha, test.p, options.resamples ?? Math.min(permutations, 2000), seed)
   return {
     a: mean(a),
     b: mean(b),
     difference: mean(b) - mean(a),
     ci,
-    pValue: (extreme + 1) / (permutations + 1),
+    pValue: test.p,
     n,
     method: "randomization",
-    iterations: permutations,
-    seed
+    iterations: test.exact ? 2 ** test.differing : permutations,
+    seed,
+    differing: test.differing,
+    minPValue: Math.min(1, 2 ** (1 - test.differing)),
+    exact: test.exact
   }
 }
 

@@ -12,6 +12,7 @@ import { AtomicFile, Trec as CoreTrec } from "@ssra/core"
 import { Effect } from "effect"
 import { EvaluationError } from "./EvaluationError.js"
 import { evaluatePackedRankings } from "./internal/packedRankings.js"
+import { gainsOf, QrelsStore, RunBatches } from "./internal/streamingTrec.js"
 import * as Metrics from "./Metrics.js"
 
 /**
@@ -158,7 +159,9 @@ export const writeRun = (file: string, run: Run, tag = "ssra") =>
 
 /**
  * A measure name: `ndcg@10`, trec_eval's `ndcg_cut.10` / `ndcg_cut_10`, `map@k` (`map_cut.k`), `recall@k`
- * (`recall.k`), `p@k` (`P.k`), `mrr@k`. Returns the canonical key (`ndcg_at_10`) or `undefined`.
+ * (`recall.k`), `p@k` (`P.k`, `P_k`), `mrr@k` (`recip_rank_cut.k`), and trec_eval's measures without a cutoff:
+ * `map`, `ndcg` and `recip_rank` (over the whole ranking; `k` is `Infinity`). Returns the canonical key
+ * (`ndcg_at_10`; `map`, `ndcg`, `recip_rank` for the uncut ones) or `undefined`.
  *
  * @since 0.1.0
  * @category parsing
@@ -168,7 +171,14 @@ export const parseMeasure = (
 ):
   | { readonly family: (typeof Metrics.rankingFamilies)[number]; readonly k: number; readonly key: string }
   | undefined => {
-  const m = /^(ndcg|ndcg_cut|map|map_cut|recall|p|precision|mrr|recip_rank)(?:@|\.|_|_at_)(\d+)$/i.exec(name.trim())
+  const uncut = /^(ndcg|map|recip_rank)$/i.exec(name.trim())
+  if (uncut) {
+    const raw = uncut[1]!.toLowerCase()
+    return { family: raw === "recip_rank" ? "mrr" : (raw as "ndcg" | "map"), k: Number.POSITIVE_INFINITY, key: raw }
+  }
+  const m = /^(ndcg|ndcg_cut|map|map_cut|recall|p|precision|mrr|recip_rank|recip_rank_cut)(?:@|\.|_|_at_)(\d+)$/i.exec(
+    name.trim()
+  )
   if (!m) return undefined
   const k = Number(m[2])
   if (!(k >= 1)) return undefined
@@ -184,6 +194,26 @@ export const parseMeasure = (
             ? "precision"
             : "mrr"
   return { family, k, key: `${family}_at_${k}` }
+}
+
+/** trec_eval's default cutoffs of `P`, `recall`, `ndcg_cut` and `map_cut` named without any. */
+const trecDefaultCutoffs = [5, 10, 15, 20, 30, 100, 200, 500, 1000]
+
+/**
+ * The measures one `-m` argument names, as trec_eval reads it: a single measure (`ndcg@10`, `map`), a comma
+ * list of cutoffs (`P.5,10,20`, `ndcg_cut.10,20`) or a cut family without cutoffs (`P`, `recall`, `ndcg_cut`,
+ * `map_cut`: trec_eval's defaults 5,10,15,20,30,100,200,500,1000). Unknown names are returned as they are, for
+ * the caller's error.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const expandMeasure = (name: string): Array<string> => {
+  const text = name.trim()
+  const list = /^([A-Za-z_]+)([.@_])(\d+(?:,\d+)+)$/.exec(text)
+  if (list) return list[3]!.split(",").map((k) => `${list[1]}${list[2]}${k}`)
+  if (/^(p|recall|ndcg_cut|map_cut|precision)$/i.test(text)) return trecDefaultCutoffs.map((k) => `${text}.${k}`)
+  return [text]
 }
 
 /**
@@ -238,14 +268,17 @@ interface EvaluateOptions {
 
 const parseMeasures = (names: ReadonlyArray<string>): Array<Measure> | EvaluationError => {
   const measures: Array<Measure> = []
-  for (const name of names) {
+  const seen = new Set<string>()
+  for (const name of names.flatMap(expandMeasure)) {
     const m = parseMeasure(name)
+    if (m !== undefined && seen.has(m.key)) continue
+    if (m !== undefined) seen.add(m.key)
     if (m === undefined) {
       return new EvaluationError({
         reason: "malformed",
         id: name,
         detail: `unknown measure "${name}"`,
-        hint: "use ndcg@k, map@k, recall@k, p@k or mrr@k (or trec_eval's ndcg_cut.k)"
+        hint: "use ndcg@k, map@k, recall@k, p@k, mrr@k, or trec_eval's names: map, ndcg, recip_rank, P.k, recall.k, ndcg_cut.k, map_cut.k"
       })
     }
     measures.push(m)
@@ -263,18 +296,33 @@ const unknownQuery = (qid: string, runFile: string | undefined, line?: number) =
     hint: 'evaluate against the qrels of the same test set, or skip the run\'s unjudged queries (--skip-unjudged, unjudged: "skip"), which trec_eval does silently'
   })
 
+/**
+ * The cutoff at which a measure without one (`map`, `ndcg`, `recip_rank`) is complete: no query ranks or judges
+ * more documents.
+ */
+const longestList = (offsets: Uint32Array, judgedOffsets: Uint32Array): number => {
+  let longest = 1
+  for (let q = 0; q + 1 < offsets.length; q++) {
+    longest = Math.max(longest, offsets[q + 1]! - offsets[q]!, judgedOffsets[q + 1]! - judgedOffsets[q]!)
+  }
+  return longest
+}
+
 const summarize = (
   evaluateAt: (cutoffs: ReadonlyArray<number>) => Record<string, Float64Array>,
+  full: () => number,
   measures: ReadonlyArray<Measure>,
   queries: ReadonlyArray<string>,
   judgedNotInRun: number,
   unjudgedInRun = 0
 ): TrecEvaluation => {
-  const all = evaluateAt([...new Set(measures.map((m) => m.k))])
+  const uncut = measures.some((m) => m.k === Number.POSITIVE_INFINITY) ? full() : 0
+  const at = (m: Measure) => (m.k === Number.POSITIVE_INFINITY ? uncut : m.k)
+  const all = evaluateAt([...new Set(measures.map(at))])
   const perQuery: Record<string, Float64Array> = {}
   const mean: Record<string, number> = {}
   for (const m of measures) {
-    const values = all[m.key]!
+    const values = all[`${m.family}_at_${at(m)}`]!
     perQuery[m.key] = values
     let s = 0
     for (let i = 0; i < values.length; i++) s += values[i]!
@@ -339,6 +387,7 @@ export const evaluate = (
             cutoffs,
             options.relevance ?? 1
           ),
+        () => longestList(offsets, judgedOffsets),
         measures,
         queries,
         judgedNotInRun,
@@ -437,6 +486,7 @@ export const evaluatePacked = (
             cutoffs,
             options.relevance ?? 1
           ),
+        () => longestList(run.offsets, judgedOffsets),
         measures,
         queries,
         qrels.queries.length - nq,
@@ -479,8 +529,75 @@ const onlyQueries = (run: CoreTrec.Packed, keep: (qid: string) => boolean): Core
 }
 
 /**
- * Evaluates a run file against a qrels file like `trec_eval -q qrels run` (the fast path: both files parsed
- * straight from bytes into packed arrays, then `evaluatePacked`). Errors name the file, line and `qid/did`.
+ * `evaluateFiles` on files grouped by query, in bounded memory (`internal/streamingTrec.ts`): `undefined` when
+ * either file is not grouped (the caller then takes the packed path).
+ */
+const evaluateGroupedFiles = (
+  qrelsFile: string,
+  runFile: string,
+  options: EvaluateFilesOptions
+): Effect.Effect<TrecEvaluation | undefined, EvaluationError> =>
+  Effect.gen(function* () {
+    const measures = parseMeasures(options.measures ?? ["ndcg@10"])
+    if (measures instanceof EvaluationError) return yield* measures
+    const store = new QrelsStore()
+    const grouped = yield* Effect.mapError(
+      CoreTrec.streamQueries<never>("qrels", qrelsFile, (group) => void store.add(group), {
+        maxGrade: options.maxGrade
+      }),
+      fromReadError
+    )
+    if (!grouped) return undefined
+    const batches = new RunBatches(measures, options.relevance ?? 1)
+    const table = CoreTrec.makeDocumentIds({ keepStrings: false })
+    const seen = new Uint8Array(store.queries)
+    const queries: Array<string> = []
+    let unjudgedInRun = 0
+    let scratch = new Float64Array(1024)
+    const runGrouped = yield* CoreTrec.streamQueries("run", runFile, (group): EvaluationError | undefined => {
+      const j = store.index.get(group.qid)
+      if (j === undefined) {
+        if (options.unjudged !== "skip") return unknownQuery(group.qid, runFile, group.line)
+        unjudgedInRun++
+        return undefined
+      }
+      seen[j] = 1
+      queries.push(group.qid)
+      const grades = store.judgments(j, table)
+      if (scratch.length < group.size) scratch = new Float64Array(group.size)
+      batches.add(group, gainsOf(group, table, grades, scratch), grades)
+      return undefined
+    }).pipe(Effect.mapError((e) => (e instanceof EvaluationError ? e : fromReadError(e))))
+    if (!runGrouped) return undefined
+    batches.flush()
+    const perQuery: Record<string, Float64Array> = {}
+    const mean: Record<string, number> = {}
+    for (const m of measures) {
+      const values = batches.out[m.key]!.values()
+      perQuery[m.key] = values
+      let sum = 0
+      for (let i = 0; i < values.length; i++) sum += values[i]!
+      mean[m.key] = sum / values.length
+    }
+    const judgedNotInRun = seen.reduce((n, v) => n + (v === 0 ? 1 : 0), 0)
+    return { measures: measures.map((m) => m.key), queries, perQuery, mean, judgedNotInRun, unjudgedInRun }
+  })
+
+/** Options of `evaluateFiles`. */
+interface EvaluateFilesOptions {
+  readonly measures?: ReadonlyArray<string> | undefined
+  readonly relevance?: number | undefined
+  readonly maxGrade?: number | undefined
+  readonly unjudged?: "error" | "skip" | undefined
+}
+
+/**
+ * Evaluates a run file against a qrels file like `trec_eval -q qrels run`, the fast path for large files. Files
+ * grouped by query (each query's lines contiguous, as trec_eval and most tools write them) are streamed: the
+ * qrels kept as id bytes + grades, the run read and scored query by query, so memory is about the qrels' ids
+ * and grades (≈ 210 MB for 10M judgments with unique ids) whatever the run's size. Other files are parsed
+ * straight from bytes into packed arrays, then `evaluatePacked`. Same numbers either way, bit for bit. Errors name
+ * the file, line and `qid/did`.
  *
  * @since 0.1.0
  * @category evaluation
@@ -488,14 +605,11 @@ const onlyQueries = (run: CoreTrec.Packed, keep: (qid: string) => boolean): Core
 export const evaluateFiles = (
   qrelsFile: string,
   runFile: string,
-  options: {
-    readonly measures?: ReadonlyArray<string> | undefined
-    readonly relevance?: number | undefined
-    readonly maxGrade?: number | undefined
-    readonly unjudged?: "error" | "skip" | undefined
-  } = {}
+  options: EvaluateFilesOptions = {}
 ): Effect.Effect<TrecEvaluation, EvaluationError> =>
   Effect.gen(function* () {
+    const streamed = yield* evaluateGroupedFiles(qrelsFile, runFile, options)
+    if (streamed !== undefined) return streamed
     const qrels = yield* Effect.mapError(
       CoreTrec.readQrelsPacked(qrelsFile, { maxGrade: options.maxGrade }),
       fromReadError

@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { it } from "@effect/vitest"
+import { Trec as CoreTrec, Sampling } from "@ssra/core"
 import { Effect, Exit } from "effect"
 import { assert, describe, expect } from "vitest"
-import { Trec } from "../src/index.js"
+import { Metrics, Trec } from "../src/index.js"
 
 const fixture = JSON.parse(
   readFileSync(new URL("../../../fixtures/metrics/ndcg_cut.json", import.meta.url), "utf8")
@@ -54,6 +57,49 @@ describe("Trec", () => {
       assert.deepStrictEqual(a.mean, b.mean)
       const firstLine = Trec.formatRun(run).split("\n")[0]!
       assert.match(firstLine, /^qA Q0 d4 1 0\.95 ssra$/)
+    })
+  )
+
+  it.effect("a run written by core's Trec.rank is scored in its rank column's order (one tie order)", () =>
+    Effect.gen(function* () {
+      const rng = new Sampling.SeededRandom(5)
+      const ids = ["1", "10", "9", "a", "B", "中", "文", "\uFF21", "\u{20000}", "\u{1F600}", "é"]
+      const entries: Array<CoreTrec.RunEntry> = []
+      let qrelsText = ""
+      for (let q = 0; q < 40; q++) {
+        const scored = ids.map((id) => ({ did: `${id}${rng.int(2) === 0 ? "" : "x"}`, score: rng.int(3) / 2 }))
+        const unique = [...new Map(scored.map((s) => [s.did, s])).values()]
+        entries.push(...CoreTrec.rank(`q${q}`, unique, "t"))
+        for (const s of unique) qrelsText += `q${q} 0 ${s.did} ${rng.int(4)}\n`
+      }
+      const file = join(mkdtempSync(join(tmpdir(), "ssra-rank-")), "ranked.run")
+      yield* Effect.orDie(CoreTrec.writeRunAll(file, entries))
+      const run = yield* Trec.readRun(file)
+      // the evaluator's order of each query = the rank column
+      for (const [qid, docs] of run) {
+        const dids = [...docs.keys()]
+        const order = Metrics.rankTop(Float64Array.from(docs.values()), dids)
+        const written = entries.filter((e) => e.qid === qid)
+        assert.deepStrictEqual(
+          [...order].map((i) => dids[i]),
+          written.map((e) => e.did)
+        )
+        assert.deepStrictEqual(
+          written.map((e) => e.rank),
+          written.map((_, i) => i + 1)
+        )
+      }
+      // and scoring by the written scores equals scoring by the rank column alone (no ties left)
+      const byRank: Trec.Run = new Map()
+      for (const e of entries) {
+        if (!byRank.has(e.qid)) byRank.set(e.qid, new Map())
+        byRank.get(e.qid)!.set(e.did, -e.rank)
+      }
+      const qrels = yield* Trec.parseQrels(qrelsText)
+      const measures = ["ndcg@5", "ndcg", "map", "P.3", "recip_rank"]
+      const a = yield* Trec.evaluate(qrels, run, { measures })
+      const b = yield* Trec.evaluate(qrels, byRank, { measures })
+      for (const m of a.measures) assert.deepStrictEqual([...a.perQuery[m]!], [...b.perQuery[m]!], m)
     })
   )
 

@@ -5,6 +5,7 @@ import { it } from "@effect/vitest"
 import { Trec as CoreTrec, Sampling } from "@ssra/core"
 import { Effect } from "effect"
 import { assert, describe, expect } from "vitest"
+import { generate } from "../bench/gen-trec.js"
 import { Trec } from "../src/index.js"
 
 const MEASURES = ["ndcg@1", "ndcg@5", "ndcg@10", "ndcg@20", "map@10", "recall@10", "p@5", "mrr@10"]
@@ -112,6 +113,31 @@ describe("Trec.evaluateFiles (packed fast path)", () => {
         )
         assertSame(separate, reference, 0)
       }
+    })
+  )
+
+  it.effect("streams grouped files over several batches: the benchmark's collection, bit for bit", () =>
+    Effect.gen(function* () {
+      // 1500 queries × 50 = 75k ranked documents: more than one 64k-entry batch of the streaming path
+      const files = generate(dir(), 1500, 50, 3)
+      const measures = [...MEASURES, "map", "ndcg", "recip_rank", "P.100"]
+      const streamed = yield* Trec.evaluateFiles(files.qrels, files.run, { measures, relevance: 2 })
+      const reference = yield* Trec.evaluate(yield* Trec.readQrels(files.qrels), yield* Trec.readRun(files.run), {
+        measures,
+        relevance: 2
+      })
+      assert.strictEqual(streamed.queries.length, 1500)
+      assertSame(streamed, reference, 0)
+      for (const m of streamed.measures) assert.strictEqual(streamed.mean[m], reference.mean[m])
+      // unjudged run queries: an error naming the run's line, or skipped and counted
+      const extra = join(dir(), "extra.run")
+      writeFileSync(extra, `${readFileSync(files.run, "utf8")}zz Q0 d1 1 0.5 x\n`)
+      const unknown = yield* Effect.flip(Trec.evaluateFiles(files.qrels, extra))
+      assert.strictEqual(unknown.reason, "unknown-query")
+      assert.strictEqual(unknown.line, 75_001)
+      const skipped = yield* Trec.evaluateFiles(files.qrels, extra, { unjudged: "skip" })
+      assert.strictEqual(skipped.unjudgedInRun, 1)
+      assert.strictEqual(skipped.mean.ndcg_at_10, (yield* Trec.evaluateFiles(files.qrels, files.run)).mean.ndcg_at_10)
     })
   )
 

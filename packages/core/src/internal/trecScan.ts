@@ -32,6 +32,11 @@ export class TrecLineProblem extends LineProblem {
 
 /** Interns UTF-8 byte strings into dense ids 0, 1, 2, … in first-seen order; one JS string per distinct key. */
 export class Interner {
+  /**
+   * @param keepStrings false: no JS string per id (`strings` stays empty; `stringOf` decodes on demand) — for
+   * per-query tables that `clear()` after each query.
+   */
+  constructor(private readonly keepStrings = true) {}
   private table = new Int32Array(1024).fill(-1)
   private mask = 1023
   private hashes = new Int32Array(256)
@@ -39,10 +44,45 @@ export class Interner {
   private lengths = new Uint32Array(256)
   private arena = new Uint8Array(4096)
   private used = 0
+  private count = 0
   readonly strings: Array<string> = []
 
   get size(): number {
-    return this.strings.length
+    return this.count
+  }
+
+  /** The id's text (decoded from the stored bytes when strings are not kept). */
+  stringOf(id: number): string {
+    return this.keepStrings
+      ? this.strings[id]!
+      : Buffer.from(this.arena.buffer, this.starts[id]!, this.lengths[id]!).toString("utf8")
+  }
+
+  /** The stored UTF-8 bytes of all ids, in id order: id `i` is `bytes[start(i), start(i) + length(i))`. */
+  get bytes(): Uint8Array {
+    return this.arena
+  }
+  start(id: number): number {
+    return this.starts[id]!
+  }
+  length(id: number): number {
+    return this.lengths[id]!
+  }
+
+  /** Forgets every id (the tables keep their capacity). */
+  clear(): void {
+    if (this.count === 0) return
+    if (this.count * 8 < this.table.length) {
+      // few ids: unset their slots instead of refilling the whole table
+      for (let id = 0; id < this.count; id++) {
+        let slot = this.hashes[id]! & this.mask
+        while (this.table[slot] !== id) slot = (slot + 1) & this.mask
+        this.table[slot] = -1
+      }
+    } else this.table.fill(-1)
+    this.count = 0
+    this.used = 0
+    this.strings.length = 0
   }
 
   /** The id of `bytes[start, end)`, interning it when new. */
@@ -68,7 +108,7 @@ export class Interner {
       }
       slot = (slot + 1) & mask
     }
-    const id = this.strings.length
+    const id = this.count
     if (id === this.hashes.length) {
       this.hashes = grow(this.hashes, id * 2)
       this.starts = grow(this.starts, id * 2)
@@ -82,7 +122,9 @@ export class Interner {
     this.starts[id] = this.used
     this.lengths[id] = length
     this.used += length
-    this.strings.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString("utf8"))
+    if (this.keepStrings)
+      this.strings.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString("utf8"))
+    this.count = id + 1
     this.table[slot] = id
     if ((id + 1) * 2 > this.table.length) this.rehash()
     return id
@@ -97,7 +139,7 @@ export class Interner {
     for (;;) {
       const id = this.table[slot]!
       if (id === -1) return -1
-      if (this.hashes[id] === h && this.strings[id] === text) return id
+      if (this.hashes[id] === h && this.stringOf(id) === text) return id
       slot = (slot + 1) & this.mask
     }
   }
@@ -105,7 +147,7 @@ export class Interner {
   private rehash() {
     const table = new Int32Array(this.table.length * 2).fill(-1)
     const mask = table.length - 1
-    for (let id = 0; id < this.strings.length; id++) {
+    for (let id = 0; id < this.count; id++) {
       let slot = this.hashes[id]! & mask
       while (table[slot] !== -1) slot = (slot + 1) & mask
       table[slot] = id
@@ -229,6 +271,14 @@ export interface ScanOptions {
   readonly maxGrade?: number | undefined
   /** Interner to use for document ids (share one between qrels and a run so ids line up). */
   readonly documents?: Interner | undefined
+  /**
+   * Document ids are numbered per query: the interner is cleared whenever the query changes (streaming a file
+   * grouped by query; `interleaved` then means the file is not grouped, and duplicates are only found within a
+   * query's contiguous lines).
+   */
+  readonly perQueryDocuments?: boolean | undefined
+  /** Called when a line starts a new query, before anything of it is recorded (the previous query is complete). */
+  readonly onQueryEnd?: (() => void) | undefined
 }
 
 /**
@@ -260,7 +310,7 @@ export class LineScanner {
     readonly format: "run" | "qrels",
     readonly options: ScanOptions = {}
   ) {
-    this.documents = options.documents ?? new Interner()
+    this.documents = options.documents ?? new Interner(options.perQueryDocuments !== true)
     this.columns = format === "run" ? RUN_COLUMNS : QRELS_COLUMNS
     this.isRun = format === "run"
   }
@@ -376,14 +426,16 @@ export class LineScanner {
       this.savedQid.set(bytes.subarray(qs, qe))
       this.savedLength = qe - qs
     }
-    const did = this.documents.intern(bytes, bounds[4]!, bounds[5]!)
     if (qid !== this.current) {
+      if (this.current >= 0) this.options.onQueryEnd?.()
       if (qid <= this.highest) this.interleaved = true
       else this.highest = qid
       this.current = qid
+      if (this.options.perQueryDocuments === true) this.documents.clear()
     }
+    const did = this.documents.intern(bytes, bounds[4]!, bounds[5]!)
     if (did >= this.stamp.length) this.stamp = grow(this.stamp, Math.max(did + 1, this.stamp.length * 2))
-    if (this.stamp[did] === qid + 1) throw this.duplicate(this.queries.strings[qid]!, this.documents.strings[did]!)
+    if (this.stamp[did] === qid + 1) throw this.duplicate(this.queries.strings[qid]!, this.documents.stringOf(did))
     this.stamp[did] = qid + 1
     this.qid = qid
     this.did = did
@@ -565,7 +617,7 @@ class Packer {
     if (worst !== -1) {
       let q = 0
       while (offsets[q + 1]! <= worst) q++
-      const problem = scanner.duplicate(queries[q]!, scanner.documents.strings[docs[worst]!]!)
+      const problem = scanner.duplicate(queries[q]!, scanner.documents.stringOf(docs[worst]!))
       throw new PackProblem(problem.reason, problem.detail, lineOf(worst), problem)
     }
     return { queries, offsets, docs, values, lineOf, documents: scanner.documents }
@@ -598,13 +650,18 @@ const BOM_PROBLEM = () =>
     "save the file as UTF-8 without BOM"
   )
 
-const packBlocks = (
-  format: "run" | "qrels",
-  options: ScanOptions,
-  feed: (onBlock: (bytes: Uint8Array, start: number, end: number) => void) => void,
-  totalBytes: number
-): Packed => {
-  const packer = new Packer(format, options)
+/** What `feedBlocks` hands the complete lines of a file to (the packer, or the query streamer). */
+interface BlockSink {
+  reserve(capacity: number): void
+  block(bytes: Uint8Array, start: number, end: number): void
+  readonly line: number
+  readonly rows: number
+}
+
+type Feed = (onBlock: (bytes: Uint8Array, start: number, end: number) => void) => void
+
+/** Checks the encoding of each block of complete lines (no BOM, valid UTF-8) and hands it to `packer`. */
+const feedBlocks = (format: "run" | "qrels", packer: BlockSink, feed: Feed, totalBytes: number): void => {
   let first = true
   let seen = 0
   feed((bytes, start, end) => {
@@ -640,6 +697,11 @@ const packBlocks = (
       "check you passed the right file"
     )
   }
+}
+
+const packBlocks = (format: "run" | "qrels", options: ScanOptions, feed: Feed, totalBytes: number): Packed => {
+  const packer = new Packer(format, options)
+  feedBlocks(format, packer, feed, totalBytes)
   return packer.finish()
 }
 
@@ -657,6 +719,12 @@ export const packFile = (
   options: ScanOptions = {},
   blockBytes = 16 << 20
 ): Packed => {
+  const { feed, size } = fileFeed(format, file, blockBytes)
+  return packBlocks(format, options, feed, size)
+}
+
+/** Reads `file` in blocks of whole lines (memory: one block). Throws a `PackProblem` when it cannot be read. */
+const fileFeed = (format: "run" | "qrels", file: string, blockBytes: number): { feed: Feed; size: number } => {
   let size = 0
   try {
     checkFile(file, format === "run" ? "TREC run" : "TREC qrels")
@@ -665,10 +733,9 @@ export const packFile = (
     const e = error as { reason?: string; detail?: string; hint?: string }
     throw new PackProblem(e.reason === "not-found" ? "not-found" : "io", String(e.detail), undefined, undefined, e.hint)
   }
-  return packBlocks(
-    format,
-    options,
-    (onBlock) => {
+  return {
+    size,
+    feed: (onBlock) => {
       let fd: number
       try {
         fd = openSync(file, "r")
@@ -702,7 +769,117 @@ export const packFile = (
       } finally {
         closeSync(fd)
       }
-    },
-    size
-  )
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Streaming a file query by query
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * One query's lines of a file grouped by query: entry `i` (file order) is document id `i` of `documents` (a
+ * per-query table: `bytes`/`start(i)`/`length(i)` give its UTF-8 bytes) with value `values[i]`; `line` is the
+ * 1-based line of its first entry. Valid only during the callback.
+ */
+export interface QueryGroup {
+  readonly qid: string
+  readonly size: number
+  readonly documents: Interner
+  readonly values: Float64Array
+  readonly line: number
+}
+
+/** Signals that a query's lines resumed after another query's: the file is not grouped by query. */
+class NotGrouped {}
+
+/** What a `streamFile` callback stopped the stream with. */
+export class StreamStopped<E> {
+  constructor(readonly error: E) {}
+}
+
+/** Parses lines like `Packer`, but hands each query to `onQuery` as soon as it is complete and forgets it. */
+class QueryStreamer implements BlockSink {
+  private values = new Float64Array(1024)
+  private size = 0
+  private firstLine = 0
+  private count = 0
+  readonly scanner: LineScanner
+  line = 0
+
+  constructor(
+    format: "run" | "qrels",
+    options: ScanOptions,
+    private readonly onQuery: (group: QueryGroup) => unknown
+  ) {
+    this.scanner = new LineScanner(format, { ...options, perQueryDocuments: true, onQueryEnd: () => this.emit() })
+  }
+
+  reserve(): void {}
+
+  get rows(): number {
+    return this.count
+  }
+
+  block(bytes: Uint8Array, start: number, end: number): void {
+    const scanner = this.scanner
+    let pos = start
+    try {
+      while (pos < end) {
+        this.line++
+        if (scanner.line(bytes, pos, end)) {
+          if (scanner.interleaved) throw new NotGrouped()
+          if (this.size === 0) this.firstLine = this.line
+          if (this.size === this.values.length) this.values = grow(this.values, this.size * 2)
+          this.values[this.size++] = scanner.value
+          this.count++
+        }
+        pos = scanner.stop + 1
+      }
+    } catch (problem) {
+      if (problem instanceof TrecLineProblem) throw new PackProblem(problem.reason, problem.detail, this.line, problem)
+      throw problem
+    }
+  }
+
+  /** Hands the query read so far to `onQuery` (called by the scanner when the next query starts, and at the end). */
+  emit(): void {
+    if (this.size === 0) return
+    const scanner = this.scanner
+    const stop = this.onQuery({
+      qid: scanner.queries.strings[scanner.qid]!,
+      size: this.size,
+      documents: scanner.documents,
+      values: this.values.subarray(0, this.size),
+      line: this.firstLine
+    })
+    this.size = 0
+    if (stop !== undefined) throw new StreamStopped(stop)
+  }
+}
+
+/**
+ * Streams a TREC file grouped by query (each query's lines contiguous, as trec_eval and most tools write them):
+ * `onQuery` gets each query once it is complete, and memory stays one block plus one query. Returns false, having
+ * stopped early, when a query's lines resume after another query's (use `packFile` then). A callback that
+ * returns a value other than `undefined` stops the stream: `StreamStopped` is thrown with it. Throws a
+ * `PackProblem` for a bad file.
+ */
+export const streamFile = (
+  format: "run" | "qrels",
+  file: string,
+  options: { readonly maxGrade?: number | undefined },
+  onQuery: (group: QueryGroup) => unknown,
+  blockBytes = 16 << 20
+): boolean => {
+  const { feed, size } = fileFeed(format, file, blockBytes)
+  const streamer = new QueryStreamer(format, { maxGrade: options.maxGrade }, onQuery)
+  try {
+    feedBlocks(format, streamer, feed, size)
+  } catch (error) {
+    if (error instanceof NotGrouped) return false
+    throw error
+  }
+  streamer.emit()
+  return true
 }
