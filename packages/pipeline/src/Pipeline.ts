@@ -13,7 +13,7 @@ import { AtomicFile, type DatasetError, type Models, type SyntheticQuery } from 
 import { PairScorer } from "@ssra/evaluation"
 import { PairwiseJudge } from "@ssra/filters"
 import { PromptQueryModel } from "@ssra/query-model"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Evaluate from "./Evaluate.js"
@@ -130,25 +130,47 @@ export const run = (
     // what a killed earlier run left half-copied (model/, score-model/, … swaps) goes before anything is reused
     AtomicFile.sweepStale(runDir)
     const ctx: RunContext = { config, runDir, shard: options.shard, recorder, strings: Strings.pool() }
-    const exit = yield* Effect.exit(Effect.scoped(body(ctx, options, started)))
-    if (Exit.isSuccess(exit)) {
-      yield* recorder.finish("complete")
-      return exit.value
-    }
-    const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-    const tag = error && "error" in error ? (error.error as { _tag?: string })._tag : undefined
-    // best effort: when the run failed because the disk is full, recording that fails too, and the error that
-    // names the failing stage and file must be the one the user sees (the manifest then still says "running")
-    const awaiting =
-      tag === "PipelineError" && (error as { error: { reason?: string } }).error.reason === "awaiting-training"
-    yield* Effect.ignore(
-      recorder.finish(
-        tag === "ShardPending" ? "shard-done" : awaiting ? "awaiting-training" : "failed",
-        error && "error" in error ? String((error.error as Error).message) : "interrupted or defect"
-      )
+    return yield* Effect.scoped(body(ctx, options, started)).pipe(
+      Effect.onExit((exit) => recordOutcome(recorder, exit))
     )
-    return yield* exit
   })
+
+/**
+ * What the manifest says when the run ends, and the `run-end` progress event (closes a progress bar). Runs on
+ * every exit, an interruption (Ctrl-C, SIGTERM) included. Recording an outcome other than success is best
+ * effort: when the run failed because the disk is full, recording that fails too, and the error that names the
+ * failing stage and file must be the one the user sees (the manifest then still says "running").
+ */
+const recordOutcome = (
+  recorder: RunManifest.Recorder,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void, PipelineError> => {
+  if (Exit.isSuccess(exit))
+    return Effect.andThen(recorder.finish("complete"), Progress.emit({ type: "run-end", outcome: "complete" }))
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+  const failure =
+    error && "error" in error ? (error.error as { _tag?: string; reason?: string; message?: string }) : undefined
+  const status: Exclude<RunManifest.RunManifest["status"], "running"> =
+    failure === undefined
+      ? Cause.hasInterruptsOnly(exit.cause)
+        ? "interrupted"
+        : "failed"
+      : failure._tag === "ShardPending"
+        ? "shard-done"
+        : failure._tag === "PipelineError" && failure.reason === "awaiting-training"
+          ? "awaiting-training"
+          : "failed"
+  const detail =
+    failure !== undefined
+      ? String(failure.message)
+      : status === "interrupted"
+        ? "interrupted (Ctrl-C or SIGTERM): finished stages are kept, rerun the same command to resume"
+        : "defect"
+  return Effect.andThen(
+    Effect.ignore(recorder.finish(status, detail)),
+    Progress.emit({ type: "run-end", outcome: status })
+  )
+}
 
 const want = (options: RunOptions, ...names: ReadonlyArray<SystemName>) =>
   names.some((n) => options.systems.includes(n))
