@@ -96,7 +96,10 @@ export interface RunResult {
   readonly reportMarkdown: string
   readonly reportFiles: ReadonlyArray<string>
   readonly manifestFile: string
+  /** This invocation's time up to the report (the report's "this one"). */
   readonly durationMs: number
+  /** Every invocation on the run directory, this one included. */
+  readonly timeSpent?: { readonly durationMs: number; readonly invocations: number } | undefined
 }
 
 /** Copies a directory into place through a temporary sibling; a failed copy (e.g. a full disk) leaves no part. */
@@ -170,6 +173,25 @@ const recordOutcome = (
     Effect.ignore(recorder.finish(status, detail)),
     Progress.emit({ type: "run-end", outcome: status })
   )
+}
+
+/** Rows per grade of the labeled training pairs and of each kept synthetic set, with the grade training uses. */
+const gradeMix = (
+  labeled: ReadonlyArray<{ readonly label: number }>,
+  synthetic: ReadonlyMap<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>
+): Report.ReportInput["gradeMix"] => {
+  const count = (grades: ReadonlyArray<number>) => {
+    const out: Record<string, number> = {}
+    for (const g of grades) out[String(g)] = (out[String(g)] ?? 0) + 1
+    return out
+  }
+  return [
+    { source: "labeled", grades: count(labeled.map((p) => p.label)) },
+    ...[...synthetic].map(([name, kept]) => ({
+      source: `synthetic: ${name}`,
+      grades: count(Training.syntheticPairs(kept).map((p) => p.label))
+    }))
+  ]
 }
 
 const want = (options: RunOptions, ...names: ReadonlyArray<SystemName>) =>
@@ -541,9 +563,13 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       resamples: config.evaluation.bootstrapSamples,
       seed: config.seed,
       runDir: ctx.runDir,
-      durationMs: performance.now() - started
+      durationMs: performance.now() - started,
+      gradeMix: gradeMix(prepared.labeled, synthetic)
     }
-    const written = yield* Report.write(path.join(ctx.runDir, "report"), reportInput)
+    const written = yield* Report.write(path.join(ctx.runDir, "report"), reportInput, () => ({
+      durationMs: performance.now() - started,
+      timeSpent: ctx.recorder.timeSoFar()
+    }))
     yield* Progress.note("report", `wrote ${written.files[0]}`)
     return {
       runDir: ctx.runDir,
@@ -551,6 +577,8 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       reportMarkdown: written.markdown,
       reportFiles: written.files,
       manifestFile: ctx.recorder.file,
-      durationMs: performance.now() - started
+      // the number the report shows, so the CLI prints one time
+      durationMs: written.durationMs,
+      timeSpent: ctx.recorder.timeSoFar()
     } satisfies RunResult
   })
