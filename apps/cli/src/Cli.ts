@@ -48,7 +48,7 @@ const presenter: CliOutput.Presenter = {
  */
 export const command: Command.Command<"ssra", {}, {}, unknown, never> = Command.make("ssra").pipe(
   Command.withDescription(
-    "SSRA: balanced, relevance-controlled synthetic training data for search embedding models. Exit codes: 0 ok, 1 internal, 2 usage/config, 3 invalid input, 4 backend not installed/configured, 5 backend unreachable, 6 budget reached, 7 I/O (disk), 8 hand-off: a model must be fine-tuned and served outside ssra (see the run manifest's handoffs), 130 interrupted."
+    "SSRA: balanced, relevance-controlled synthetic training data for search embedding models. Exit codes: 0 ok, 1 internal, 2 usage/config, 3 invalid input, 4 backend not installed/configured, 5 backend unreachable, 6 budget reached, 7 I/O (disk), 8 hand-off: a model must be fine-tuned and served outside ssra (see the run manifest's handoffs), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): rerun the same command to resume."
   ),
   Command.withSubcommands([DataCommands.command, ...RunCommands.commands, ExportCommand.command, ServeCommand.command])
 )

@@ -12,7 +12,8 @@
  * | 5 | a backend endpoint is unreachable or failing |
  * | 6 | the budget cap was reached (finished work is kept; rerun with a higher cap to resume) |
  * | 7 | I/O error (disk full, permissions): finished work is kept, rerun to resume |
- * | 130 | interrupted (Ctrl-C): finished work is kept, rerun to resume |
+ * | 130 | interrupted (Ctrl-C, SIGINT): finished work is kept, rerun the same command to resume |
+ * | 143 | terminated (SIGTERM): the same as 130 |
  *
  * @since 0.1.0
  */
@@ -33,8 +34,18 @@ export const codes = {
   io: 7,
   /** The run stopped at a hand-off: a model must be fine-tuned and served outside ssra before it can go on. */
   awaitingTraining: 8,
-  interrupted: 130
+  interrupted: 130,
+  /** SIGTERM: the same as an interruption, 128 + 15 by the shell's convention. */
+  terminated: 143
 } as const
+
+/**
+ * The one line printed when a command is interrupted.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const interruptedMessage = "interrupted — finished work is kept; rerun the same command to resume"
 
 /**
  * A usage or config problem found by the CLI itself.
@@ -171,7 +182,6 @@ export const classify = (error: unknown): { readonly code: number; readonly mess
  * @category constructors
  */
 export const fromCause = (cause: Cause.Cause<unknown>): { readonly code: number; readonly message: string } => {
-  if (Cause.hasInterruptsOnly(cause))
-    return { code: codes.interrupted, message: "interrupted: finished work is kept, rerun the same command to resume" }
+  if (Cause.hasInterruptsOnly(cause)) return { code: codes.interrupted, message: interruptedMessage }
   return classify(Cause.squash(cause))
 }

@@ -26,14 +26,43 @@ export const make = (
     isTTY?: boolean | undefined
     columns?: number | undefined
   } = process.stderr,
-  now: () => number = () => performance.now()
+  now: () => number = () => performance.now(),
+  every: (ms: number, tick: () => void) => () => void = (ms, tick) => {
+    const timer = setInterval(tick, ms)
+    timer.unref()
+    return () => clearInterval(timer)
+  }
 ): Progress.ProgressSink => {
   const tty = stream.isTTY === true
   const tracks = new Map<string, Track>()
   let barShown = false
+  // the stage that started last and has not ended, with its start time (what an interruption stopped)
+  let open: { readonly stage: string; readonly started: number } | undefined
   const clearBar = () => {
     if (barShown) {
       stream.write("\r\x1b[2K")
+      barShown = false
+    }
+  }
+  // a stage with no progress events of its own still shows that it is working, and for how long (terminal only)
+  let stopTicker: (() => void) | undefined
+  const stopTicking = () => {
+    stopTicker?.()
+    stopTicker = undefined
+  }
+  const startTicking = (stage: string, started: number) => {
+    stopTicking()
+    stopTicker = every(1000, () => {
+      const elapsed = now() - started
+      if (elapsed < 2000) return
+      stream.write(`\r\x1b[2K  ${stage} working… ${formatDuration(elapsed)}`)
+      barShown = true
+    })
+  }
+  // the run ended: the last bar stays on screen as it was, its line ended, so no message lands on it
+  const closeBar = () => {
+    if (barShown) {
+      stream.write("\n")
       barShown = false
     }
   }
@@ -41,6 +70,7 @@ export const make = (
     emit: (event) => {
       const t = now()
       if (event.type === "progress") {
+        stopTicking()
         const id = `${event.stage}/${event.task}`
         let track = tracks.get(id)
         if (track === undefined || event.done === 0) {
@@ -70,13 +100,25 @@ export const make = (
         barShown = true
         return
       }
+      if (event.type === "stage-start") open = { stage: event.stage, started: t }
+      else if (event.type === "stage-end" && open?.stage === event.stage) open = undefined
+      if (event.type !== "note") stopTicking()
       if (!tty) {
         stream.write(`${JSON.stringify(event)}\n`)
         return
       }
+      if (event.type === "run-end") {
+        closeBar()
+        if (event.outcome === "interrupted" && open !== undefined)
+          stream.write(`✗ ${open.stage} interrupted after ${formatDuration(t - open.started)}\n`)
+        open = undefined
+        return
+      }
       clearBar()
-      if (event.type === "stage-start") stream.write(`▶ ${event.stage}${event.key ? ` (${event.key})` : ""}\n`)
-      else if (event.type === "stage-end") {
+      if (event.type === "stage-start") {
+        stream.write(`▶ ${event.stage}${event.key ? ` (${event.key})` : ""}\n`)
+        startTicking(event.stage, t)
+      } else if (event.type === "stage-end") {
         const counts =
           event.counts && Object.keys(event.counts).length > 0
             ? `  ${Object.entries(event.counts)

@@ -172,7 +172,13 @@ const perQueryHistogram = (group: ReadonlyArray<TaskResult>, metric: string): st
 
 const anchor = (task: string) => `task-${task.replace(/[^\w-]+/g, "-")}`
 
-const CSS = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1120px;color:#1d1d1f;padding:0 16px}
+/**
+ * The stylesheet of the HTML report (inlined in its `<style>`), for pages that embed `htmlBody`.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const css = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1120px;color:#1d1d1f;padding:0 16px}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#555;font-size:13px}table{border-collapse:collapse;margin:10px 0;font-size:13px}
 th,td{border:1px solid #ddd;padding:4px 8px;white-space:nowrap}th{background:#f4f4f6;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -180,17 +186,18 @@ th,td{border:1px solid #ddd;padding:4px 8px;white-space:nowrap}th{background:#f4
 ul.notes{font-size:13px;color:#7a4b00}.explain{font-size:13px;color:#444;max-width:900px}`
 
 /**
- * The self-contained HTML report (no external assets or scripts).
+ * The HTML report's body (title, per-task tables and plots, comparisons), for embedding in a larger page styled
+ * with `css`.
  *
  * @since 0.1.0
  * @category rendering
  */
-export const html = (input: ReportInput): string => {
+export const htmlBody = (input: ReportInput, options: { readonly heading?: boolean } = {}): string => {
   const toc = [...groupByTask(input.results).keys()].map(
     (t) => `<a href="#${escapeXml(anchor(t))}">${escapeXml(t)}</a>`
   )
   if (input.deltas !== undefined && input.deltas.length > 0) toc.push(`<a href="#comparisons">comparisons</a>`)
-  let body = `<h1>${escapeXml(input.title)}</h1><p class="meta">Generated ${escapeXml(input.created)} by ssra-eval · nDCG = trec_eval <code>ndcg_cut</code> (ties by document id descending), AP = scikit-learn <code>average_precision_score</code> · n/a = undefined · whiskers = 95% bootstrap CI</p><nav class="meta">${toc.join(" · ")}</nav>`
+  let body = `${options.heading === false ? "" : `<h1>${escapeXml(input.title)}</h1>`}<p class="meta">Generated ${escapeXml(input.created)} by ssra-eval · nDCG = trec_eval <code>ndcg_cut</code> (ties by document id descending), AP = scikit-learn <code>average_precision_score</code> · n/a = undefined · whiskers = 95% bootstrap CI</p><nav class="meta">${toc.join(" · ")}</nav>`
   for (const [task, group] of groupByTask(input.results)) {
     const first = group[0]!.ssra
     const cols = columnsFor(group)
@@ -278,5 +285,14 @@ export const html = (input: ReportInput): string => {
       ])
     )
   }
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(input.title)}</title><style>${CSS}</style></head><body>${body}</body></html>\n`
+  return body
 }
+
+/**
+ * The self-contained HTML report (no external assets or scripts).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const html = (input: ReportInput): string =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(input.title)}</title><style>${css}</style></head><body>${htmlBody(input)}</body></html>\n`

@@ -6,6 +6,7 @@
  */
 export * as Bm25 from "./Bm25.js"
 export * as CharNgram from "./CharNgram.js"
+export * as Charts from "./Charts.js"
 export * as ClassifierEvaluator from "./ClassifierEvaluator.js"
 export * as Comparison from "./Comparison.js"
 export * as DiversityEvaluator from "./DiversityEvaluator.js"

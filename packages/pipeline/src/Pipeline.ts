@@ -13,7 +13,7 @@ import { AtomicFile, type DatasetError, type Models, type SyntheticQuery } from 
 import { PairScorer } from "@ssra/evaluation"
 import { PairwiseJudge } from "@ssra/filters"
 import { PromptQueryModel } from "@ssra/query-model"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Evaluate from "./Evaluate.js"
@@ -98,7 +98,10 @@ export interface RunResult {
   readonly reportMarkdown: string
   readonly reportFiles: ReadonlyArray<string>
   readonly manifestFile: string
+  /** This invocation's time up to the report (the report's "this one"). */
   readonly durationMs: number
+  /** Every invocation on the run directory, this one included. */
+  readonly timeSpent?: { readonly durationMs: number; readonly invocations: number } | undefined
 }
 
 /** Copies a directory into place through a temporary sibling; a failed copy (e.g. a full disk) leaves no part. */
@@ -132,25 +135,66 @@ export const run = (
     // what a killed earlier run left half-copied (model/, score-model/, … swaps) goes before anything is reused
     AtomicFile.sweepStale(runDir)
     const ctx: RunContext = { config, runDir, shard: options.shard, recorder, strings: Strings.pool() }
-    const exit = yield* Effect.exit(Effect.scoped(body(ctx, options, started)))
-    if (Exit.isSuccess(exit)) {
-      yield* recorder.finish("complete")
-      return exit.value
-    }
-    const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-    const tag = error && "error" in error ? (error.error as { _tag?: string })._tag : undefined
-    // best effort: when the run failed because the disk is full, recording that fails too, and the error that
-    // names the failing stage and file must be the one the user sees (the manifest then still says "running")
-    const awaiting =
-      tag === "PipelineError" && (error as { error: { reason?: string } }).error.reason === "awaiting-training"
-    yield* Effect.ignore(
-      recorder.finish(
-        tag === "ShardPending" ? "shard-done" : awaiting ? "awaiting-training" : "failed",
-        error && "error" in error ? String((error.error as Error).message) : "interrupted or defect"
-      )
+    return yield* Effect.scoped(body(ctx, options, started)).pipe(
+      Effect.onExit((exit) => recordOutcome(recorder, exit))
     )
-    return yield* exit
   })
+
+/**
+ * What the manifest says when the run ends, and the `run-end` progress event (closes a progress bar). Runs on
+ * every exit, an interruption (Ctrl-C, SIGTERM) included. Recording an outcome other than success is best
+ * effort: when the run failed because the disk is full, recording that fails too, and the error that names the
+ * failing stage and file must be the one the user sees (the manifest then still says "running").
+ */
+const recordOutcome = (
+  recorder: RunManifest.Recorder,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void, PipelineError> => {
+  if (Exit.isSuccess(exit))
+    return Effect.andThen(recorder.finish("complete"), Progress.emit({ type: "run-end", outcome: "complete" }))
+  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+  const failure =
+    error && "error" in error ? (error.error as { _tag?: string; reason?: string; message?: string }) : undefined
+  const status: Exclude<RunManifest.RunManifest["status"], "running"> =
+    failure === undefined
+      ? Cause.hasInterruptsOnly(exit.cause)
+        ? "interrupted"
+        : "failed"
+      : failure._tag === "ShardPending"
+        ? "shard-done"
+        : failure._tag === "PipelineError" && failure.reason === "awaiting-training"
+          ? "awaiting-training"
+          : "failed"
+  const detail =
+    failure !== undefined
+      ? String(failure.message)
+      : status === "interrupted"
+        ? "interrupted (Ctrl-C or SIGTERM): finished stages are kept, rerun the same command to resume"
+        : "defect"
+  return Effect.andThen(
+    Effect.ignore(recorder.finish(status, detail)),
+    Progress.emit({ type: "run-end", outcome: status })
+  )
+}
+
+/** Rows per grade of the labeled training pairs and of each kept synthetic set, with the grade training uses. */
+const gradeMix = (
+  labeled: ReadonlyArray<{ readonly label: number }>,
+  synthetic: ReadonlyMap<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>
+): Report.ReportInput["gradeMix"] => {
+  const count = (grades: ReadonlyArray<number>) => {
+    const out: Record<string, number> = {}
+    for (const g of grades) out[String(g)] = (out[String(g)] ?? 0) + 1
+    return out
+  }
+  return [
+    { source: "labeled", grades: count(labeled.map((p) => p.label)) },
+    ...[...synthetic].map(([name, kept]) => ({
+      source: `synthetic: ${name}`,
+      grades: count(Training.syntheticPairs(kept).map((p) => p.label))
+    }))
+  ]
+}
 
 const want = (options: RunOptions, ...names: ReadonlyArray<SystemName>) =>
   names.some((n) => options.systems.includes(n))
@@ -560,9 +604,13 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       resamples: config.evaluation.bootstrapSamples,
       seed: config.seed,
       runDir: ctx.runDir,
-      durationMs: performance.now() - started
+      durationMs: performance.now() - started,
+      gradeMix: gradeMix(prepared.labeled, synthetic)
     }
-    const written = yield* Report.write(path.join(ctx.runDir, "report"), reportInput)
+    const written = yield* Report.write(path.join(ctx.runDir, "report"), reportInput, () => ({
+      durationMs: performance.now() - started,
+      timeSpent: ctx.recorder.timeSoFar()
+    }))
     yield* Progress.note("report", `wrote ${written.files[0]}`)
     return {
       runDir: ctx.runDir,
@@ -570,6 +618,8 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       reportMarkdown: written.markdown,
       reportFiles: written.files,
       manifestFile: ctx.recorder.file,
-      durationMs: performance.now() - started
+      // the number the report shows, so the CLI prints one time
+      durationMs: written.durationMs,
+      timeSpent: ctx.recorder.timeSoFar()
     } satisfies RunResult
   })

@@ -28,6 +28,11 @@ export type ProgressEvent =
       readonly unit: string
     }
   | { readonly type: "note"; readonly stage: string; readonly message: string }
+  /** The run ended (any way, an interruption included): a front end closes what it draws. */
+  | {
+      readonly type: "run-end"
+      readonly outcome: "complete" | "failed" | "interrupted" | "shard-done" | "awaiting-training"
+    }
 
 /**
  * Where progress events go.

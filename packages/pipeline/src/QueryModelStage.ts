@@ -14,6 +14,7 @@ import * as Artifact from "./Artifact.js"
 import * as External from "./External.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
 import { PipelineError } from "./PipelineError.js"
+import * as Progress from "./Progress.js"
 
 /**
  * A trained query model and its artifact.
@@ -75,6 +76,7 @@ export const run = (
     const dirOf = (dir: string) => path.join(dir, "query-model")
     const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
       Effect.gen(function* () {
+        const sink = yield* Progress.Progress
         const model = yield* EmbeddedQueryModel.train({
           d2q,
           queryPool,
@@ -82,7 +84,8 @@ export const run = (
           scale: grader.scale,
           seed: ctx.config.seed,
           maxTrainingDocs: ctx.config.queryModel.maxTrainingDocs,
-          candidatesPerDoc: ctx.config.queryModel.candidatesPerDoc
+          candidatesPerDoc: ctx.config.queryModel.candidatesPerDoc,
+          onProgress: (e) => sink.emit({ type: "progress", stage, ...e })
         })
         yield* EmbeddedQueryModel.save(model, dirOf(dir))
         return {

@@ -2,17 +2,19 @@
  * The run report: tables shaped like the paper's — main comparison (Table 3), stage ablation (Table 4), binary
  * vs multi-grade training data (Table 5), grade alignment and duplicate rate of the query models (Table 6) —
  * each system's difference from the base model with a 95% paired-bootstrap interval (`@ssra/evaluation`
- * Statistics), the score model's held-out metrics, and the filter counts. Written as `report.md`, `report.html`
- * (the evaluation package's HTML report with plots) and `results.json`.
+ * Statistics), the score model's held-out metrics, the filter counts, the training sets and their grade mix, and
+ * the run's time over every invocation. Written as `report.md`, `report.html` (the same sections with plots,
+ * `ReportHtml`) and `results.json`.
  *
  * @since 0.1.0
  */
 
 import * as path from "node:path"
 import { AtomicFile } from "@ssra/core"
-import { Comparison, Report as EvalReport, type ResultFile, Statistics } from "@ssra/evaluation"
+import { Comparison, type ResultFile, Statistics } from "@ssra/evaluation"
 import { Effect } from "effect"
 import { PipelineError } from "./PipelineError.js"
+import * as ReportHtml from "./ReportHtml.js"
 
 /**
  * One row of a comparison table.
@@ -148,6 +150,66 @@ export const differences = (
 
 const fmt = (v: number | null | undefined, digits = 4) =>
   v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits)
+/**
+ * A share as a percentage with one decimal, or "n/a" over zero (or unknown) items: a rate over nothing is
+ * undefined, not 0% or 100%.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const percent = (part: number | undefined, whole: number | undefined): string =>
+  whole === undefined || part === undefined || !(whole > 0) ? "n/a" : `${((100 * part) / whole).toFixed(1)}%`
+
+/**
+ * The duplicate rate of a query model's generated set (from its stage counts), "n/a" when it generated nothing.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const duplicateRate = (counts: Readonly<Record<string, number>>): string => {
+  const generated =
+    counts.candidates ??
+    Object.entries(counts)
+      .filter(([k]) => /^grade\d+Written$/.test(k))
+      .reduce((n, [, v]) => n + v, 0)
+  return counts.duplicateRatePermille === undefined
+    ? "n/a"
+    : percent(counts.duplicateRatePermille, generated > 0 ? 1000 : 0)
+}
+
+/**
+ * The run's time: every invocation on the run directory summed, and how many there were (a resumed run's time is
+ * the sum, not only the last invocation's).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const timeLine = (input: ReportInput): string => {
+  const thisOne = `${(input.durationMs / 1000).toFixed(1)} s`
+  const t = input.timeSpent
+  if (t === undefined || t.invocations <= 1) return `total time ${thisOne} (one invocation, up to this report)`
+  return `total time ${(t.durationMs / 1000).toFixed(1)} s over ${t.invocations} invocations (this one ${thisOne}, up to this report; the run manifest lists each)`
+}
+
+/**
+ * The grade mix of the labeled rows and of each synthetic set kept after the gates (the rows the embedding model
+ * trains on), by grade.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const gradeMixTable = (input: ReportInput): string => {
+  const mix = input.gradeMix ?? []
+  if (mix.length === 0) return ""
+  const grades = Array.from({ length: input.scaleMax + 1 }, (_, g) => g)
+  let out = `\n### Grade mix (labeled vs synthetic rows)\n\nRows per grade (share of the set): the labeled training rows, and each query model's synthetic rows kept after every gate.\n\n| set | rows | ${grades.map((g) => `grade ${g}`).join(" | ")} |\n|---|---|${grades.map(() => "---").join("|")}|\n`
+  for (const m of mix) {
+    const total = grades.reduce((n, g) => n + (m.grades[String(g)] ?? 0), 0)
+    out += `| ${m.source} | ${total} | ${grades.map((g) => `${m.grades[String(g)] ?? 0} (${percent(m.grades[String(g)] ?? 0, total)})`).join(" | ")} |\n`
+  }
+  return out
+}
+
 const signed = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(4)}`
 
 /**
@@ -240,7 +302,14 @@ export interface ReportInput {
   readonly resamples: number
   readonly seed: number
   readonly runDir: string
+  /** This invocation's time up to the report. */
   readonly durationMs: number
+  /** Every invocation on the run directory, this one up to the report included (absent: this one only). */
+  readonly timeSpent?: { readonly durationMs: number; readonly invocations: number } | undefined
+  /** Labeled and kept synthetic rows by grade (key: the grade), per set. */
+  readonly gradeMix?:
+    | ReadonlyArray<{ readonly source: string; readonly grades: Readonly<Record<string, number>> }>
+    | undefined
 }
 
 /**
@@ -259,12 +328,9 @@ export const alignmentTable = (input: ReportInput): string => {
     const cells = grades.map((g) => {
       const w = c[`grade${g}Written`] ?? 0
       const j = c[`grade${g}JudgedAtTarget`] ?? 0
-      return w === 0 ? "n/a" : `${j}/${w} (${((100 * j) / w).toFixed(1)}%)`
+      return w === 0 ? "n/a" : `${j}/${w} (${percent(j, w)})`
     })
-    // a rate over zero generated queries is undefined, not 100%
-    const written = grades.reduce((n, g) => n + (c[`grade${g}Written`] ?? 0), 0)
-    const duplicates = c.duplicateRatePermille
-    out += `| ${a.model} | ${cells.join(" | ")} | ${c.kept ?? "n/a"} | ${duplicates === undefined || written === 0 ? "n/a" : `${(duplicates / 10).toFixed(1)}%`} |\n`
+    out += `| ${a.model} | ${cells.join(" | ")} | ${c.kept ?? "n/a"} | ${duplicateRate(c)} |\n`
   }
   return out
 }
@@ -276,7 +342,7 @@ export const alignmentTable = (input: ReportInput): string => {
  * @category rendering
  */
 export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, ReadonlyArray<Difference>>): string => {
-  let out = `# ${input.title}\n\nDataset \`${input.dataset}\` (grades 0–${input.scaleMax}). Metrics: nDCG@10 as trec_eval \`ndcg_cut.10\` (queries with < 10 judged candidates dropped), AP@≥t as scikit-learn \`average_precision_score\` on cosine scores; "n/a" = undefined (no grade ≥ t on this set). In parentheses: difference from the base model with its 95% paired-bootstrap interval (${input.resamples} resamples, seed ${input.seed}; over queries for nDCG, over pairs for AP). Run directory: \`${input.runDir}\`; total time ${(input.durationMs / 1000).toFixed(1)} s.\n\n`
+  let out = `# ${input.title}\n\nDataset \`${input.dataset}\` (grades 0–${input.scaleMax}). Metrics: nDCG@10 as trec_eval \`ndcg_cut.10\` (queries with < 10 judged candidates dropped), AP@≥t as scikit-learn \`average_precision_score\` on cosine scores; "n/a" = undefined (no grade ≥ t on this set). In parentheses: difference from the base model with its 95% paired-bootstrap interval (${input.resamples} resamples, seed ${input.seed}; over queries for nDCG, over pairs for AP). Run directory: \`${input.runDir}\`; ${timeLine(input)}.\n\n`
   const byName = new Map(input.rows.map((r) => [r.system, r] as const))
   for (const t of input.tables) {
     const rows = t.systems.map((s) => byName.get(s)).filter((r): r is SystemRow => r !== undefined)
@@ -322,6 +388,7 @@ export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, Readonly
       out += `| ${r.label} | ${c.rows ?? ""} | ${c.labeledRows ?? ""} | ${c.syntheticRows ?? ""} | ${grades} |\n`
     }
   }
+  out += gradeMixTable(input)
   return out
 }
 
@@ -334,9 +401,15 @@ export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, Readonly
  */
 export const write = (
   dir: string,
-  input: ReportInput
-): Effect.Effect<{ readonly markdown: string; readonly files: ReadonlyArray<string> }, PipelineError> =>
+  reportInput: ReportInput,
+  /** The run's time, read once the statistics are done (so the report's time is the run's up to the report). */
+  timing?: () => Pick<ReportInput, "durationMs" | "timeSpent">
+): Effect.Effect<
+  { readonly markdown: string; readonly files: ReadonlyArray<string>; readonly durationMs: number },
+  PipelineError
+> =>
   Effect.gen(function* () {
+    let input = reportInput
     const base = input.rows.find((r) => r.system === "base")
     const diffs = new Map<string, ReadonlyArray<Difference>>()
     for (const row of input.rows) {
@@ -346,7 +419,6 @@ export const write = (
         base === undefined ? [] : yield* differences(base, row, { resamples: input.resamples, seed: input.seed })
       )
     }
-    const md = markdown(input, diffs)
     const results = input.rows
       .flatMap((r) => [r.retrieval, r.pairs])
       .filter((r): r is ResultFile.TaskResult => r !== undefined)
@@ -356,8 +428,9 @@ export const write = (
     const deltas = yield* Comparison.compare(ordered, { resamples: input.resamples, seed: input.seed }).pipe(
       Effect.orElseSucceed(() => [] as Array<Comparison.Delta>)
     )
-    const created = new Date().toISOString()
-    const html = EvalReport.html({ title: input.title, created, results: ordered, deltas })
+    if (timing !== undefined) input = { ...input, ...timing() }
+    const md = markdown(input, diffs)
+    const html = ReportHtml.html(input, diffs, md, { created: new Date().toISOString(), results: ordered, deltas })
     const files = [path.join(dir, "report.md"), path.join(dir, "report.html"), path.join(dir, "results.json")]
     yield* Effect.try({
       try: () => {
@@ -393,5 +466,5 @@ export const write = (
           hint: "check the disk has space"
         })
     })
-    return { markdown: md, files }
+    return { markdown: md, files, durationMs: input.durationMs }
   })

@@ -104,6 +104,83 @@ export const previousSpend = (runDir: string): LlmSpend => {
 }
 
 /**
+ * One invocation of `ssra` on a run directory: when it started and ended, how long it ran and how it ended
+ * (`running` while it runs; `killed` when a later invocation found it still `running`, i.e. it died without
+ * recording its end, e.g. `kill -9`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Invocation = Schema.Struct({
+  startedAt: Schema.String,
+  endedAt: Schema.optionalKey(Schema.String),
+  durationMs: Schema.Number,
+  outcome: Schema.Literals([
+    "running",
+    "complete",
+    "failed",
+    "interrupted",
+    "shard-done",
+    "awaiting-training",
+    "killed"
+  ])
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Invocation = typeof Invocation.Type
+
+/**
+ * The invocations an earlier manifest on `runDir` recorded (one `running` is now `killed`: it never recorded its
+ * end); a manifest written before invocations were recorded counts as one invocation of its own duration.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const previousInvocations = (runDir: string): ReadonlyArray<Invocation> => {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")) as {
+      invocations?: unknown
+      startedAt?: string
+      updatedAt?: string
+      status?: string
+      totals?: { durationMs?: number }
+    }
+    if (Array.isArray(m.invocations))
+      return m.invocations
+        .filter(Schema.is(Invocation))
+        .map((i) => (i.outcome === "running" ? { ...i, outcome: "killed" as const } : i))
+    if (typeof m.startedAt !== "string" || typeof m.totals?.durationMs !== "number") return []
+    const outcome = Schema.is(Invocation.fields.outcome)(m.status) && m.status !== "running" ? m.status : "killed"
+    return [
+      {
+        startedAt: m.startedAt,
+        ...(typeof m.updatedAt === "string" ? { endedAt: m.updatedAt } : {}),
+        durationMs: m.totals.durationMs,
+        outcome
+      }
+    ]
+  } catch {
+    return []
+  }
+}
+
+/**
+ * The time of every invocation so far summed, and how many there were.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const timeSpent = (
+  invocations: ReadonlyArray<Invocation>
+): { readonly durationMs: number; readonly invocations: number } => ({
+  durationMs: invocations.reduce((sum, i) => sum + i.durationMs, 0),
+  invocations: invocations.length
+})
+
+/**
  * A stage that needs a model trained outside ssra: where its SFT kit is, and the commands to train it, serve it
  * and go on.
  *
@@ -139,7 +216,8 @@ export const RunManifest = Schema.Struct({
   formatVersion: Schema.Int,
   tool: Schema.String,
   /** `awaiting-training`: stopped at a hand-off (see `handoffs`): train and serve the kit, then rerun. */
-  status: Schema.Literals(["running", "complete", "failed", "shard-done", "awaiting-training"]),
+  /** `interrupted`: stopped by Ctrl-C / SIGTERM; finished stages are kept, rerun the same command to resume. */
+  status: Schema.Literals(["running", "complete", "failed", "shard-done", "awaiting-training", "interrupted"]),
   startedAt: Schema.String,
   updatedAt: Schema.String,
   config: Schema.Unknown,
@@ -171,6 +249,8 @@ export const RunManifest = Schema.Struct({
   llmCumulative: Schema.optionalKey(LlmSpend),
   /** Models trained outside ssra for this run: their kits, commands and endpoints (kept across invocations). */
   handoffs: Schema.optionalKey(Schema.Array(Handoff)),
+  /** Every invocation on this run directory so far, this one last (`totals.durationMs` is this one's time). */
+  invocations: Schema.optionalKey(Schema.Array(Invocation)),
   error: Schema.optionalKey(Schema.String)
 })
 
@@ -216,6 +296,8 @@ export interface LlmUsageReport {
 export interface Recorder {
   readonly file: string
   readonly current: () => RunManifest
+  /** The time of every invocation on this run directory, this one up to now included, and their number. */
+  readonly timeSoFar: () => { readonly durationMs: number; readonly invocations: number }
   readonly setInputs: (inputs: RunManifest["inputs"]) => void
   /** Records LLM usage (a CostTracker report) and its totals. */
   readonly setLlmUsage: (report: LlmUsageReport) => void
@@ -253,6 +335,7 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
     const file = path.join(runDir, "manifest.json")
     const previousLlm = previousSpend(runDir)
     const handoffs = previousHandoffs(runDir)
+    const earlier = previousInvocations(runDir)
     let tracked: (() => LlmUsageReport) | undefined
     // a run directory path that names a file is a wrong flag, not a failing disk
     const existing = fs.statSync(runDir, { throwIfNoEntry: false })
@@ -281,13 +364,22 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
       ...(previousLlm.invocations > 0 ? { llmCumulative: previousLlm } : {}),
       ...(handoffs.length > 0 ? { handoffs } : {})
     }
+    const startedAt = manifest.startedAt
+    const invocation = (durationMs: number, outcome: Invocation["outcome"]): Invocation => ({
+      startedAt,
+      ...(outcome === "running" ? {} : { endedAt: now() }),
+      durationMs,
+      outcome
+    })
     const write = Effect.try({
       try: () => {
         fs.mkdirSync(runDir, { recursive: true })
+        const durationMs = Math.round(performance.now() - started)
         manifest = {
           ...manifest,
           updatedAt: now(),
-          totals: { ...manifest.totals, durationMs: Math.round(performance.now() - started) }
+          totals: { ...manifest.totals, durationMs },
+          invocations: [...earlier, invocation(durationMs, manifest.status)]
         }
         AtomicFile.writeFileSync(file, JSON.stringify(manifest, null, 2) + "\n")
       },
@@ -302,6 +394,7 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
     const recorder: Recorder = {
       file,
       current: () => manifest,
+      timeSoFar: () => timeSpent([...earlier, invocation(Math.round(performance.now() - started), "running")]),
       setInputs: (inputs) => {
         manifest = { ...manifest, inputs }
       },

@@ -167,6 +167,8 @@ export const runFiles = <I, O, E, R>(
       yield* Jsonl.writeAll(chunkFile(dir, c), rows, { schema: options.schema })
       done++
       yield* report()
+      // a chunk's work is synchronous: let an interruption (Ctrl-C) in between chunks
+      yield* Effect.yieldNow
     }
     const missing: Array<number> = []
     for (let c = 0; c < total; c++) if (!present(c)) missing.push(c)

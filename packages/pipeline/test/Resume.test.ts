@@ -77,6 +77,11 @@ describe("resume and sharding", () => {
     assert.strictEqual(second.code, 0)
     const resumed = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8"))
     assert.strictEqual(resumed.status, "complete")
+    // the killed invocation never recorded its end: the rerun lists it as killed, then itself
+    assert.deepStrictEqual(
+      resumed.invocations.map((i: { outcome: string }) => i.outcome),
+      ["killed", "complete"]
+    )
     assert.isTrue(
       resumed.stages.find((s: { stage: string }) => s.stage === "train:base").reused,
       "finished stages are reused"

@@ -99,6 +99,11 @@ export interface TrainOptions {
   /** Selector optimizer iterations (default 300). */
   readonly iterations?: number | undefined
   readonly generation?: GenerationOptions | undefined
+  /**
+   * Called as training goes (candidates per document, grading, features, fit iterations). Training yields to the
+   * runtime between these steps, so an interruption (Ctrl-C) stops it within a step.
+   */
+  readonly onProgress?: ((event: TrainProgress) => void) | undefined
 }
 
 /**
@@ -470,7 +475,13 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     type Row = { doc: string; did: string; candidate: Candidate; label: number }
     const rows: Array<Row> = []
     const pending: Array<Row> = []
-    for (const g of chosen) {
+    const progress = options.onProgress ?? (() => {})
+    for (const [d, g] of chosen.entries()) {
+      // retrieval and edits per document take a while: let an interruption in, and say how far it got
+      if (d % 25 === 0) {
+        progress({ task: "candidates", done: d, total: chosen.length, unit: "documents" })
+        yield* Effect.yieldNow
+      }
       const taken = new Set<string>()
       for (const q of g.queries) {
         const k = Text.dedupKey(q.query)
@@ -490,6 +501,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
         pending.push({ doc: g.doc, did: g.did, candidate: c, label: -1 })
       }
     }
+    progress({ task: "candidates", done: chosen.length, total: chosen.length, unit: "documents" })
     const batch = 512
     let graderCalls = 0
     for (let start = 0; start < pending.length; start += batch) {
@@ -514,6 +526,8 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
         }
         slice[i]!.label = g
       }
+      progress({ task: "grading", done: start + slice.length, total: pending.length, unit: "pairs" })
+      yield* Effect.yieldNow
     }
     rows.push(...pending)
     if (rows.length === 0)
@@ -525,7 +539,9 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
 
     const trainRows = rows.filter((r) => !heldOutIds.has(r.did))
     const heldRows = rows.filter((r) => heldOutIds.has(r.did))
-    const f = featuresOf(rt, trainRows)
+    const f = yield* featuresYielding(rt, trainRows, (done) =>
+      progress({ task: "features", done, total: trainRows.length, unit: "rows" })
+    )
     const featureNames = [...ScoreFeatures.lexicalNames, ...extraFeatureNames]
     const standardizer = ScoreFeatures.fitStandardizer({
       names: featureNames,
@@ -537,17 +553,24 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     const cw = classWeights(labels, trainRows.length, K)
     const sampleWeights = Float64Array.from(trainRows.map((r) => cw[r.label]!))
     const shape: Selector.SelectorShape = { inputs: f.width, classes: K }
-    const fitted = Selector.fit(shape, f.values, labels, sampleWeights, trainRows.length, {
-      iterations,
+    const fitter = Selector.fitter(shape, f.values, labels, sampleWeights, trainRows.length, {
       learningRate: 0.05,
       l2: 1e-4
     })
+    for (let it = 1; it <= iterations; it++) {
+      fitter.step()
+      if (it % 10 === 0 || it === iterations) {
+        progress({ task: "fit", done: it, total: iterations, unit: "iterations" })
+        yield* Effect.yieldNow
+      }
+    }
+    const fitted = fitter.result()
 
     // held-out report: accuracy, and per target grade whether each document's top candidate has that grade
     let heldOutAccuracy: number | null = null
     const selectionAgreement: Record<string, number | null> = {}
     if (heldRows.length > 0) {
-      const h = featuresOf(rt, heldRows)
+      const h = yield* featuresYielding(rt, heldRows, () => {})
       standardizeInPlace(h.values, h.width, standardizer)
       const p = Selector.probabilities(shape, fitted.weights, h.values, heldRows.length)
       let correct = 0
@@ -595,6 +618,42 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
       }
     }
     return build(checkpoint, rt)
+  })
+
+/**
+ * A training progress event: `done` of `total` `unit` in `task`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrainProgress {
+  readonly task: "candidates" | "grading" | "features" | "fit"
+  readonly done: number
+  readonly total: number
+  readonly unit: string
+}
+
+/** Features of `rows` in slices, yielding between slices (the same values as one `featuresOf` call). */
+const featuresYielding = (
+  rt: Runtime,
+  rows: ReadonlyArray<{ readonly doc: string; readonly candidate: Candidate }>,
+  report: (done: number) => void
+): Effect.Effect<{ values: Float64Array; width: number }> =>
+  Effect.gen(function* () {
+    const slice = 2048
+    let values = new Float64Array(0)
+    let width = 0
+    for (let start = 0; start < rows.length || start === 0; start += slice) {
+      const part = featuresOf(rt, rows.slice(start, start + slice))
+      if (start === 0) {
+        width = part.width
+        values = new Float64Array(rows.length * width)
+      }
+      values.set(part.values, start * width)
+      report(Math.min(rows.length, start + slice))
+      yield* Effect.yieldNow
+    }
+    return { values, width }
   })
 
 /**

@@ -23,7 +23,17 @@ export const runCli = (argv: ReadonlyArray<string>) =>
  * `ssra run` of a small sample of the bundled Quark set into `<dir>/run` (the run export tests start from);
  * `extra` flags are appended.
  */
-export const runSmall = (dir: string, extra: ReadonlyArray<string> = []) => {
+export const runSmall = (dir: string, extra: ReadonlyArray<string> = []) =>
+  Effect.map(runCli(["run", ...smallRunArgs(dir), ...extra]), (result) => ({
+    ...result,
+    runDir: path.join(dir, "run")
+  }))
+
+/**
+ * The arguments after `run` of the small run `runSmall` makes (writes its config into `dir`; the run directory is
+ * `<dir>/run`), for tests that spawn the built CLI.
+ */
+export const smallRunArgs = (dir: string): Array<string> => {
   const config = {
     data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
     queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
@@ -34,19 +44,13 @@ export const runSmall = (dir: string, extra: ReadonlyArray<string> = []) => {
     generation: { chunkSize: 4 }
   }
   fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
-  const runDir = path.join(dir, "run")
-  return Effect.map(
-    runCli([
-      "run",
-      "--config",
-      path.join(dir, "ssra.json"),
-      "--data",
-      path.resolve(import.meta.dirname, "../../../../data/kuake_qtr"),
-      "--skip-invalid",
-      "--run-dir",
-      runDir,
-      ...extra
-    ]),
-    (result) => ({ ...result, runDir })
-  )
+  return [
+    "--config",
+    path.join(dir, "ssra.json"),
+    "--data",
+    path.resolve(import.meta.dirname, "../../../../data/kuake_qtr"),
+    "--skip-invalid",
+    "--run-dir",
+    path.join(dir, "run")
+  ]
 }

@@ -24,7 +24,7 @@ export interface BarSeries {
   readonly intervals?: ReadonlyArray<readonly [number, number] | null>
 }
 
-const legend = (names: ReadonlyArray<string>, x: number, y: number): string =>
+export const legend = (names: ReadonlyArray<string>, x: number, y: number): string =>
   names
     .map(
       (n, i) =>
@@ -240,7 +240,8 @@ export const histogram = (options: {
   return svg(width, height, options.title, body)
 }
 
-const svg = (minWidth: number, height: number, title: string, body: string) => {
+/** An `<svg>` of at least `minWidth` (wider for a long title) with its title on top and `body` inside. */
+export const svg = (minWidth: number, height: number, title: string, body: string) => {
   // wide enough for the title (13px semibold ≈ 7.6px per Latin character, 13px per CJK character)
   let titleWidth = 16
   for (const ch of title) titleWidth += /[\u2E80-\uFFFF]/.test(ch) ? 13 : 7.6

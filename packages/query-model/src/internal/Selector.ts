@@ -44,15 +44,21 @@ export interface FitResult {
   readonly loss: number
 }
 
-/** Weighted softmax regression; `sampleWeights` already include the class weights. */
-export const fit = (
+/** A fit in progress: one Adam iteration per `step`, so a caller can yield between iterations. */
+export interface Fitter {
+  readonly step: () => void
+  readonly result: () => FitResult
+}
+
+/** Weighted softmax regression, stepwise; `sampleWeights` already include the class weights. */
+export const fitter = (
   s: SelectorShape,
   x: Float64Array,
   labels: Uint8Array,
   sampleWeights: Float64Array,
   rows: number,
-  options: FitOptions
-): FitResult => {
+  options: Omit<FitOptions, "iterations">
+): Fitter => {
   const { inputs: D, classes: K } = s
   const P = parameterCount(s)
   const w = new Float64Array(P)
@@ -65,7 +71,9 @@ export const fit = (
   const beta1 = 0.9
   const beta2 = 0.999
   let loss = 0
-  for (let it = 1; it <= options.iterations; it++) {
+  let it = 0
+  const step = () => {
+    it++
     g.fill(0)
     loss = 0
     const p = probabilities(s, w, x, rows)
@@ -97,5 +105,5 @@ export const fit = (
       w[i]! -= (options.learningRate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8)
     }
   }
-  return { weights: w, loss }
+  return { step, result: () => ({ weights: w, loss }) }
 }
