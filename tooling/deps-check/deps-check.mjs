@@ -180,12 +180,10 @@ export const checkWorkspace = (root) => {
 export const mermaidGraph = (packages, scope = "@ssra/") => {
   const names = new Set(packages.map((p) => p.name))
   const id = (name) => name.replace(scope, "").replace(/[^\w]/g, "_")
-  const lines = ["graph BT"]
-  for (const p of packages) {
-    const targets = [...p.src.keys()].filter((n) => names.has(n)).sort()
-    if (targets.length === 0 && p.src.size === 0) continue
-    for (const t of targets) lines.push(`  ${id(p.name)}["${p.name}"] --> ${id(t)}["${t}"]`)
-    if (targets.length === 0) lines.push(`  ${id(p.name)}["${p.name}"]`)
+  const drawn = packages.filter((p) => p.src.size > 0)
+  const lines = ["graph BT", ...drawn.map((p) => `  ${id(p.name)}["${p.name}"]`)]
+  for (const p of drawn) {
+    for (const t of [...p.src.keys()].filter((n) => names.has(n)).sort()) lines.push(`  ${id(p.name)} --> ${id(t)}`)
   }
   return lines.join("\n")
 }

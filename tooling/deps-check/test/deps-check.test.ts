@@ -148,7 +148,7 @@ describe("checkWorkspace", () => {
       "packages/b/src/index.ts": `export * from "@x/a"\n`
     })
     expect(mermaidGraph(checkWorkspace(root).packages, "@x/")).toBe(
-      ["graph BT", `  a["@x/a"]`, `  b["@x/b"] --> a["@x/a"]`].join("\n")
+      ["graph BT", `  a["@x/a"]`, `  b["@x/b"]`, "  b --> a"].join("\n")
     )
   })
 
