@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: set up a fresh machine and run every check — lint, typecheck, every TypeScript test, the
-# Python tests (pytest + ruff, in .venv-python) and the real-model rehearsal on tiny local models
-# (scripts/rehearse.sh), and a rerun of every measured table in README.md (tooling/docs-numbers). Its last line is "N passed, N failed" over all of them.
+# Python tests (pytest + ruff, in .venv-python), the real-model rehearsal on tiny local models
+# (scripts/rehearse.sh), the release smoke test of the packed packages (tooling/release-smoke) and a rerun of
+# every measured table in README.md (tooling/docs-numbers). Its last line is "N passed, N failed" over all of them.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +22,11 @@ if REHEARSE_SKIP_SETUP=1 bash scripts/rehearse.sh runs/rehearsal-ci; then
 else
   echo "rehearsal 0 1" >>"$counts"
   status=1
+fi
+echo "== release smoke: every public package packed, installed with npm outside the workspace (tooling/release-smoke)"
+if ! node tooling/release-smoke/release-smoke.mjs; then
+  status=1
+  grep -q '^release-smoke ' "$counts" || echo "release-smoke 0 1" >>"$counts"
 fi
 echo "== docs:numbers: README's measured tables regenerated from this commit and compared (tooling/docs-numbers)"
 if node tooling/docs-numbers/docs-numbers.mjs --check --work runs/docs-numbers-ci; then
