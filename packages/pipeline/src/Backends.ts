@@ -8,7 +8,7 @@
 
 import * as path from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
-import { type ChatClient, ClientStack, CostTracker, OpenAiCompatible, Presets, ResponseCache } from "@ssra/llm"
+import { type ChatClient, ClientStack, CostTracker, OpenAiCompatible, Presets, ResponseCache, Traffic } from "@ssra/llm"
 import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
 import type { LlmBackend } from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
@@ -30,7 +30,18 @@ export const needsLlm = "needs an LLM backend"
 export interface Llm {
   readonly client: ChatClient.ChatClientShape
   readonly cost: CostTracker.CostTracker
+  /** Attempts, retries by cause, waits and set-aside calls (also in `cost.report().traffic`). */
+  readonly traffic: Traffic.Traffic
 }
+
+/**
+ * The set-aside defaults: a call that exhausts its retries waits this long before its second round, and a stage
+ * may leave out this share of its items (retried on the next run) before the run stops.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const setAsideDefaults = { coolDownMs: 30_000, maxFailedFraction: 0.01 } as const
 
 /**
  * Builds the configured LLM client, or fails with `backend-missing` saying what to configure.
@@ -84,6 +95,7 @@ export const llm = (
       model: config.model,
       ...(preset !== undefined ? { preset } : {}),
       ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
+      ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       ...(key !== undefined && key !== "" ? { apiKey: Redacted.make(key) } : {})
     }).pipe(Effect.provideContext(http))
     const cache = yield* ResponseCache.make({ dir: path.join(runDir, "llm-cache") }).pipe(
@@ -105,7 +117,9 @@ export const llm = (
         hint: "raise backends.llm.maxCostUsd to go on: finished work and cached answers are kept and cost nothing"
       })
     }
+    const traffic = Traffic.make()
     const cost = CostTracker.make({
+      traffic,
       prices: {
         [config.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
       },
@@ -114,10 +128,12 @@ export const llm = (
     const client = ClientStack.wrap(base, {
       limits: { maxInFlight: config.maxInFlight ?? 16 },
       retry: { maxAttempts: config.maxAttempts ?? 6 },
+      coolDownMs: config.coolDownMs ?? setAsideDefaults.coolDownMs,
+      traffic,
       cache,
       cost
     })
-    return { client, cost }
+    return { client, cost, traffic }
   })
 
 /**

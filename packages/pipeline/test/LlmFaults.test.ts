@@ -1,0 +1,186 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Hash } from "@ssra/core"
+import { Faults, type Reply, startOpenAiServer } from "@ssra/test-support"
+import { Effect, Exit, Schema } from "effect"
+import { Backends, Pipeline, WorkUnits } from "../src/index.js"
+import { tinyConfig } from "./fixtures/tiny.js"
+
+// A local OpenAI-wire server (the boundary we do not own) whose answers depend only on the prompt, so a clean and
+// a faulty run get the same answers; `fault` decides, per request, whether to answer with a fault instead.
+const startServer = (fault: (prompt: string) => Reply | undefined) =>
+  startOpenAiServer({
+    models: ["m"],
+    record: false,
+    respond: (request) => {
+      if (!request.path.endsWith("/chat/completions")) return undefined
+      const prompt = (request.body.messages as Array<{ content: string }>).map((m) => m.content).join("\n")
+      return fault(prompt)
+    },
+    chat: (request: { messages: Array<{ content: string }>; response_format?: { json_schema?: { name?: string } } }, i) => {
+      const prompt = request.messages.map((m) => m.content).join("\n")
+      const last = request.messages.at(-1)!.content
+      const h = Number.parseInt(Hash.sha256(`${prompt}/${i}`).slice(0, 8), 16)
+      const han = (last.match(/\p{Script=Han}{4,}/gu) ?? ["查询"]).sort((a, b) => b.length - a.length)[0]!
+      const name = request.response_format?.json_schema?.name ?? ""
+      return name === "queries"
+        ? JSON.stringify({ queries: [han.slice(0, 3 + (h % 5))] })
+        : /"better"/.test(prompt)
+          ? JSON.stringify({ better: h % 2 === 0 ? "A" : "B" })
+          : JSON.stringify({ grade: h % 4 })
+    }
+  })
+
+// seeded: the same sequence of faults for the same sequence of requests
+const faultsAt = (rate: number, seed: number) => {
+  let state = seed >>> 0
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+  const kinds = [() => Faults.status(429), () => Faults.status(503), () => Faults.drop(), () => Faults.malformed()]
+  return (): Reply | undefined => (next() < rate ? kinds[Math.floor(next() * kinds.length)]!() : undefined)
+}
+
+const judgeRun = (baseUrl: string, overrides: Record<string, unknown> = {}) => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-faults-"))
+  return tinyConfig(runDir, {
+    backends: { scoreModel: "llm", llm: { baseUrl, model: "m", maxInFlight: 8, coolDownMs: 20, ...overrides } },
+    stage2: { enabled: false },
+    synthesis: { documents: 8 },
+    queryModel: { maxTrainingDocs: 10, candidatesPerDoc: 4 }
+  })
+}
+
+const ssraRow = (result: Pipeline.RunResult) => {
+  const row = result.rows.find((r) => r.system === "ssra")
+  return JSON.stringify({ status: row?.status, metrics: (row as { metrics?: unknown } | undefined)?.metrics })
+}
+
+describe("an LLM endpoint that misbehaves", () => {
+  it("at a 35% fault rate the run finishes in one invocation with a clean run's results; retries are in the manifest", async () => {
+    const clean = await startServer(() => undefined)
+    const fault = faultsAt(0.35, 15)
+    const faulty = await startServer(() => fault())
+    try {
+      const run = (baseUrl: string) =>
+        Effect.runPromise(
+          Pipeline.run({ config: judgeRun(baseUrl, { maxAttempts: 4 }), systems: ["base", "ssra"], references: false })
+        )
+      const a = await run(clean.url)
+      const b = await run(faulty.url)
+      assert.strictEqual(ssraRow(b), ssraRow(a))
+      assert.include(ssraRow(a), '"status":"ok"')
+      const traffic = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")).llm.traffic
+      const t0 = traffic(a.manifestFile)
+      const t1 = traffic(b.manifestFile)
+      assert.strictEqual(t0.retries, 0)
+      assert.strictEqual(t0.attempts, clean.calls())
+      assert.isAbove(t1.retries, 0)
+      assert.strictEqual(t1.attempts, faulty.calls())
+      for (const cause of ["429", "5xx", "connection", "invalid-output"]) assert.isAbove(t1.retriesByCause[cause], 0)
+      assert.strictEqual(t1.excludedItems, 0)
+      assert.isAbove(t1.waitMs, 0)
+      assert.include(b.reportMarkdown, "### LLM traffic")
+      assert.include(a.reportMarkdown, "| 0 | — |")
+    } finally {
+      await clean.close()
+      await faulty.close()
+    }
+  }, 300_000)
+})
+
+describe("set-aside work units", () => {
+  const Row = Schema.Struct({ item: Schema.String, text: Schema.String })
+  const items = Array.from({ length: 20 }, (_, i) => `item-${i}${i === 13 ? " poison" : ""}`)
+  const units = (llm: Backends.Llm, dir: string) =>
+    WorkUnits.runFiles({
+      stage: "test-stage",
+      name: "calls",
+      dir,
+      items,
+      chunkSize: 1,
+      schema: Row,
+      identity: (s) => s,
+      process: (chunk) =>
+        Effect.forEach(chunk, (item) =>
+          Effect.map(llm.client.complete({ messages: [{ role: "user", content: item }], stage: "test-stage" }), (r) => ({
+            item,
+            text: r.choices[0]!.text
+          }))
+        )
+    })
+  const withLlm = <A, E>(
+    baseUrl: string,
+    runDir: string,
+    maxFailedFraction: number,
+    f: (llm: Backends.Llm) => Effect.Effect<A, E>
+  ) =>
+    Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.flatMap(Backends.llm({ baseUrl, model: "m", maxAttempts: 2, coolDownMs: 5 }, runDir, "test"), (llm) =>
+          f(llm).pipe(
+            Effect.provideService(WorkUnits.SetAside, {
+              maxFailedFraction,
+              coolDownMs: 5,
+              onExcluded: (stage, n, error) => llm.traffic.onExcluded(stage, n, error)
+            }),
+            Effect.map((a) => ({ a, traffic: llm.traffic.report() }))
+          )
+        )
+      )
+    )
+
+  it("an item that always fails: above the budget the stage stops with a summary naming the set-aside count", async () => {
+    const server = await startServer((prompt) => (prompt.includes("poison") ? Faults.status(500) : undefined))
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-aside-"))
+      const exit = await withLlm(server.url, runDir, 0.01, (llm) => units(llm, path.join(runDir, "a")))
+      assert.isTrue(Exit.isFailure(exit))
+      const message = String(Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "")
+      assert.include(message, "1 of 20 items (1 chunk(s)) of test-stage set aside")
+      assert.include(message, "maxFailedFraction")
+      // every other item was done and committed: the rerun does not ask for them again
+      const chunks = fs.readdirSync(path.join(runDir, "a", "chunks", "calls")).filter((f) => f.startsWith("chunk-"))
+      assert.strictEqual(chunks.length, 19)
+    } finally {
+      await server.close()
+    }
+  }, 60_000)
+
+  it("within the budget the stage goes on without the item, records it with its error and retries it next run", async () => {
+    let poisoned = true
+    const server = await startServer((prompt) =>
+      poisoned && prompt.includes("poison") ? Faults.status(500) : undefined
+    )
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-aside-"))
+      const dir = path.join(runDir, "a")
+      const first = await withLlm(server.url, runDir, 0.1, (llm) => units(llm, dir))
+      assert.isTrue(Exit.isSuccess(first))
+      if (!Exit.isSuccess(first)) return
+      assert.strictEqual(first.value.a.length, 19)
+      assert.strictEqual(first.value.traffic.excludedItems, 1)
+      assert.strictEqual(first.value.traffic.setAside, 2) // the call's own second round, then the chunk's
+      assert.include(first.value.traffic.excluded[0]!.error, "500")
+      assert.isTrue(WorkUnits.hasSetAside(dir))
+      const recorded = JSON.parse(fs.readFileSync(path.join(dir, "chunks", "calls", "set-aside.json"), "utf8"))
+      assert.deepStrictEqual(
+        recorded.entries.map((e: { chunk: number; items: number }) => [e.chunk, e.items]),
+        [[13, 1]]
+      )
+      poisoned = false
+      const second = await withLlm(server.url, runDir, 0.1, (llm) => units(llm, dir))
+      assert.isTrue(Exit.isSuccess(second))
+      if (!Exit.isSuccess(second)) return
+      assert.strictEqual(second.value.a.length, 20)
+      assert.isFalse(WorkUnits.hasSetAside(dir))
+      // successful answers came from the response cache: only the set-aside item was asked again
+      assert.strictEqual(second.value.traffic.attempts, 1)
+    } finally {
+      await server.close()
+    }
+  }, 60_000)
+})
