@@ -82,6 +82,12 @@ export const runFlags = {
     Flag.withDescription("Model name at that endpoint. Example: --llm-model Qwen2.5-7B-Instruct"),
     Flag.optional
   ),
+  llmTimeoutMs: Flag.Int("llm-timeout-ms").pipe(
+    Flag.withDescription(
+      "Per-request timeout of the LLM endpoint in milliseconds (default 120000). Sets backends.llm.timeoutMs. Example: --llm-timeout-ms 30000"
+    ),
+    Flag.optional
+  ),
   llmPreset: Flag.String("llm-preset").pipe(
     Flag.withDescription(
       "Server preset: vllm, ollama, llamacpp-server, sglang, openai, ark, dashscope, deepseek. Example: --llm-preset ollama"
@@ -163,6 +169,7 @@ type RunInput = {
   readonly llmBaseUrl: Option.Option<string>
   readonly llmModel: Option.Option<string>
   readonly llmPreset: Option.Option<string>
+  readonly llmTimeoutMs?: Option.Option<number>
   readonly scoreModel?: Option.Option<"embedded" | "llm" | "fine-tuned">
   readonly queryModel?: Option.Option<"embedded" | "fine-tuned">
   readonly judge?: Option.Option<"score-model" | "llm">
@@ -201,9 +208,17 @@ export const parseEndpoint = (flag: string, text: string | undefined) =>
  * @category constructors
  */
 export const resolveConfig = (input: RunInput, base?: unknown) => {
+  const timeoutMs = input.llmTimeoutMs && opt(input.llmTimeoutMs)
   const llm =
-    Option.isSome(input.llmBaseUrl) || Option.isSome(input.llmModel) || Option.isSome(input.llmPreset)
-      ? { llm: { baseUrl: opt(input.llmBaseUrl), model: opt(input.llmModel), preset: opt(input.llmPreset) } }
+    Option.isSome(input.llmBaseUrl) || Option.isSome(input.llmModel) || Option.isSome(input.llmPreset) || timeoutMs
+      ? {
+          llm: {
+            baseUrl: opt(input.llmBaseUrl),
+            model: opt(input.llmModel),
+            preset: opt(input.llmPreset),
+            timeoutMs
+          }
+        }
       : undefined
   return Effect.gen(function* () {
     const endpoints = [

@@ -3,6 +3,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Hash } from "@ssra/core"
+import { PairwiseJudge } from "@ssra/filters"
+import { LlmJudge } from "@ssra/score-model"
 import { Faults, type Reply, startOpenAiServer } from "@ssra/test-support"
 import { Effect, Exit, Schema } from "effect"
 import { Backends, Pipeline, WorkUnits } from "../src/index.js"
@@ -183,4 +185,71 @@ describe("set-aside work units", () => {
       await server.close()
     }
   }, 60_000)
+})
+
+describe("the LLM client's settings reach every stage", () => {
+  const scoped = <A, E>(config: Parameters<typeof Backends.llm>[0], f: (llm: Backends.Llm) => Effect.Effect<A, E>) =>
+    Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.flatMap(Backends.llm(config, fs.mkdtempSync(path.join(os.tmpdir(), "ssra-llm-")), "test"), f)
+      )
+    )
+
+  it("backends.llm.timeoutMs: a hanging server times out at the configured value, not after 120 s", async () => {
+    const server = await startServer(() => Faults.hang())
+    try {
+      const started = Date.now()
+      const exit = await scoped({ baseUrl: server.url, model: "m", timeoutMs: 300, maxAttempts: 1, coolDownMs: 0 }, (llm) =>
+        llm.client.complete({ messages: [{ role: "user", content: "hello" }] })
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(JSON.stringify(Exit.isFailure(exit) ? exit.cause : ""), '"reason":"timeout"')
+      // far below the 120 s default (no precision asserted: two attempts of 300 ms plus scheduling)
+      assert.isBelow(Date.now() - started, 60_000)
+    } finally {
+      await server.close()
+    }
+  }, 90_000)
+
+  it("the LLM judge and the pairwise judge keep maxInFlight requests in flight, no more", async () => {
+    let inFlight = 0
+    let most = 0
+    const server = await startOpenAiServer({
+      models: ["m"],
+      record: false,
+      respond: async (request) => {
+        if (!request.path.endsWith("/chat/completions")) return undefined
+        inFlight++
+        most = Math.max(most, inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 40))
+        inFlight--
+        return undefined
+      },
+      chat: (request: { messages: Array<{ content: string }> }) =>
+        /"better"/.test(request.messages[0]!.content) ? '{"better": "A"}' : '{"grade": 1}'
+    })
+    try {
+      for (const maxInFlight of [3, 7]) {
+        most = 0
+        const pairs = Array.from({ length: 4 * maxInFlight }, (_, i) => ({ query: `查询${i}`, doc: `文档${i}` }))
+        const exit = await scoped({ baseUrl: server.url, model: "m", maxInFlight }, (llm) =>
+          Effect.gen(function* () {
+            yield* LlmJudge.make({ client: llm.client, scale: { max: 3 }, probabilities: "samples", samples: 2 }).judge(
+              pairs
+            )
+            const judged = most
+            most = 0
+            yield* PairwiseJudge.fromChat(llm.client).compare(
+              pairs.map((p) => ({ doc: p.doc, first: p.query, second: `${p.query}?` }))
+            )
+            return [judged, most]
+          })
+        )
+        assert.isTrue(Exit.isSuccess(exit))
+        if (Exit.isSuccess(exit)) assert.deepStrictEqual(exit.value, [maxInFlight, maxInFlight])
+      }
+    } finally {
+      await server.close()
+    }
+  }, 90_000)
 })
