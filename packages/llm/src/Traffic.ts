@@ -147,6 +147,13 @@ export const make = (): Traffic => {
       excluded: [...excluded]
     }),
     wrap: (client) =>
-      ChatClient.mapComplete(client, (complete) => (request) => Effect.suspend(() => (attempts++, complete(request))))
+      ChatClient.mapComplete(
+        client,
+        (complete) => (request) =>
+          Effect.suspend(() => {
+            attempts++
+            return complete(request)
+          })
+      )
   }
 }

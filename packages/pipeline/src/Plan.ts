@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import { type Grade, Sampling } from "@ssra/core"
-import { type ChatClient, Estimate } from "@ssra/llm"
+import { type ChatClient, Estimate, Presets } from "@ssra/llm"
 import { PromptQueryModel } from "@ssra/query-model"
 import { ScorePrompt } from "@ssra/score-model"
+import { Schema } from "effect"
 import * as Generation from "./Generation.js"
 import type * as Inputs from "./Inputs.js"
 import type { SystemName } from "./Pipeline.js"
@@ -27,6 +28,23 @@ export interface PlannedStage {
   readonly calls: number
   readonly estimate?: Estimate.EstimateResult | undefined
   readonly note?: string | undefined
+}
+
+/**
+ * Chat calls per grading with the LLM judge: one when the endpoint returns logprobs; otherwise the judge samples 5
+ * answers, which a server that caps `n` (the preset's `maxN`) gets as ⌈5 / maxN⌉ requests. Whether logprobs come
+ * back is `backends.llm.logprobs` when set (ask the endpoint once with `Estimate.probe`), else the preset's word.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const callsPerJudgment = (config: Config): number => {
+  const llm = config.backends.llm
+  const preset = Presets.get(
+    llm?.preset !== undefined && Schema.is(Presets.PresetName)(llm.preset) ? llm.preset : "vllm"
+  )
+  const logprobs = llm?.logprobs ?? preset.quirks.logprobs
+  return logprobs ? 1 : Math.ceil(5 / Math.max(1, preset.quirks.maxN))
 }
 
 const estimateOf = (
@@ -97,8 +115,10 @@ export const make = (
     maxTokens: 24
   }))
   /** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
-  const graded = (stage: string, work: string, calls: number, note?: string): PlannedStage =>
-    config.backends.scoreModel === "fine-tuned"
+  const perJudgment = callsPerJudgment(config)
+  const graded = (stage: string, work: string, judgments: number, note?: string): PlannedStage => {
+    const calls = llmJudge ? judgments * perJudgment : judgments
+    return config.backends.scoreModel === "fine-tuned"
       ? { stage, backend: "external", work, calls, note: note ?? `fine-tuned score model ${external("scoreModel")}` }
       : llmJudge
         ? {
@@ -110,6 +130,7 @@ export const make = (
             ...(note !== undefined ? { note } : {})
           }
         : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
+  }
   const queryModelCalls = (documents: number) =>
     Math.min(config.queryModel.maxTrainingDocs, documents) * config.queryModel.candidatesPerDoc
 

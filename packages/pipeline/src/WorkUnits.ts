@@ -274,9 +274,14 @@ const secondRound = <I, O, E, R>(
       })
     }
     const entries = [...still].map(([chunk, error]) => ({ chunk, items: itemsOf(chunk), error }))
-    yield* Effect.sync(() => AtomicFile.writeFileSync(file, `${JSON.stringify({ stage: options.stage, entries }, null, 2)}\n`))
+    yield* Effect.sync(() =>
+      AtomicFile.writeFileSync(file, `${JSON.stringify({ stage: options.stage, entries }, null, 2)}\n`)
+    )
     for (const e of entries) policy.onExcluded?.(options.stage, e.items, e.error)
-    yield* Progress.note(options.stage, `${summary}; left out of this run (within backends.llm.maxFailedFraction) and retried on the next run`)
+    yield* Progress.note(
+      options.stage,
+      `${summary}; left out of this run (within backends.llm.maxFailedFraction) and retried on the next run`
+    )
     return still
   })
 

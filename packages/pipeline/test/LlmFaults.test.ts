@@ -7,7 +7,7 @@ import { PairwiseJudge } from "@ssra/filters"
 import { LlmJudge } from "@ssra/score-model"
 import { Faults, type Reply, startOpenAiServer } from "@ssra/test-support"
 import { Effect, Exit, Schema } from "effect"
-import { Backends, Pipeline, WorkUnits } from "../src/index.js"
+import { Backends, Pipeline, Plan, Prepare, WorkUnits } from "../src/index.js"
 import { tinyConfig } from "./fixtures/tiny.js"
 
 // A local OpenAI-wire server (the boundary we do not own) whose answers depend only on the prompt, so a clean and
@@ -21,7 +21,10 @@ const startServer = (fault: (prompt: string) => Reply | undefined) =>
       const prompt = (request.body.messages as Array<{ content: string }>).map((m) => m.content).join("\n")
       return fault(prompt)
     },
-    chat: (request: { messages: Array<{ content: string }>; response_format?: { json_schema?: { name?: string } } }, i) => {
+    chat: (
+      request: { messages: Array<{ content: string }>; response_format?: { json_schema?: { name?: string } } },
+      i
+    ) => {
       const prompt = request.messages.map((m) => m.content).join("\n")
       const last = request.messages.at(-1)!.content
       const h = Number.parseInt(Hash.sha256(`${prompt}/${i}`).slice(0, 8), 16)
@@ -108,10 +111,13 @@ describe("set-aside work units", () => {
       identity: (s) => s,
       process: (chunk) =>
         Effect.forEach(chunk, (item) =>
-          Effect.map(llm.client.complete({ messages: [{ role: "user", content: item }], stage: "test-stage" }), (r) => ({
-            item,
-            text: r.choices[0]!.text
-          }))
+          Effect.map(
+            llm.client.complete({ messages: [{ role: "user", content: item }], stage: "test-stage" }),
+            (r) => ({
+              item,
+              text: r.choices[0]!.text
+            })
+          )
         )
     })
   const withLlm = <A, E>(
@@ -199,8 +205,9 @@ describe("the LLM client's settings reach every stage", () => {
     const server = await startServer(() => Faults.hang())
     try {
       const started = Date.now()
-      const exit = await scoped({ baseUrl: server.url, model: "m", timeoutMs: 300, maxAttempts: 1, coolDownMs: 0 }, (llm) =>
-        llm.client.complete({ messages: [{ role: "user", content: "hello" }] })
+      const exit = await scoped(
+        { baseUrl: server.url, model: "m", timeoutMs: 300, maxAttempts: 1, coolDownMs: 0 },
+        (llm) => llm.client.complete({ messages: [{ role: "user", content: "hello" }] })
       )
       assert.isTrue(Exit.isFailure(exit))
       assert.include(JSON.stringify(Exit.isFailure(exit) ? exit.cause : ""), '"reason":"timeout"')
@@ -252,4 +259,74 @@ describe("the LLM client's settings reach every stage", () => {
       await server.close()
     }
   }, 90_000)
+})
+
+describe("the plan counts the LLM judge's calls a run makes", () => {
+  // the grade token with its alternatives, as a server that returns logprobs sends it
+  const gradeTokens = (grade: number) => [
+    { token: '{"grade": ', logprob: -0.01 },
+    {
+      token: String(grade),
+      logprob: -0.2,
+      top: [
+        [String(grade), -0.2],
+        [String((grade + 1) % 4), -1.8]
+      ] as const
+    },
+    { token: "}", logprob: -0.01 }
+  ]
+  for (const mode of ["logprobs", "no logprobs (5 samples, one request each)"] as const) {
+    it(`within ±10% with ${mode}`, async () => {
+      const logprobs = mode === "logprobs"
+      let calls = 0
+      const server = await startOpenAiServer({
+        models: ["m"],
+        record: false,
+        respond: (request) => {
+          if (request.path.endsWith("/chat/completions")) calls++
+          return undefined
+        },
+        chat: (
+          request: { messages: Array<{ content: string }>; response_format?: { json_schema?: { name?: string } } },
+          i
+        ) => {
+          const prompt = request.messages.map((m) => m.content).join("\n")
+          const h = Number.parseInt(Hash.sha256(`${prompt}/${i}`).slice(0, 8), 16)
+          const han = (prompt.match(/\p{Script=Han}{4,}/gu) ?? ["查询"]).at(-1)!
+          if (request.response_format?.json_schema?.name === "queries")
+            return JSON.stringify({ queries: [han.slice(0, 3 + (h % 5))] })
+          const text = JSON.stringify({ grade: h % 4 })
+          return logprobs ? { content: text, logprobs: gradeTokens(h % 4) } : text
+        }
+      })
+      try {
+        const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-plan-"))
+        const config = tinyConfig(runDir, {
+          backends: {
+            scoreModel: "llm",
+            // ollama's preset: one choice per request, so 5 samples are 5 requests
+            llm: { baseUrl: server.url, model: "m", preset: "ollama", logprobs }
+          },
+          stage2: { enabled: false },
+          synthesis: { documents: 8 },
+          queryModel: { maxTrainingDocs: 10, candidatesPerDoc: 4 }
+        })
+        const systems = ["base", "ssra"] as const
+        const planned = await Effect.runPromise(
+          Effect.gen(function* () {
+            const files = yield* Prepare.dataFiles(config)
+            const { dataset } = yield* Prepare.loadFiles(config, files, fs.mkdtempSync(path.join(os.tmpdir(), "rj-")))
+            return Plan.make(config, dataset, systems).find((p) => p.stage === "score-model")!.calls
+          })
+        )
+        // the score-model stage: the LLM judge graded on the held-out labeled pairs (every call a grading)
+        await Effect.runPromise(Pipeline.run({ config, systems, references: false, until: "score-model" }))
+        assert.isAbove(calls, 0)
+        if (!logprobs) assert.isAbove(planned, 100) // 5 requests per grading, not 1
+        assert.isAtMost(Math.abs(planned - calls) / calls, 0.1, `planned ${planned}, made ${calls}`)
+      } finally {
+        await server.close()
+      }
+    }, 300_000)
+  }
 })

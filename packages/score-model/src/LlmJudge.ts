@@ -399,7 +399,9 @@ export const make = (options: Options): LlmJudge => {
   const judge = (pairs: ReadonlyArray<{ readonly query: string; readonly doc: string }>) =>
     Effect.andThen(
       Features.requireText(id, pairs),
-      Effect.forEach(pairs, (pair, i) => judgeOne(pair, i), { concurrency: ChatClient.concurrencyOf(client, options.concurrency) }).pipe(
+      Effect.forEach(pairs, (pair, i) => judgeOne(pair, i), {
+        concurrency: ChatClient.concurrencyOf(client, options.concurrency)
+      }).pipe(
         Effect.map((outcomes) => ({ outcomes, counts: count(outcomes) })),
         Effect.mapError(fail)
       )
