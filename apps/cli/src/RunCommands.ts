@@ -329,13 +329,13 @@ const printPlan = (config: PipelineConfig.Config, systems: ReadonlyArray<Pipelin
     for (const s of plan) {
       const e = s.estimate
       yield* Console.log(
-        `| ${s.stage} | ${s.backend} | ${s.work} | ${s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? e.cost.toFixed(2) : "-"} | ${e ? `${Math.round(e.seconds)} s` : "-"} |${s.note ? ` ${s.note}` : ""}`
+        `| ${s.stage} | ${s.backend} | ${s.work} | ${s.upTo !== undefined && s.upTo > s.calls ? `${s.calls} (≤ ${s.upTo})` : s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? e.cost.toFixed(2) : "-"} | ${e ? `${Math.round(e.seconds)} s` : "-"} |${s.note ? ` ${s.note}` : ""}`
       )
     }
     const total = Plan.totals(plan)
     if (total.llmCalls > 0)
       yield* Console.log(
-        `| **total (LLM)** | llm | | ${total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${total.cost.toFixed(2)} | ${Math.round(total.seconds)} s |${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? ` over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd}` : ""}`
+        `| **total (LLM)** | llm | | ${total.llmCallsUpTo > total.llmCalls ? `${total.llmCalls} (≤ ${total.llmCallsUpTo})` : total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${total.cost.toFixed(2)} | ${Math.round(total.seconds)} s |${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? ` over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd}` : ""}`
       )
   })
 

@@ -261,7 +261,7 @@ describe("the LLM client's settings reach every stage", () => {
   }, 90_000)
 })
 
-describe("the plan counts the LLM judge's calls a run makes", () => {
+describe("the plan counts the LLM calls a run makes, stage by stage", () => {
   // the grade token with its alternatives, as a server that returns logprobs sends it
   const gradeTokens = (grade: number) => [
     { token: '{"grade": ', logprob: -0.01 },
@@ -305,25 +305,44 @@ describe("the plan counts the LLM judge's calls a run makes", () => {
           backends: {
             scoreModel: "llm",
             // ollama's preset: one choice per request, so 5 samples are 5 requests
-            llm: { baseUrl: server.url, model: "m", preset: "ollama", logprobs }
+            llm: { baseUrl: server.url, model: "m", preset: "ollama", logprobs, maxInFlight: 8 }
           },
-          stage2: { enabled: false },
+          stage2: { documents: 6 },
           synthesis: { documents: 8 },
           queryModel: { maxTrainingDocs: 10, candidatesPerDoc: 4 }
         })
-        const systems = ["base", "ssra"] as const
-        const planned = await Effect.runPromise(
+        const systems = ["base", "ssra", "prompt-only"] as const
+        const plan = await Effect.runPromise(
           Effect.gen(function* () {
             const files = yield* Prepare.dataFiles(config)
             const { dataset } = yield* Prepare.loadFiles(config, files, fs.mkdtempSync(path.join(os.tmpdir(), "rj-")))
-            return Plan.make(config, dataset, systems).find((p) => p.stage === "score-model")!.calls
+            return Plan.make(config, dataset, systems)
           })
         )
-        // the score-model stage: the LLM judge graded on the held-out labeled pairs (every call a grading)
-        await Effect.runPromise(Pipeline.run({ config, systems, references: false, until: "score-model" }))
-        assert.isAbove(calls, 0)
-        if (!logprobs) assert.isAbove(planned, 100) // 5 requests per grading, not 1
-        assert.isAtMost(Math.abs(planned - calls) / calls, 0.1, `planned ${planned}, made ${calls}`)
+        const planned = (...stages: Array<string>) =>
+          plan.filter((p) => stages.includes(p.stage)).reduce((n, p) => n + p.calls, 0)
+        // the run a step at a time (each step reuses the last one's artifacts): the calls each step made
+        const made: Record<string, number> = {}
+        let before = 0
+        for (const until of ["score-model", "stage1", "stage2", "synthesis"] as const) {
+          await Effect.runPromise(Pipeline.run({ config, systems, references: false, until }))
+          made[until] = calls - before
+          before = calls
+        }
+        const steps = {
+          "score-model": planned("score-model"),
+          stage1: planned("stage1", "query-model:v1"),
+          stage2: planned("stage2", "query-model:v2"),
+          synthesis: planned("synthesis", "synthesis:prompt-only", "synthesis:prompt-only gate")
+        }
+        const summary = JSON.stringify({ planned: steps, made })
+        // the query model grades more than candidatesPerDoc candidates per document: 10 × 4 would be far off
+        assert.isAbove(planned("query-model:v1"), 10 * 4 * (logprobs ? 1 : 5) * 1.5, summary)
+        for (const [step, n] of Object.entries(steps))
+          assert.isAtMost(Math.abs(n - made[step]!) / made[step]!, 0.1, `${step}: ${summary}`)
+        const total = Plan.totals(plan)
+        assert.isAtMost(Math.abs(total.llmCalls - calls) / calls, 0.1, summary)
+        assert.isAtLeast(total.llmCallsUpTo, calls, summary)
       } finally {
         await server.close()
       }
