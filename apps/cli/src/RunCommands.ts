@@ -343,6 +343,9 @@ interface ManifestSummary {
   readonly inputs?: Array<{ kind: string; rejected?: number }>
   readonly totals?: { llmCalls: number; promptTokens: number; completionTokens: number; costUsd: number }
   readonly llmCumulative?: { invocations: number; calls: number; costUsd: number }
+  readonly llm?: {
+    readonly traffic?: { readonly excluded?: ReadonlyArray<{ stage: string; items: number; error: string }> }
+  }
 }
 
 const readManifest = (manifestFile: string): ManifestSummary => {
@@ -396,6 +399,11 @@ const finish = (result: Pipeline.RunResult, json: boolean, started: number) =>
     if (spend !== undefined && manifest.totals !== undefined)
       yield* Console.log(
         `LLM:      ${manifest.totals.llmCalls} calls, ${manifest.totals.promptTokens}/${manifest.totals.completionTokens} tokens, ${manifest.totals.costUsd.toFixed(4)} USD this time; ${spend.calls} calls, ${spend.costUsd.toFixed(4)} USD over ${spend.invocations} invocation(s) of this run`
+      )
+    // items the LLM failed for good within backends.llm.maxFailedFraction: the run is complete without them
+    for (const e of manifest.llm?.traffic?.excluded ?? [])
+      yield* Console.log(
+        `warning:  ${e.items} item(s) of ${e.stage} left out: the LLM failed them for good (${e.error.length > 160 ? `${e.error.slice(0, 160)}…` : e.error}). Within backends.llm.maxFailedFraction, so the results above are without them; rerun the same command to retry just those items.`
       )
     // rows --skip-invalid dropped are easy to miss in the progress lines: repeat them here
     const skipped = skippedRows(manifest)
