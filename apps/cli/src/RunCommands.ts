@@ -107,6 +107,12 @@ export const runFlags = {
     Flag.withDescription("Model name at that endpoint. Example: --llm-model Qwen2.5-7B-Instruct"),
     Flag.optional
   ),
+  llmTimeoutMs: Flag.Int("llm-timeout-ms").pipe(
+    Flag.withDescription(
+      "Per-request timeout of the LLM endpoint in milliseconds (default 120000). Sets backends.llm.timeoutMs. Example: --llm-timeout-ms 30000"
+    ),
+    Flag.optional
+  ),
   llmPreset: Flag.String("llm-preset").pipe(
     Flag.withDescription(
       "Server preset: vllm, ollama, llamacpp-server, sglang, openai, ark, dashscope, deepseek. Example: --llm-preset ollama"
@@ -192,6 +198,7 @@ type RunInput = {
   readonly llmModel: Option.Option<string>
   readonly gguf?: Option.Option<string>
   readonly llmPreset: Option.Option<string>
+  readonly llmTimeoutMs?: Option.Option<number>
   readonly scoreModel?: Option.Option<"embedded" | "llm" | "fine-tuned">
   readonly queryModel?: Option.Option<"embedded" | "fine-tuned">
   readonly judge?: Option.Option<"score-model" | "llm">
@@ -231,14 +238,20 @@ export const parseEndpoint = (flag: string, text: string | undefined) =>
  */
 export const resolveConfig = (input: RunInput, base?: unknown) => {
   const gguf = input.gguf && opt(input.gguf)
+  const timeoutMs = input.llmTimeoutMs && opt(input.llmTimeoutMs)
   const llm =
-    Option.isSome(input.llmBaseUrl) || Option.isSome(input.llmModel) || Option.isSome(input.llmPreset) || gguf
+    Option.isSome(input.llmBaseUrl) ||
+    Option.isSome(input.llmModel) ||
+    Option.isSome(input.llmPreset) ||
+    gguf ||
+    timeoutMs
       ? {
           llm: {
             baseUrl: opt(input.llmBaseUrl),
             model: opt(input.llmModel),
             preset: opt(input.llmPreset),
-            gguf: gguf && path.resolve(gguf)
+            gguf: gguf && path.resolve(gguf),
+            timeoutMs
           }
         }
       : undefined
@@ -378,13 +391,13 @@ const printPlan = (
     for (const s of plan) {
       const e = s.estimate
       yield* Console.log(
-        `| ${s.stage} | ${s.backend} | ${s.work} | ${s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? usd(e.cost) : "-"} | ${e ? Duration.human(e.seconds) : "-"} | ${s.note ?? ""} |`
+        `| ${s.stage} | ${s.backend} | ${s.work} | ${s.upTo !== undefined && s.upTo > s.calls ? `${s.calls} (≤ ${s.upTo})` : s.calls} | ${e ? `${e.promptTokens}/${e.completionTokens}` : "-"} | ${e ? usd(e.cost) : "-"} | ${e ? Duration.human(e.seconds) : "-"} | ${s.note ?? ""} |`
       )
     }
     const total = Plan.totals(plan)
     if (total.llmCalls > 0)
       yield* Console.log(
-        `| **total (LLM)** | llm | | ${total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${usd(total.cost)} | ${Duration.human(total.seconds)} | ${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? `over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd} USD` : ""} |`
+        `| **total (LLM)** | llm | | ${total.llmCallsUpTo > total.llmCalls ? `${total.llmCalls} (≤ ${total.llmCallsUpTo})` : total.llmCalls} | ${total.promptTokens}/${total.completionTokens} | ${usd(total.cost)} | ${Duration.human(total.seconds)} | ${config.backends.llm?.maxCostUsd !== undefined && total.cost > config.backends.llm.maxCostUsd ? `over the budget cap maxCostUsd ${config.backends.llm.maxCostUsd} USD` : ""} |`
       )
     return yield* failOn(strict ? problems : [])
   })
@@ -435,6 +448,9 @@ interface ManifestSummary {
   readonly inputs?: Array<{ kind: string; rejected?: number }>
   readonly totals?: { llmCalls: number; promptTokens: number; completionTokens: number; costUsd: number }
   readonly llmCumulative?: { invocations: number; calls: number; costUsd: number }
+  readonly llm?: {
+    readonly traffic?: { readonly excluded?: ReadonlyArray<{ stage: string; items: number; error: string }> }
+  }
 }
 
 const readManifest = (manifestFile: string): ManifestSummary => {
@@ -496,6 +512,11 @@ const finish = (result: Pipeline.RunResult, json: boolean) =>
     if (spend !== undefined && manifest.totals !== undefined)
       yield* Console.log(
         `LLM:      ${manifest.totals.llmCalls} calls, ${manifest.totals.promptTokens}/${manifest.totals.completionTokens} tokens, ${manifest.totals.costUsd.toFixed(4)} USD this time; ${spend.calls} calls, ${spend.costUsd.toFixed(4)} USD over ${spend.invocations} invocation(s) of this run`
+      )
+    // items the LLM failed for good within backends.llm.maxFailedFraction: the run is complete without them
+    for (const e of manifest.llm?.traffic?.excluded ?? [])
+      yield* Console.log(
+        `warning:  ${e.items} item(s) of ${e.stage} left out: the LLM failed them for good (${e.error.length > 160 ? `${e.error.slice(0, 160)}…` : e.error}). Within backends.llm.maxFailedFraction, so the results above are without them; rerun the same command to retry just those items.`
       )
     // rows --skip-invalid dropped are easy to miss in the progress lines: repeat them here
     const skipped = skippedRows(manifest)

@@ -204,6 +204,7 @@ export const fromChat = (
   options: {
     readonly model?: string | undefined
     readonly temperature?: number | undefined
+    /** Questions asked at once. Default: the client's `maxInFlight` (4 when it has none). */
     readonly concurrency?: number | undefined
     readonly stage?: string | undefined
   } = {}
@@ -237,7 +238,7 @@ export const fromChat = (
                 : Effect.fail(toModelError(client.id, e))
             )
           ),
-      { concurrency: options.concurrency ?? 4 }
+      { concurrency: ChatClient.concurrencyOf(client, options.concurrency) }
     )
 })
 

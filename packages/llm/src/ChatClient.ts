@@ -144,8 +144,27 @@ export const toModelError = (backend: string, error: LlmError): Models.ModelErro
             ? "invalid-input"
             : "unavailable",
     message: `${error.endpoint}: ${error.message}`,
-    ...(error.raw !== undefined ? { raw: error.raw } : {})
+    ...(error.raw !== undefined ? { raw: error.raw } : {}),
+    // kept so a caller can tell a flaky endpoint (set the item aside) from a wrong setup (stop)
+    cause: error
   })
+
+/**
+ * Whether a failure is the endpoint's transient trouble (rate limits, 5xx, timeouts, dropped connections, an open
+ * breaker) that another round later may get past, as opposed to a wrong setup or a wrong answer. Accepts an
+ * `LlmError` or a `ModelError` made from one by `toModelError`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isTransient = (error: unknown): boolean => {
+  const e = error as { _tag?: string; reason?: string; cause?: unknown } | undefined
+  if (e?._tag === "ModelError") return isTransient(e.cause)
+  return (
+    e?._tag === "LlmError" &&
+    ["rate-limited", "server-error", "timeout", "connection", "circuit-open", "unavailable"].includes(e.reason ?? "")
+  )
+}
 
 /**
  * A chat-completion backend.
@@ -157,6 +176,8 @@ export interface ChatClientShape {
   /** Stable identity for provenance and cache keys, e.g. `openai-compatible:http://127.0.0.1:8000/v1#qwen3-8b`. */
   readonly id: string
   readonly model: string
+  /** The most requests this client lets run at once (its rate limiter's `maxInFlight`), when it has such a cap. */
+  readonly maxInFlight?: number | undefined
   readonly complete: (request: ChatRequest) => Effect.Effect<ChatResponse, LlmError>
   /**
    * Structured output: asks for JSON matching `schema`, extracts JSON leniently from the text (code fences,
@@ -188,10 +209,12 @@ export class ChatClient extends Context.Service<ChatClient, ChatClientShape>()("
 export const make = (options: {
   readonly id: string
   readonly model: string
+  readonly maxInFlight?: number | undefined
   readonly complete: (request: ChatRequest) => Effect.Effect<ChatResponse, LlmError>
 }): ChatClientShape => ({
   id: options.id,
   model: options.model,
+  ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
   complete: options.complete,
   completeObject: completeObjectWith(options.id, options.complete)
 })
@@ -205,7 +228,18 @@ export const make = (options: {
 export const mapComplete = (
   client: ChatClientShape,
   f: (complete: ChatClientShape["complete"]) => ChatClientShape["complete"]
-): ChatClientShape => make({ id: client.id, model: client.model, complete: f(client.complete) })
+): ChatClientShape =>
+  make({ id: client.id, model: client.model, maxInFlight: client.maxInFlight, complete: f(client.complete) })
+
+/**
+ * How many calls a stage over `client` should keep in flight: its own explicit setting, else the client's
+ * `maxInFlight` (so every LLM stage is bounded by the one limit of the client), else `fallback`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const concurrencyOf = (client: ChatClientShape, explicit?: number | undefined, fallback = 4): number =>
+  explicit ?? client.maxInFlight ?? fallback
 
 /**
  * The JSON Schema `completeObject` sends for a Schema (its encoded side, definitions under `$defs`).

@@ -10,6 +10,7 @@ import { Effect, Schema } from "effect"
 import type { ChatClientShape, ChatRequest, ChatResponse } from "./ChatClient.js"
 import * as ChatClient from "./ChatClient.js"
 import { approximateTokens } from "./internal/tokens.js"
+import type * as Traffic from "./Traffic.js"
 
 /**
  * Price per million tokens.
@@ -65,6 +66,8 @@ export interface CostReport {
   readonly total: StageUsage
   readonly stages: Readonly<Record<string, StageUsage>>
   readonly refusedCalls: number
+  /** Attempts, retries by cause, waits and set-aside calls, when the tracker was given a `Traffic`. */
+  readonly traffic?: Traffic.TrafficReport | undefined
 }
 
 /**
@@ -80,6 +83,8 @@ export interface CostTrackerOptions {
   readonly currency?: string | undefined
   /** Completion tokens assumed for the budget estimate when a request sets no `maxTokens`. Default 256. */
   readonly assumedCompletionTokens?: number | undefined
+  /** The traffic counters reported beside the usage. */
+  readonly traffic?: Traffic.Traffic | undefined
 }
 
 /**
@@ -149,7 +154,8 @@ export const make = (options: CostTrackerOptions): CostTracker => {
     budget: options.budget ?? null,
     total: { ...total },
     stages: Object.fromEntries([...stages].map(([k, v]) => [k, { ...v }])),
-    refusedCalls: refused
+    refusedCalls: refused,
+    ...(options.traffic !== undefined ? { traffic: options.traffic.report() } : {})
   })
   const wrap = (client: ChatClientShape): ChatClientShape =>
     ChatClient.mapComplete(

@@ -119,9 +119,13 @@ export const make = (limits: RateLimits): RateLimiter => {
  * @since 0.1.0
  * @category combinators
  */
-export const wrap = (client: ChatClientShape, limiter: RateLimiter): ChatClientShape =>
-  ChatClient.mapComplete(
+export const wrap = (client: ChatClientShape, limiter: RateLimiter): ChatClientShape => {
+  const wrapped = ChatClient.mapComplete(
     client,
     (complete) => (request) =>
       limiter.run(request, complete(request), (r) => r.usage.promptTokens + r.usage.completionTokens)
   )
+  // the cap travels with the client, so the stages above it keep as many calls in flight as it allows
+  const cap = limiter.limits.maxInFlight
+  return cap === undefined ? wrapped : { ...wrapped, maxInFlight: Math.min(cap, client.maxInFlight ?? cap) }
+}

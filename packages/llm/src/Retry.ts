@@ -1,7 +1,9 @@
 /**
  * Retries for any chat client: jittered exponential backoff on rate limits, server errors, timeouts and
  * connection resets, honouring the server's `Retry-After`; no retry on errors that cannot succeed (bad request,
- * auth, not found, invalid output, budget).
+ * auth, not found, invalid output, budget). With `setAside`, a call that exhausts its attempts on such transient
+ * trouble is set aside: it waits out a cool-down while the other calls go on, then gets a second round of
+ * attempts; only a second failure is final.
  *
  * @since 0.1.0
  */
@@ -26,6 +28,15 @@ export interface RetryPolicy {
   readonly onRetry?:
     | ((event: { readonly attempt: number; readonly delayMs: number; readonly error: LlmError }) => void)
     | undefined
+  /** Set a call that exhausted its attempts aside for a cool-down, then give it a second round. Default: off. */
+  readonly setAside?:
+    | {
+        readonly coolDownMs: number
+        readonly onSetAside?: ((coolDownMs: number) => void) | undefined
+        readonly onRecovered?: (() => void) | undefined
+        readonly onFailed?: ((error: LlmError, stage: string) => void) | undefined
+      }
+    | undefined
 }
 
 /**
@@ -49,7 +60,11 @@ export const delayFor = (policy: RetryPolicy, attempt: number, error: LlmError, 
  * @since 0.1.0
  * @category combinators
  */
-export const retrying = <A>(policy: RetryPolicy, effect: Effect.Effect<A, LlmError>): Effect.Effect<A, LlmError> => {
+export const retrying = <A>(
+  policy: RetryPolicy,
+  effect: Effect.Effect<A, LlmError>,
+  stage = "default"
+): Effect.Effect<A, LlmError> => {
   const maxAttempts = policy.maxAttempts ?? 6
   const loop = (attempt: number): Effect.Effect<A, LlmError> =>
     Effect.catch(effect, (error: LlmError) => {
@@ -69,7 +84,26 @@ export const retrying = <A>(policy: RetryPolicy, effect: Effect.Effect<A, LlmErr
         )
       })
     })
-  return loop(1)
+  const aside = policy.setAside
+  if (aside === undefined) return loop(1)
+  return Effect.catch(loop(1), (error: LlmError) => {
+    if (!error.retryable) return Effect.fail(error)
+    aside.onSetAside?.(aside.coolDownMs)
+    return Effect.logDebug("llm call set aside").pipe(
+      Effect.annotateLogs({ endpoint: error.endpoint, reason: error.reason, coolDownMs: aside.coolDownMs }),
+      Effect.andThen(Effect.sleep(aside.coolDownMs)),
+      Effect.andThen(loop(1)),
+      Effect.tap(() => Effect.sync(() => aside.onRecovered?.())),
+      Effect.mapError(
+        (again) =>
+          new ChatClient.LlmError({
+            ...again,
+            message: `${again.message} (set aside after ${maxAttempts} attempts; ${maxAttempts} more after a ${aside.coolDownMs} ms cool-down failed too)`
+          })
+      ),
+      Effect.tapError((again) => Effect.sync(() => aside.onFailed?.(again, stage)))
+    )
+  })
 }
 
 /**
@@ -83,5 +117,5 @@ export const wrap = (client: ChatClientShape, policy: RetryPolicy = {}): ChatCli
     client,
     (complete) =>
       (request: ChatRequest): Effect.Effect<ChatResponse, LlmError> =>
-        retrying(policy, complete(request))
+        retrying(policy, complete(request), request.stage)
   )

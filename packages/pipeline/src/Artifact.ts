@@ -14,6 +14,7 @@ import { AtomicFile, Hash } from "@ssra/core"
 import { Effect, Option, Schema } from "effect"
 import { PipelineError } from "./PipelineError.js"
 import * as Progress from "./Progress.js"
+import * as WorkUnits from "./WorkUnits.js"
 
 /**
  * Bumped when an artifact's on-disk meaning changes, so old run directories are not reused by mistake.
@@ -268,7 +269,9 @@ export const cached = <E, R>(
           counts: { ...(result.counts ?? {}) },
           info: result.info ?? null
         }
-        AtomicFile.writeFileSync(path.join(dir, RECORD), JSON.stringify(rec, null, 2) + "\n")
+        // items set aside (LLM calls that failed for good) leave the artifact unrecorded: the next run retries them
+        if (!WorkUnits.hasSetAside(dir))
+          AtomicFile.writeFileSync(path.join(dir, RECORD), JSON.stringify(rec, null, 2) + "\n")
         return rec
       },
       catch: (cause) =>

@@ -18,7 +18,8 @@ import {
   LlamaCpp,
   OpenAiCompatible,
   Presets,
-  ResponseCache
+  ResponseCache,
+  Traffic
 } from "@ssra/llm"
 import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
 import { type LlmBackend, llmModel } from "./PipelineConfig.js"
@@ -41,7 +42,18 @@ export const needsLlm = "needs an LLM backend"
 export interface Llm {
   readonly client: ChatClient.ChatClientShape
   readonly cost: CostTracker.CostTracker
+  /** Attempts, retries by cause, waits and set-aside calls (also in `cost.report().traffic`). */
+  readonly traffic: Traffic.Traffic
 }
+
+/**
+ * The set-aside defaults: a call that exhausts its retries waits this long before its second round, and a stage
+ * may leave out this share of its items (retried on the next run) before the run stops.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const setAsideDefaults = { coolDownMs: 30_000, maxFailedFraction: 0.01 } as const
 
 /**
  * Builds the configured LLM client, or fails with `backend-missing` saying what to configure.
@@ -102,6 +114,7 @@ const endpointClient = (config: LlmBackend): Effect.Effect<ChatClient.ChatClient
       model: llmModel(config),
       ...(preset !== undefined ? { preset } : {}),
       ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
+      ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       ...(key !== undefined && key !== "" ? { apiKey: Redacted.make(key) } : {})
     }).pipe(Effect.provideContext(http))
   })
@@ -128,7 +141,9 @@ const stack = (config: LlmBackend, base: ChatClient.ChatClientShape, runDir: str
         hint: "raise backends.llm.maxCostUsd to go on: finished work and cached answers are kept and cost nothing"
       })
     }
+    const traffic = Traffic.make()
     const cost = CostTracker.make({
+      traffic,
       prices: {
         [base.model]: { inputPer1M: config.pricePerMillionInput ?? 0, outputPer1M: config.pricePerMillionOutput ?? 0 }
       },
@@ -138,10 +153,12 @@ const stack = (config: LlmBackend, base: ChatClient.ChatClientShape, runDir: str
     const client = ClientStack.wrap(base, {
       limits: { maxInFlight: config.maxInFlight ?? 16 },
       retry: { maxAttempts: config.maxAttempts ?? 6 },
+      coolDownMs: config.coolDownMs ?? setAsideDefaults.coolDownMs,
+      traffic,
       cache,
       cost
     })
-    return { client, cost } satisfies Llm
+    return { client, cost, traffic } satisfies Llm
   })
 
 const ggufMagic = "GGUF"

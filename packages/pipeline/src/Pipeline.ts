@@ -33,7 +33,7 @@ import * as Stage1 from "./Stage1.js"
 import * as Stage2 from "./Stage2.js"
 import * as Synthesis from "./Synthesis.js"
 import * as Training from "./Training.js"
-import type * as WorkUnits from "./WorkUnits.js"
+import * as WorkUnits from "./WorkUnits.js"
 
 /**
  * The systems of the paper's comparison.
@@ -270,6 +270,24 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
     // what this invocation spends is recorded even when it fails or is interrupted
     if (llm !== undefined) ctx.recorder.trackLlm(() => llm.cost.report())
     yield* preflightExternal(ctx, options)
+    return yield* stages(ctx, options, llm, partial, started).pipe(
+      Effect.provideService(WorkUnits.SetAside, {
+        maxFailedFraction: config.backends.llm?.maxFailedFraction ?? Backends.setAsideDefaults.maxFailedFraction,
+        coolDownMs: config.backends.llm?.coolDownMs ?? Backends.setAsideDefaults.coolDownMs,
+        onExcluded: (stage, items, error) => llm?.traffic.onExcluded(stage, items, error)
+      })
+    )
+  })
+
+const stages = (
+  ctx: RunContext,
+  options: RunOptions,
+  llm: Backends.Llm | undefined,
+  partial: () => RunResult,
+  started: number
+) =>
+  Effect.gen(function* () {
+    const { config } = ctx
     const prepared = yield* Prepare.run(ctx, llm)
     if (options.until === "prepare") return partial()
     yield* checkSetup(ctx, options, prepared)
@@ -605,7 +623,8 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       seed: config.seed,
       runDir: ctx.runDir,
       durationMs: performance.now() - started,
-      gradeMix: gradeMix(prepared.labeled, synthetic)
+      gradeMix: gradeMix(prepared.labeled, synthetic),
+      ...(llm !== undefined ? { llmTraffic: llm.traffic.report() } : {})
     }
     const written = yield* Report.write(path.join(ctx.runDir, "report"), reportInput, () => ({
       durationMs: performance.now() - started,

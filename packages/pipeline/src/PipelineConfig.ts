@@ -86,7 +86,18 @@ export const LlmBackend = Schema.Struct({
   pricePerMillionOutput: Schema.optionalKey(Schema.Number),
   maxCostUsd: Schema.optionalKey(Schema.Number),
   /** Throughput assumed by `ssra estimate` (requests per second). */
-  requestsPerSecond: Schema.optionalKey(Schema.Number)
+  requestsPerSecond: Schema.optionalKey(Schema.Number),
+  /** Per-request timeout (whole response), milliseconds. Default 120000. */
+  timeoutMs: Schema.optionalKey(PositiveInt),
+  /**
+   * Share of a stage's items that may stay set aside (their calls failed for good after a second round) and be
+   * left out of this run; retried on the next run. Above it the run stops. Default 0.01.
+   */
+  maxFailedFraction: Schema.optionalKey(Share),
+  /** Cool-down before a set-aside call or chunk gets its second round, milliseconds. Default 30000. */
+  coolDownMs: Schema.optionalKey(NonNegativeInt),
+  /** Whether the endpoint returns logprobs (for the plan's call count); unset: the preset says, else asked once. */
+  logprobs: Schema.optionalKey(Schema.Boolean)
 })
 
 /**

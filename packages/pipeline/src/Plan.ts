@@ -6,14 +6,16 @@
  * @since 0.1.0
  */
 import { type Grade, type Pair, Sampling } from "@ssra/core"
-import { type ChatClient, Estimate } from "@ssra/llm"
-import { PromptQueryModel } from "@ssra/query-model"
+import { type ChatClient, Estimate, Presets } from "@ssra/llm"
+import { EmbeddedQueryModel, PromptQueryModel } from "@ssra/query-model"
 import { ScorePrompt } from "@ssra/score-model"
+import { Schema } from "effect"
 import * as DocumentRewrite from "./DocumentRewrite.js"
 import * as Generation from "./Generation.js"
 import type * as Inputs from "./Inputs.js"
 import type { SystemName } from "./Pipeline.js"
 import { type Config, llmModel } from "./PipelineConfig.js"
+import * as Stage1 from "./Stage1.js"
 import * as Synthesis from "./Synthesis.js"
 
 /**
@@ -26,9 +28,29 @@ export interface PlannedStage {
   readonly stage: string
   readonly backend: "embedded" | "llm" | "external" | "none"
   readonly work: string
+  /** The calls expected to reach the model (answers the run's response cache already holds are not counted). */
   readonly calls: number
+  /** When the count depends on answers not known before the run (gates, cache hits): the most it can be. */
+  readonly upTo?: number | undefined
   readonly estimate?: Estimate.EstimateResult | undefined
   readonly note?: string | undefined
+}
+
+/**
+ * Chat calls per grading with the LLM judge: one when the endpoint returns logprobs; otherwise the judge samples 5
+ * answers, which a server that caps `n` (the preset's `maxN`) gets as ⌈5 / maxN⌉ requests. Whether logprobs come
+ * back is `backends.llm.logprobs` when set (ask the endpoint once with `Estimate.probe`), else the preset's word.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const callsPerJudgment = (config: Config): number => {
+  const llm = config.backends.llm
+  const preset = Presets.get(
+    llm?.preset !== undefined && Schema.is(Presets.PresetName)(llm.preset) ? llm.preset : "vllm"
+  )
+  const logprobs = llm?.logprobs ?? preset.quirks.logprobs
+  return logprobs ? 1 : Math.ceil(5 / Math.max(1, preset.quirks.maxN))
 }
 
 const estimateOf = (
@@ -54,8 +76,10 @@ const estimateOf = (
  * grading anywhere is a chat call — the score model's held-out check, stage 1's pool, the query models' training
  * candidates, stage 2's and synthesis's score gates — and with `stage2.judge: llm` the pairwise gate asks about
  * every pair of a document's candidates of different target grades, in both orders: all of them are counted
- * (upper bounds where a gate runs on what an earlier one kept). Graded calls assume one call per judgment (the
- * server returns logprobs, or honours `n` when it samples).
+ * (upper bounds where a gate runs on what an earlier one kept). A grading costs `callsPerJudgment` requests. The
+ * query models grade each training document's retrieved and key-phrase-edited candidates (`trainingGradings`,
+ * more than `candidatesPerDoc`); v2's candidates and most of its synthesis gradings are v1's, answered by the
+ * response cache, so they count in `upTo` only. `prepare.rewrite` is one call per document with OCR/ASR text.
  *
  * @since 0.1.0
  * @category constructors
@@ -75,7 +99,6 @@ export const make = (
   const labeled =
     config.data.sample?.labeledQueries !== undefined ? `≤ ${config.data.sample.labeledQueries} queries of ` : ""
   const unlabeledDocs = new Set(dataset.unlabeled.map((p) => p.did)).size
-  const labeledDocs = new Set(dataset.labeled.map((p) => p.did)).size
   const stage2Docs = Math.min(config.stage2.documents, unlabeledDocs)
   const stage2Grades = Generation.gradesOn(
     scale,
@@ -100,8 +123,10 @@ export const make = (
     maxTokens: 24
   }))
   /** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
-  const graded = (stage: string, work: string, calls: number, note?: string): PlannedStage =>
-    config.backends.scoreModel === "fine-tuned"
+  const perJudgment = callsPerJudgment(config)
+  const graded = (stage: string, work: string, judgments: number, note?: string): PlannedStage => {
+    const calls = llmJudge ? judgments * perJudgment : judgments
+    return config.backends.scoreModel === "fine-tuned"
       ? { stage, backend: "external", work, calls, note: note ?? `fine-tuned score model ${external("scoreModel")}` }
       : llmJudge
         ? {
@@ -113,8 +138,23 @@ export const make = (
             ...(note !== undefined ? { note } : {})
           }
         : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
-  const queryModelCalls = (documents: number) =>
-    Math.min(config.queryModel.maxTrainingDocs, documents) * config.queryModel.candidatesPerDoc
+  }
+  // the query model grades each training document's retrieved and edited candidates: counted as training does
+  const pool = Stage1.queryPool(dataset.labeled, dataset.unlabeled)
+  const queryModelCalls = (d2q: ReadonlyArray<Pair.D2QGroup>) =>
+    EmbeddedQueryModel.trainingGradings({
+      d2q,
+      queryPool: pool,
+      seed: config.seed,
+      maxTrainingDocs: config.queryModel.maxTrainingDocs,
+      candidatesPerDoc: config.queryModel.candidatesPerDoc
+    })
+  // stage 1's D2Q: the de-duplicated labeled pairs, then every unlabeled pair (its grade does not change the count)
+  const stage1D2Q = () =>
+    Stage1.group([
+      ...Stage1.dedupLabeled(dataset.labeled).map((p) => ({ ...p, grade: p.label, origin: "human" as const })),
+      ...dataset.unlabeled.map((p) => ({ ...p, grade: 0, origin: "score-model" as const }))
+    ])
 
   const prepareWork = `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`
   if (config.documents.rewrite === "llm") {
@@ -158,31 +198,33 @@ export const make = (
           note: external(which)
         }
       : graded(stage, work, calls)
-  const vanilla = systems.includes("vanilla-sft") || systems.includes("ssra-no-stage1-2")
+  // the query models the run builds, as Pipeline decides: vanilla for its own systems (or as SSRA's writer without
+  // stage 1), v1 for stage 1 and v2 for stage 2
+  const ssraWanted = systems.includes("ssra") || systems.includes("ssra-binary")
+  const stage1On = config.stage1.enabled
+  const stage2On = config.stage2.enabled && stage1On
+  const vanilla = systems.includes("vanilla-sft") || systems.includes("ssra-no-stage1-2") || (ssraWanted && !stage1On)
+  const v2 = ssraWanted && stage2On
+  const v1 = systems.includes("ssra-no-stage2") || (ssraWanted && stage1On)
+  const trainingWork = (name: string, d2qDocs: number) =>
+    `train ${name}: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × (${config.queryModel.candidatesPerDoc} retrieved + key-phrase edits) graded candidates`
   if (vanilla) {
-    const calls = queryModelCalls(labeledDocs)
+    const d2q = Stage1.labeledD2Q(dataset.labeled)
     out.push(
       queryModelStage(
         "query-model:vanilla",
         "vanilla",
-        `train the labeled-only query model: ≤ ${Math.min(config.queryModel.maxTrainingDocs, labeledDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
-        calls
+        trainingWork("the labeled-only query model", d2q.length),
+        queryModelCalls(d2q)
       )
     )
   }
-  const ssra = systems.some((s) => s.startsWith("ssra"))
-  if (ssra && config.stage1.enabled) {
+  if (v1 || v2) {
     out.push(graded("stage1", `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q`, dataset.unlabeled.length))
-    const d2qDocs = new Set([...dataset.labeled, ...dataset.unlabeled].map((p) => p.did)).size
-    out.push(
-      queryModelStage(
-        "query-model:v1",
-        "queryModelV1",
-        `train query model v1: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
-        queryModelCalls(d2qDocs)
-      )
-    )
-    if (config.stage2.enabled) {
+    const d2q = stage1D2Q()
+    const v1Calls = queryModelCalls(d2q)
+    out.push(queryModelStage("query-model:v1", "queryModelV1", trainingWork("query model v1", d2q.length), v1Calls))
+    if (v2) {
       const candidates = stage2Docs * stage2Grades.length * config.stage2.perGrade
       out.push(
         graded(
@@ -200,32 +242,32 @@ export const make = (
           backend: "llm",
           work: `pairwise judge: ≤ ${pairwise / 2 / Math.max(1, stage2Docs)} candidate pairs per document, both orders`,
           calls: pairwise,
+          upTo: pairwise,
           estimate: estimateOf(config, judgeSample, pairwise, 8),
           note: "upper bound: only pairs that passed the score gate are asked; tokens estimated from grading prompts"
         })
-      out.push(
-        queryModelStage(
-          "query-model:v2",
-          "queryModelV2",
-          `train query model v2: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × ${config.queryModel.candidatesPerDoc} graded candidates`,
-          queryModelCalls(d2qDocs)
-        )
-      )
+      // v2 trains on the same documents and pool as v1: its candidates are v1's, whose grades the response cache
+      // holds; only the queries stage 2 added change a document's candidates
+      out.push({
+        ...queryModelStage("query-model:v2", "queryModelV2", trainingWork("query model v2", d2q.length), 0),
+        ...(config.backends.queryModel !== "fine-tuned" && llmJudge
+          ? { upTo: v1Calls * perJudgment, note: "its candidates are v1's: their grades come from the response cache" }
+          : {})
+      })
     }
   }
-  const writers =
-    (vanilla ? 1 : 0) +
-    (systems.includes("ssra-no-stage2") ? 1 : 0) +
-    (systems.includes("ssra") || systems.includes("ssra-binary") ? 1 : 0)
+  const writers = [vanilla, v1 || v2, v2].filter(Boolean).length
   if (writers > 0 && synthDocs > 0) {
-    const candidates = writers * synthDocs * planGrades.length * config.synthesis.perDocument
-    out.push(
-      graded(
-        "synthesis",
-        `${writers} query model(s) × ${synthDocs} documents × grades ${planGrades.join("/")}, score gate`,
-        candidates
-      )
+    const perWriter = synthDocs * planGrades.length * config.synthesis.perDocument
+    // v2 writes mostly what v1 wrote for the same documents, and the response cache answers those gradings
+    const counted = writers - (v2 && llmJudge ? 1 : 0)
+    const stage = graded(
+      "synthesis",
+      `${writers} query model(s) × ${synthDocs} documents × grades ${planGrades.join("/")}, score gate`,
+      counted * perWriter,
+      v2 && llmJudge ? "v2's queries that v1 also wrote are graded once (response cache)" : undefined
     )
+    out.push(v2 && llmJudge ? { ...stage, upTo: writers * perWriter * perJudgment } : stage)
   }
   if (systems.includes("prompt-only")) {
     const calls = synthDocs * planGrades.length
@@ -277,12 +319,15 @@ export const totals = (
   plan: ReadonlyArray<PlannedStage>
 ): {
   readonly llmCalls: number
+  /** The most LLM calls the run can make (stages with `upTo` at their bound). */
+  readonly llmCallsUpTo: number
   readonly promptTokens: number
   readonly completionTokens: number
   readonly cost: number
   readonly seconds: number
 } => {
   let llmCalls = 0
+  let llmCallsUpTo = 0
   let promptTokens = 0
   let completionTokens = 0
   let cost = 0
@@ -290,13 +335,14 @@ export const totals = (
   for (const s of plan) {
     if (s.backend !== "llm") continue
     llmCalls += s.calls
+    llmCallsUpTo += Math.max(s.calls, s.upTo ?? 0)
     if (s.estimate === undefined) continue
     promptTokens += s.estimate.promptTokens
     completionTokens += s.estimate.completionTokens
     cost += s.estimate.cost
     seconds += s.estimate.seconds
   }
-  return { llmCalls, promptTokens, completionTokens, cost, seconds }
+  return { llmCalls, llmCallsUpTo, promptTokens, completionTokens, cost, seconds }
 }
 
 /**

@@ -12,6 +12,7 @@
 import * as path from "node:path"
 import { AtomicFile } from "@ssra/core"
 import { Comparison, type ResultFile, Statistics } from "@ssra/evaluation"
+import type { Traffic } from "@ssra/llm"
 import { Effect } from "effect"
 import { PipelineError } from "./PipelineError.js"
 import * as ReportHtml from "./ReportHtml.js"
@@ -310,6 +311,28 @@ export interface ReportInput {
   readonly gradeMix?:
     | ReadonlyArray<{ readonly source: string; readonly grades: Readonly<Record<string, number>> }>
     | undefined
+  /** This invocation's LLM traffic (attempts, retries by cause, waits, set-aside items), when it used an LLM. */
+  readonly llmTraffic?: Traffic.TrafficReport | undefined
+}
+
+/**
+ * The "LLM traffic" section: attempts, retries by cause, time spent waiting, calls set aside and what became of
+ * them, items left out of this run (retried on the next run).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const llmTrafficSection = (t: Traffic.TrafficReport): string => {
+  const causes = Object.entries(t.retriesByCause)
+    .filter(([, n]) => n > 0)
+    .map(([cause, n]) => `${cause}: ${n}`)
+    .join(", ")
+  let out = `\n### LLM traffic (this invocation)\n\n| attempts | retries | retries by cause | waiting | set aside | recovered | failed for good | items left out |\n|---|---|---|---|---|---|---|---|\n`
+  out += `| ${t.attempts} | ${t.retries} | ${causes === "" ? "—" : causes} | ${(t.waitMs / 1000).toFixed(1)} s | ${t.setAside} | ${t.recovered} | ${t.failed} | ${t.excludedItems} |\n`
+  for (const e of t.excluded)
+    out += `\n- ${e.stage}: ${e.items} item(s) left out of this run, retried on the next run — ${e.error}`
+  if (t.excluded.length > 0) out += "\n"
+  return out
 }
 
 /**
@@ -389,6 +412,7 @@ export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, Readonly
     }
   }
   out += gradeMixTable(input)
+  if (input.llmTraffic !== undefined) out += llmTrafficSection(input.llmTraffic)
   return out
 }
 

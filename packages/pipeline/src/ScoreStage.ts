@@ -146,6 +146,8 @@ export const llmJudge = (
         scale,
         fewShot,
         seed: ctx.config.seed,
+        // an endpoint known to return no logprobs is not asked for them (each first ask would be a wasted call)
+        ...(ctx.config.backends.llm?.logprobs === false ? { probabilities: "samples" as const } : {}),
         ...(stage !== undefined ? { stage } : {})
       })
     return yield* measured(ctx, labeled, scale, evaluation, make, { kind: "llm", fewShotPerGrade: 2 }, "LLM judge")

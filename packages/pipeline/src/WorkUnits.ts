@@ -11,7 +11,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AtomicFile, type DatasetError, Hash, Jsonl } from "@ssra/core"
-import { Effect, Schema, Stream } from "effect"
+import { ChatClient } from "@ssra/llm"
+import { Context, Effect, Schema, Stream } from "effect"
 import { PipelineError } from "./PipelineError.js"
 import * as Progress from "./Progress.js"
 
@@ -76,6 +77,48 @@ export interface Options<I, O, E, R> {
   readonly process: (items: ReadonlyArray<I>, chunk: number) => Effect.Effect<ReadonlyArray<O>, E, R>
   /** A stable identity of the items, so a changed item list never reuses old chunks. */
   readonly identity: (item: I) => string
+}
+
+/**
+ * What a stage does with a chunk whose LLM calls failed for good on the endpoint's transient trouble (after their
+ * own set-aside round): the chunk is set aside and the stage goes on; at its end, after `coolDownMs`, set-aside
+ * chunks get another try (answers that came back are cached, so only the failed calls are sent again); what still
+ * fails is left out of this run, recorded in `chunks/<name>/set-aside.json` with its error, and retried on the
+ * next run — as long as it is at most `maxFailedFraction` of the stage's items; above that the stage stops.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SetAsidePolicy {
+  readonly maxFailedFraction: number
+  readonly coolDownMs: number
+  /** Told of every chunk left out of this run. */
+  readonly onExcluded?: ((stage: string, items: number, error: string) => void) | undefined
+}
+
+/**
+ * The set-aside policy in scope (default: 1% of a stage's items, 30 s cool-down).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const SetAside = Context.Reference<SetAsidePolicy>("@ssra/pipeline/SetAside", {
+  defaultValue: () => ({ maxFailedFraction: 0.01, coolDownMs: 30_000 })
+})
+
+const SET_ASIDE = "set-aside.json"
+
+/**
+ * Whether an artifact directory holds chunks left out of the run (its record must not be written, so the next
+ * run builds it again and retries them).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const hasSetAside = (artifactDir: string): boolean => {
+  const root = path.join(artifactDir, "chunks")
+  if (!fs.existsSync(root)) return false
+  return fs.readdirSync(root).some((name) => fs.existsSync(path.join(root, name, SET_ASIDE)))
 }
 
 const chunkFile = (dir: string, index: number) => path.join(dir, `chunk-${String(index).padStart(6, "0")}.jsonl`)
@@ -159,19 +202,27 @@ export const runFiles = <I, O, E, R>(
     const report = () =>
       Progress.emit({ type: "progress", stage: options.stage, task: options.name, done, total, unit: "chunks" })
     yield* report()
+    const attempt = (c: number) =>
+      options.process(options.items.slice(c * size, (c + 1) * size), c).pipe(
+        Effect.flatMap((rows) => Jsonl.writeAll(chunkFile(dir, c), rows, { schema: options.schema })),
+        Effect.as(undefined),
+        // the endpoint's transient trouble sets the chunk aside; anything else stops the stage as before
+        Effect.catchIf(ChatClient.isTransient, (e) => Effect.succeed(e as unknown as { readonly message: string }))
+      )
+    const aside = new Map<number, string>()
     for (let c = 0; c < total; c++) {
       if (options.shard !== undefined && c % options.shard.count !== options.shard.index) continue
       if (present(c)) continue
-      const items = options.items.slice(c * size, (c + 1) * size)
-      const rows = yield* options.process(items, c)
-      yield* Jsonl.writeAll(chunkFile(dir, c), rows, { schema: options.schema })
-      done++
+      const failed = yield* attempt(c)
+      if (failed !== undefined) aside.set(c, failed.message)
+      else done++
       yield* report()
       // a chunk's work is synchronous: let an interruption (Ctrl-C) in between chunks
       yield* Effect.yieldNow
     }
+    const excluded = yield* secondRound(options, dir, size, aside, attempt)
     const missing: Array<number> = []
-    for (let c = 0; c < total; c++) if (!present(c)) missing.push(c)
+    for (let c = 0; c < total; c++) if (!present(c) && !excluded.has(c)) missing.push(c)
     if (missing.length > 0) {
       return yield* new ShardPending({
         stage: options.stage,
@@ -180,7 +231,60 @@ export const runFiles = <I, O, E, R>(
         total
       })
     }
-    return Array.from({ length: total }, (_, c) => chunkFile(dir, c))
+    return Array.from({ length: total }, (_, c) => c)
+      .filter((c) => !excluded.has(c))
+      .map((c) => chunkFile(dir, c))
+  })
+
+/**
+ * The end-of-stage round of set-aside chunks: a cool-down, one more try each, then what still fails is left out
+ * within the budget (recorded in `set-aside.json`) or stops the stage with a summary.
+ */
+const secondRound = <I, O, E, R>(
+  options: Options<I, O, E, R>,
+  dir: string,
+  size: number,
+  aside: ReadonlyMap<number, string>,
+  attempt: (c: number) => Effect.Effect<{ readonly message: string } | undefined, E | DatasetError.DatasetError, R>
+): Effect.Effect<ReadonlyMap<number, string>, E | DatasetError.DatasetError | PipelineError, R> =>
+  Effect.gen(function* () {
+    const file = path.join(dir, SET_ASIDE)
+    fs.rmSync(file, { force: true })
+    if (aside.size === 0) return aside
+    const policy = yield* SetAside
+    const itemsOf = (c: number) => Math.min(size, options.items.length - c * size)
+    yield* Progress.note(
+      options.stage,
+      `${aside.size} chunk(s) set aside after their LLM calls failed (${[...aside.values()][0]}); another try after a ${policy.coolDownMs} ms cool-down`
+    )
+    yield* Effect.sleep(policy.coolDownMs)
+    const still = new Map<number, string>()
+    for (const [c] of aside) {
+      const failed = yield* attempt(c)
+      if (failed !== undefined) still.set(c, failed.message)
+    }
+    if (still.size === 0) return still
+    const items = [...still.keys()].reduce((s, c) => s + itemsOf(c), 0)
+    const share = items / Math.max(1, options.items.length)
+    const summary = `${items} of ${options.items.length} items (${still.size} chunk(s)) of ${options.stage} set aside: their LLM calls still failed after a second round; first error: ${[...still.values()][0]}`
+    if (share > policy.maxFailedFraction) {
+      return yield* new PipelineError({
+        reason: "backend-unreachable",
+        stage: options.stage,
+        detail: `${summary}. That is ${(share * 100).toFixed(1)}% of the stage, above the error budget of ${(policy.maxFailedFraction * 100).toFixed(1)}% (backends.llm.maxFailedFraction)`,
+        hint: "check the endpoint's health and rerun the same command: finished chunks and cached answers are kept; or raise backends.llm.maxFailedFraction to go on without them"
+      })
+    }
+    const entries = [...still].map(([chunk, error]) => ({ chunk, items: itemsOf(chunk), error }))
+    yield* Effect.sync(() =>
+      AtomicFile.writeFileSync(file, `${JSON.stringify({ stage: options.stage, entries }, null, 2)}\n`)
+    )
+    for (const e of entries) policy.onExcluded?.(options.stage, e.items, e.error)
+    yield* Progress.note(
+      options.stage,
+      `${summary}; left out of this run (within backends.llm.maxFailedFraction) and retried on the next run`
+    )
+    return still
   })
 
 /**

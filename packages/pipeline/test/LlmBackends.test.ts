@@ -119,6 +119,8 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
               baseUrl: server.url,
               model: "m",
               maxAttempts: 1,
+              // the prompt query model keeps maxInFlight calls in flight
+              maxInFlight: 4,
               pricePerMillionInput: 1000,
               pricePerMillionOutput: 2000,
               maxCostUsd

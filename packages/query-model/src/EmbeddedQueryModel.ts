@@ -213,7 +213,7 @@ const runtimeOf = (pool: QueryPool.QueryPool, corpus: ReadonlyArray<string>): Ru
 })
 
 const candidatesOf = (
-  rt: Runtime,
+  rt: Pick<Runtime, "pool" | "stats">,
   doc: string,
   retrieve: number,
   maxSwaps: number,
@@ -401,6 +401,72 @@ const classWeights = (labels: Uint8Array, rows: number, K: number): Array<number
   return raw.map((w) => w / (mean > 0 ? mean : 1))
 }
 
+type TrainingRow = { doc: string; did: string; candidate: Candidate; label: number }
+
+const usableGroups = (d2q: ReadonlyArray<Pair.D2QGroup>) =>
+  d2q.filter((g) => g.doc.trim() !== "" && g.queries.length > 0)
+
+/**
+ * The training rows of the chosen documents: their real queries with their grades, then the retrieved and edited
+ * candidates that are none of them, still to be graded (`label: -1`).
+ */
+function* trainingRows(
+  rt: Pick<Runtime, "pool" | "stats">,
+  groups: ReadonlyArray<Pair.D2QGroup>,
+  options: Pick<TrainOptions, "maxTrainingDocs" | "candidatesPerDoc" | "generation">,
+  rng: Sampling.SeededRandom
+): Generator<
+  { readonly done: number; readonly total: number },
+  { chosen: Array<Pair.D2QGroup>; rows: Array<TrainingRow>; pending: Array<TrainingRow> }
+> {
+  const maxSwaps = generationDefaults(options.generation).maxSwaps
+  const chosen = Sampling.sample(groups, options.maxTrainingDocs ?? 2000, rng.fork("documents"))
+  const rows: Array<TrainingRow> = []
+  const pending: Array<TrainingRow> = []
+  for (const [d, g] of chosen.entries()) {
+    // retrieval and edits per document take a while: the caller can let an interruption in and report progress
+    if (d % 25 === 0) yield { done: d, total: chosen.length }
+    const taken = new Set<string>()
+    for (const q of g.queries) {
+      const k = Text.dedupKey(q.query)
+      if (k === "" || taken.has(k)) continue
+      taken.add(k)
+      rows.push({
+        doc: g.doc,
+        did: g.did,
+        candidate: { query: Text.normalize(q.query), source: "pool", poolIndex: rt.pool.indexOf(q.query) },
+        label: q.grade
+      })
+    }
+    for (const c of candidatesOf(rt, g.doc, options.candidatesPerDoc ?? 24, maxSwaps, rng.fork(g.did))) {
+      const k = Text.dedupKey(c.query)
+      if (taken.has(k)) continue
+      taken.add(k)
+      pending.push({ doc: g.doc, did: g.did, candidate: c, label: -1 })
+    }
+  }
+  return { chosen, rows, pending }
+}
+
+/**
+ * How many (query, document) pairs `train` will send to its grader with these options: each training document's
+ * retrieved pool queries and key-phrase edits that are none of its real queries — more than `candidatesPerDoc`
+ * per document. Sends nothing; the run's plan (`ssra estimate`) counts an LLM judge's calls with it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const trainingGradings = (options: Omit<TrainOptions, "grader" | "scale">): number => {
+  const groups = usableGroups(options.d2q)
+  const pool = QueryPool.make([...options.queryPool, ...groups.flatMap((g) => g.queries.map((q) => q.query))])
+  if (groups.length === 0 || pool.queries.length === 0) return 0
+  const rt = { pool, stats: KeyPhrases.wordStats(pool.queries) }
+  const steps = trainingRows(rt, groups, options, new Sampling.SeededRandom(options.seed))
+  let step = steps.next()
+  while (step.done !== true) step = steps.next()
+  return step.value.pending.length
+}
+
 /**
  * Trains the embedded query model.
  *
@@ -442,7 +508,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
         hint: "train the score model on the same data set"
       })
     }
-    const groups = options.d2q.filter((g) => g.doc.trim() !== "" && g.queries.length > 0)
+    const groups = usableGroups(options.d2q)
     if (groups.length === 0) {
       return yield* new TrainingError({
         reason: "no-groups",
@@ -467,41 +533,19 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     const docs = [...new Set(groups.map((g) => g.doc))]
     const corpus = Sampling.sample(docs, options.corpusSize ?? 5000, rng.fork("corpus")).sort()
     const rt = runtimeOf(pool, corpus)
-    const chosen = Sampling.sample(groups, maxDocs, rng.fork("documents"))
+    const progress = options.onProgress ?? (() => {})
+    const steps = trainingRows(rt, groups, options, rng)
+    let step = steps.next()
+    while (step.done !== true) {
+      progress({ task: "candidates", ...step.value, unit: "documents" })
+      yield* Effect.yieldNow
+      step = steps.next()
+    }
+    const { chosen, rows, pending } = step.value
+    progress({ task: "candidates", done: chosen.length, total: chosen.length, unit: "documents" })
     const split = Sampling.splitByGroup(chosen, (g) => g.did, heldOutFraction, seed)
     const heldOutIds = new Set(split.second.map((g) => g.did))
 
-    // rows: real D2Q queries with their grades, then candidates labeled by the grader
-    type Row = { doc: string; did: string; candidate: Candidate; label: number }
-    const rows: Array<Row> = []
-    const pending: Array<Row> = []
-    const progress = options.onProgress ?? (() => {})
-    for (const [d, g] of chosen.entries()) {
-      // retrieval and edits per document take a while: let an interruption in, and say how far it got
-      if (d % 25 === 0) {
-        progress({ task: "candidates", done: d, total: chosen.length, unit: "documents" })
-        yield* Effect.yieldNow
-      }
-      const taken = new Set<string>()
-      for (const q of g.queries) {
-        const k = Text.dedupKey(q.query)
-        if (k === "" || taken.has(k)) continue
-        taken.add(k)
-        rows.push({
-          doc: g.doc,
-          did: g.did,
-          candidate: { query: Text.normalize(q.query), source: "pool", poolIndex: pool.indexOf(q.query) },
-          label: q.grade
-        })
-      }
-      for (const c of candidatesOf(rt, g.doc, perDoc, generation.maxSwaps, rng.fork(g.did))) {
-        const k = Text.dedupKey(c.query)
-        if (taken.has(k)) continue
-        taken.add(k)
-        pending.push({ doc: g.doc, did: g.did, candidate: c, label: -1 })
-      }
-    }
-    progress({ task: "candidates", done: chosen.length, total: chosen.length, unit: "documents" })
     const batch = 512
     let graderCalls = 0
     for (let start = 0; start < pending.length; start += batch) {

@@ -27,6 +27,7 @@ export interface FineTunedQueryModelOptions {
   readonly temperature?: number | undefined
   /** Calls per request at most (default 3). */
   readonly maxRounds?: number | undefined
+  /** Requests sent at once. Default: the client's `maxInFlight` (4 when it has none). */
   readonly concurrency?: number | undefined
   /** Provenance label, e.g. `stage1` / `stage2` / `vanilla-sft` (default `fine-tuned`). */
   readonly label?: string | undefined
@@ -98,7 +99,7 @@ export const make = (options: FineTunedQueryModelOptions): Models.QueryWriter =>
     kind: "llm",
     generate: (requests) =>
       Effect.flatMap(validate(id, scale, requests), () =>
-        Effect.forEach(requests, one, { concurrency: options.concurrency ?? 4 })
+        Effect.forEach(requests, one, { concurrency: ChatClient.concurrencyOf(options.client, options.concurrency) })
       )
   }
 }

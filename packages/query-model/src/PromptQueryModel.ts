@@ -32,7 +32,7 @@ export interface PromptQueryModelOptions {
   readonly model?: string | undefined
   /** Sampling temperature (default 0.7). */
   readonly temperature?: number | undefined
-  /** Requests sent at once (default 4). */
+  /** Requests sent at once. Default: the client's `maxInFlight` (4 when it has none). */
   readonly concurrency?: number | undefined
   /** A domain description for the system prompt (default: a Chinese search engine). */
   readonly domain?: string | undefined
@@ -171,7 +171,7 @@ export const make = (options: PromptQueryModelOptions): Models.QueryWriter => {
     kind: "llm",
     generate: (requests) =>
       Effect.flatMap(validate(id, scale, requests), () =>
-        Effect.forEach(requests, one, { concurrency: options.concurrency ?? 4 })
+        Effect.forEach(requests, one, { concurrency: ChatClient.concurrencyOf(options.client, options.concurrency) })
       )
   }
 }

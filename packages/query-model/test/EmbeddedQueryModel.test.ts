@@ -68,6 +68,21 @@ describe("EmbeddedQueryModel", () => {
     )
   })
 
+  it.effect("trainingGradings counts exactly the pairs train sends its grader (more than candidatesPerDoc each)", () =>
+    Effect.gen(function* () {
+      let graded = 0
+      const base = lexicalGrader(3)
+      const counting: Models.Grader = {
+        ...base,
+        grade: (pairs) => Effect.suspend(() => ((graded += pairs.length), base.grade(pairs)))
+      }
+      const options = { d2q: d2q.slice(0, 40), queryPool: pool, seed: 4, maxTrainingDocs: 30, candidatesPerDoc: 4 }
+      yield* EmbeddedQueryModel.train({ ...options, grader: counting, scale: { max: 3 }, iterations: 20 })
+      assert.strictEqual(EmbeddedQueryModel.trainingGradings(options), graded)
+      assert.isAbove(graded, 30 * 4)
+    })
+  )
+
   it.effect("writes n distinct queries per request, never the same query twice for a document", () =>
     Effect.gen(function* () {
       const out = yield* model.generate(requestsFor(heldOut, 2))

@@ -86,6 +86,7 @@ export interface Options {
   readonly seed?: number | undefined
   /** Completion token cap per answer (default 24; `{"grade": 2}` is ~6 tokens for real tokenizers). */
   readonly maxTokens?: number | undefined
+  /** Pairs judged at once. Default: the client's `maxInFlight` (4 when it has none). */
   readonly concurrency?: number | undefined
   /**
    * Re-asks of a pair whose answer is no grade (prose, an off-scale number, broken JSON), each with new seeds and,
@@ -398,7 +399,9 @@ export const make = (options: Options): LlmJudge => {
   const judge = (pairs: ReadonlyArray<{ readonly query: string; readonly doc: string }>) =>
     Effect.andThen(
       Features.requireText(id, pairs),
-      Effect.forEach(pairs, (pair, i) => judgeOne(pair, i), { concurrency: options.concurrency ?? 4 }).pipe(
+      Effect.forEach(pairs, (pair, i) => judgeOne(pair, i), {
+        concurrency: ChatClient.concurrencyOf(client, options.concurrency)
+      }).pipe(
         Effect.map((outcomes) => ({ outcomes, counts: count(outcomes) })),
         Effect.mapError(fail)
       )
