@@ -47,7 +47,7 @@ const main = (baseUrl: string) =>
     for (const maxInFlight of [16, 64]) {
       const client = ClientStack.wrap(base, { limits: { maxInFlight }, breaker: {}, retry: {} })
       const ceiling = (maxInFlight * 1000) / latencyMs
-      const judges = [
+      const judges: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
         [
           "LlmJudge (logprobs)",
           LlmJudge.make({ client, scale: { max: 3 }, probabilities: "logprobs" }).judge(questions)
@@ -58,7 +58,7 @@ const main = (baseUrl: string) =>
             questions.map((q) => ({ doc: q.doc, first: q.query, second: `${q.query}？` }))
           )
         ]
-      ] as const
+      ]
       for (const [name, work] of judges) {
         // a warm-up round opens the connections, then the measured run
         yield* LlmJudge.make({ client, scale: { max: 3 }, probabilities: "logprobs" }).judge(
