@@ -7,7 +7,7 @@
  * CSV follows RFC 4180: cells are comma-separated; a quoted cell may hold commas, line breaks and doubled quotes
  * (`"say ""hi"""`); a line break inside a quoted cell reads back as `\n`. TSV cells are split on tabs, with no
  * quoting. Blank lines and rows whose cells are all empty are skipped; columns the schema does not name are
- * ignored, as unknown JSONL keys are. Cells are read as text, except the numeric columns (`label` by default),
+ * ignored, as unknown JSONL keys are, and an empty cell in a column the schema does not require is an absent key. Cells are read as text, except the numeric columns (`label` by default),
  * whose integer or decimal text becomes a number so that grades get the same checks as in JSONL. The file is
  * read line by line, never whole, with JSONL's options (`allowBom`, `maxLineBytes`, `allowEmpty`, …).
  *
@@ -141,6 +141,8 @@ const isBlank = (text: string) => text.length === 0 || (text.charCodeAt(0) <= 32
 interface Header {
   readonly names: ReadonlyArray<string>
   readonly numeric: ReadonlyArray<boolean>
+  /** Columns the schema does not require: an empty cell there is an absent key, as a spreadsheet cannot say so. */
+  readonly optional: ReadonlyArray<boolean>
 }
 
 /** The header row: names trimmed, each at most once, every required column present — else a fatal error. */
@@ -173,7 +175,7 @@ const readHeader = (
         : `the first row must name the columns (${required.join(", ")}), as the JSONL keys are named`
     )
   }
-  return { names, numeric: names.map((n) => numeric.has(n)) }
+  return { names, numeric: names.map((n) => numeric.has(n)), optional: names.map((n) => !required.includes(n)) }
 }
 
 /** The object a data row stands for, keyed by the header (unnamed columns dropped, numeric cells as numbers). */
@@ -193,6 +195,7 @@ const rowObject = (format: Format, header: Header, cells: ReadonlyArray<string>,
     const name = header.names[j]!
     if (name === "") continue
     const cell = cells[j]!
+    if (cell === "" && header.optional[j]) continue
     row[name] = header.numeric[j] && NUMBER.test(cell) ? Number(cell) : cell
   }
   return row
