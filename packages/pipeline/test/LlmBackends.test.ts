@@ -37,6 +37,20 @@ const startServer = () =>
     }
   })
 
+/**
+ * Prompt-only synthesis of 12 documents (36 calls) at 40 prompt + 8 completion tokens per call and 1000 / 2000 USD
+ * per million tokens: 0.056 USD a call, capped at `maxCostUsd`.
+ */
+const budgetConfig = (runDir: string, baseUrl: string, maxCostUsd: number) =>
+  tinyConfig(runDir, {
+    backends: {
+      llm: { baseUrl, model: "m", maxAttempts: 1, pricePerMillionInput: 1000, pricePerMillionOutput: 2000, maxCostUsd }
+    },
+    stage1: { enabled: false },
+    stage2: { enabled: false },
+    synthesis: { documents: 12 }
+  })
+
 describe("LLM backends through an OpenAI-compatible endpoint", () => {
   it("sends the key from SSRA_LLM_API_KEY when the config names no apiKeyEnv (the flags-only way)", async () => {
     const server = await startServer()
@@ -112,22 +126,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-budget-"))
       // 40 prompt + 8 completion tokens per call at 1000 / 2000 USD per million: 0.056 USD a call; 4 calls in flight
       // reserve ≈ 1 USD of the cap, so a cap of 2 stops the first invocation part way
-      const config = (maxCostUsd: number) =>
-        tinyConfig(runDir, {
-          backends: {
-            llm: {
-              baseUrl: server.url,
-              model: "m",
-              maxAttempts: 1,
-              pricePerMillionInput: 1000,
-              pricePerMillionOutput: 2000,
-              maxCostUsd
-            }
-          },
-          stage1: { enabled: false },
-          stage2: { enabled: false },
-          synthesis: { documents: 12 }
-        })
+      const config = (maxCostUsd: number) => budgetConfig(runDir, server.url, maxCostUsd)
       const run = (cap: number) =>
         Effect.runPromise(
           Effect.flip(Pipeline.run({ config: config(cap), systems: ["base", "prompt-only"], references: false }))
@@ -179,21 +178,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
         Effect.runPromise(
           Effect.flip(
             Pipeline.run({
-              config: tinyConfig(runDir, {
-                backends: {
-                  llm: {
-                    baseUrl: server.url,
-                    model: "m",
-                    maxAttempts: 1,
-                    pricePerMillionInput: 1000,
-                    pricePerMillionOutput: 2000,
-                    maxCostUsd
-                  }
-                },
-                stage1: { enabled: false },
-                stage2: { enabled: false },
-                synthesis: { documents: 12 }
-              }),
+              config: budgetConfig(runDir, server.url, maxCostUsd),
               systems: ["base", "prompt-only"],
               references: false
             })
