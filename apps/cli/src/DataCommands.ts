@@ -26,25 +26,25 @@ const opt = <A>(o: Option.Option<A>): A | undefined => (Option.isSome(o) ? o.val
 export const dataFlags = {
   data: Flag.Directory("data").pipe(
     Flag.withDescription(
-      "Dataset folder in the bundled layout (labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl, documents.jsonl). Example: --data data/kuake_qtr"
+      "Dataset folder in the bundled layout (labeled, unlabeled, retrieval_test, pair_test, documents; each .jsonl, or .csv/.tsv with a header row). Example: --data data/kuake_qtr"
     ),
     Flag.optional
   ),
   labeled: Flag.File("labeled").pipe(
     Flag.withDescription(
-      "Human-graded pairs, JSONL {qid,did,query,doc,label}. Overrides the folder's file. Example: --labeled my/labeled.jsonl"
+      "Human-graded pairs, JSONL {qid,did,query,doc,label} or CSV/TSV with those columns. Overrides the folder's file. Example: --labeled my/labeled.csv"
     ),
     Flag.optional
   ),
   unlabeled: Flag.File("unlabeled").pipe(
     Flag.withDescription(
-      "Click-log pairs without grades, JSONL {qid,did,query,doc}. Example: --unlabeled my/clicks.jsonl"
+      "Click-log pairs without grades, JSONL {qid,did,query,doc} or CSV/TSV with those columns. Example: --unlabeled my/clicks.jsonl"
     ),
     Flag.optional
   ),
   documents: Flag.File("documents").pipe(
     Flag.withDescription(
-      "Optional documents, JSONL {id,title,ocr?,asr?,text?}; every pair's did must be listed. Example: --documents my/videos.jsonl"
+      "Optional documents, JSONL {id,title,ocr?,asr?,text?} or CSV/TSV with those columns; every pair's did must be listed. Example: --documents my/videos.jsonl"
     ),
     Flag.optional
   ),
@@ -108,17 +108,20 @@ type DataInput = {
  * @since 0.1.0
  * @category constructors
  */
-export const filesOf = (input: DataInput): Inputs.DataFiles => {
-  const base = Option.isSome(input.data) ? Inputs.filesIn(input.data.value) : {}
-  const pick = (k: keyof Inputs.DataFiles, o: Option.Option<string>) => opt(o) ?? base[k]
-  return {
-    labeled: pick("labeled", input.labeled),
-    unlabeled: pick("unlabeled", input.unlabeled),
-    documents: pick("documents", input.documents),
-    retrievalTest: pick("retrievalTest", input.retrievalTest),
-    pairTest: pick("pairTest", input.pairTest)
-  }
-}
+export const filesOf = (input: DataInput): Effect.Effect<Inputs.DataFiles, PipelineError.PipelineError> =>
+  Effect.map(
+    Option.isSome(input.data) ? Inputs.filesIn(input.data.value) : Effect.succeed<Inputs.DataFiles>({}),
+    (base) => {
+      const pick = (k: keyof Inputs.DataFiles, o: Option.Option<string>) => opt(o) ?? base[k]
+      return {
+        labeled: pick("labeled", input.labeled),
+        unlabeled: pick("unlabeled", input.unlabeled),
+        documents: pick("documents", input.documents),
+        retrievalTest: pick("retrievalTest", input.retrievalTest),
+        pairTest: pick("pairTest", input.pairTest)
+      }
+    }
+  )
 
 /**
  * Named input files that do not exist: a usage error (exit 2) naming the flag or config key, as for a missing
@@ -192,12 +195,12 @@ const requireAny = (input: DataInput, files: Inputs.DataFiles) =>
     if (dir !== undefined && !fs.existsSync(dir))
       return yield* usage(
         `data directory ${dir} does not exist`,
-        "pass --data DIR naming a folder with labeled.jsonl, unlabeled.jsonl, … (e.g. --data data/kuake_qtr)"
+        "pass --data DIR naming a folder with labeled.jsonl, unlabeled.jsonl, … (or .csv/.tsv) (e.g. --data data/kuake_qtr)"
       )
     if (!Object.values(files).some((f) => f !== undefined))
       return yield* usage(
         dir !== undefined ? `${dir} holds none of the dataset files` : "no data files given",
-        "pass --data DIR (e.g. --data data/kuake_qtr) with labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl, or individual files such as --labeled FILE"
+        "pass --data DIR (e.g. --data data/kuake_qtr) with labeled.jsonl, unlabeled.jsonl, retrieval_test.jsonl, pair_test.jsonl (or .csv/.tsv), or individual files such as --labeled FILE"
       )
     yield* requireFiles(files)
   })
@@ -211,7 +214,7 @@ const minCandidates = Flag.Int("min-candidates").pipe(
 
 const validate = Command.make("validate", { ...dataFlags, minCandidates }, (input) =>
   Effect.gen(function* () {
-    const files = filesOf(input)
+    const files = yield* filesOf(input)
     yield* requireAny(input, files)
     // a dataset folder is checked as a run reads it: a run needs the labeled pairs and the unlabeled pool
     const dir = opt(input.data)
@@ -219,7 +222,7 @@ const validate = Command.make("validate", { ...dataFlags, minCandidates }, (inpu
       const missing = (["labeled", "unlabeled"] as const).filter((k) => files[k] === undefined)
       if (missing.length > 0)
         return yield* usage(
-          `${dir} has no ${missing.map((k) => `${k}.jsonl`).join(" and no ")}, which a run needs`,
+          `${dir} has no ${missing.map((k) => `${k}.jsonl (or .csv, .tsv)`).join(" and no ")}, which a run needs`,
           `add ${missing.map((k) => `${k}.jsonl`).join(" and ")} to the folder, or name the file${missing.length > 1 ? "s" : ""} with ${missing.map((k) => `--${k} FILE`).join(" ")}`
         )
     }
@@ -272,7 +275,7 @@ const validate = Command.make("validate", { ...dataFlags, minCandidates }, (inpu
 
 const stats = Command.make("stats", dataFlags, (input) =>
   Effect.gen(function* () {
-    const files = filesOf(input)
+    const files = yield* filesOf(input)
     yield* requireAny(input, files)
     const { dataset } = yield* loadData(files, input)
     const s = Inputs.stats(dataset)
@@ -315,7 +318,7 @@ const convert = Command.make(
     input: Flag.File("input").pipe(
       Flag.withAlias("i"),
       Flag.withDescription(
-        "File to read; format from the extension (.jsonl, .parquet, .trec/.qrels). Example: --input data/qbqtc/labeled.jsonl"
+        "File to read; format from the extension (.jsonl, .parquet, .csv/.tsv with a header row, .trec/.qrels). Example: --input data/qbqtc/labeled.jsonl"
       )
     ),
     output: Flag.String("output").pipe(
@@ -327,7 +330,8 @@ const convert = Command.make(
         "Row kind, for validation: labeled, unlabeled, documents, or qrels (qid/did/label only). Default: labeled for JSONL/Parquet."
       ),
       Flag.withDefault("labeled" as const)
-    )
+    ),
+    allowBom: dataFlags.allowBom
   },
   (input) =>
     Effect.gen(function* () {
@@ -336,9 +340,11 @@ const convert = Command.make(
       if (from === undefined || to === undefined) {
         return yield* usage(
           `cannot tell the format of ${from === undefined ? input.input : input.output}`,
-          "use the extensions .jsonl, .parquet, .trec or .qrels"
+          "use the extensions .jsonl, .parquet, .trec or .qrels (and .csv or .tsv for --input)"
         )
       }
+      const refused = Formats.notWritable(input.output, to)
+      if (refused !== undefined) return yield* refused
       const outDir = path.dirname(path.resolve(input.output))
       if (!fs.existsSync(outDir))
         return yield* usage(
@@ -346,7 +352,7 @@ const convert = Command.make(
           `create it first (mkdir -p ${outDir}) or write elsewhere`
         )
       const kind = from === "trec" ? "qrels" : input.kind
-      const rows = yield* Formats.read(input.input, from, kind).pipe(
+      const rows = yield* Formats.read(input.input, from, kind, { allowBom: input.allowBom }).pipe(
         // convert has no --skip-invalid: say what does fix it
         Effect.mapError((e) =>
           e._tag === "DatasetError" && (e.reason === "invalid" || e.reason === "malformed") && e.hint === undefined
@@ -365,11 +371,12 @@ const convert = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Convert between JSONL, Parquet and TREC qrels. Rows are validated on the way (labeled pairs by default). TREC qrels hold only qid, did and label."
+    "Convert between JSONL, Parquet and TREC qrels, and from CSV/TSV (header row naming the fields) to any of them. Rows are validated on the way (labeled pairs by default). TREC qrels hold only qid, did and label."
   ),
   Command.withExamples([
     { command: "ssra data convert -i data/qbqtc/labeled.jsonl -o labeled.parquet", description: "JSONL → Parquet" },
     { command: "ssra data convert -i labeled.parquet -o labeled.jsonl", description: "Parquet → JSONL" },
+    { command: "ssra data convert -i graded.csv -o labeled.jsonl", description: "spreadsheet export (CSV) → JSONL" },
     {
       command: "ssra data convert -i data/kuake_qtr/retrieval_test.jsonl -o qrels.trec",
       description: "graded pairs → TREC qrels (qid 0 did label)"
@@ -404,7 +411,7 @@ const sample = Command.make(
   },
   (input) =>
     Effect.gen(function* () {
-      const files = filesOf(input)
+      const files = yield* filesOf(input)
       yield* requireAny(input, files)
       const { dataset } = yield* loadData(files, input)
       const small = Inputs.subsample(

@@ -1,10 +1,10 @@
 /**
  * File formats `ssra data convert` reads and writes: JSONL and Parquet (through core's streaming readers and
- * atomic writers) and TREC qrels. The row kind picks the schema every row is validated against.
+ * atomic writers), TREC qrels, and CSV / TSV with a header row (read only). The row kind picks the schema every row is validated against.
  *
  * @since 0.1.0
  */
-import { type DatasetError, Jsonl, Pair, Parquet, Trec } from "@ssra/core"
+import { type DatasetError, Delimited, Jsonl, Pair, Parquet, Trec } from "@ssra/core"
 import { Inputs } from "@ssra/pipeline"
 import { Effect, Schema } from "effect"
 import { type UsageError, usage } from "./ExitCode.js"
@@ -13,7 +13,7 @@ import { type UsageError, usage } from "./ExitCode.js"
  * @since 0.1.0
  * @category models
  */
-export type Format = "jsonl" | "parquet" | "trec"
+export type Format = "jsonl" | "parquet" | "trec" | Delimited.Format
 
 /**
  * @since 0.1.0
@@ -31,6 +31,8 @@ export const formatOf = (file: string): Format | undefined => {
   const lower = file.toLowerCase()
   if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson")) return "jsonl"
   if (lower.endsWith(".parquet")) return "parquet"
+  const delimited = Delimited.formatOf(lower)
+  if (delimited !== undefined) return delimited
   if (lower.endsWith(".trec") || lower.endsWith(".qrels") || lower.endsWith(".txt")) return "trec"
   return undefined
 }
@@ -61,7 +63,8 @@ const schemaOf = (kind: Kind): Schema.Codec<any, any> =>
 export const read = (
   file: string,
   format: Format,
-  kind: Kind
+  kind: Kind,
+  options: { readonly allowBom?: boolean | undefined } = {}
 ): Effect.Effect<ReadonlyArray<any>, DatasetError.DatasetError | UsageError> => {
   if (format === "trec") {
     return Effect.map(Trec.readQrelsMap(file), (map) => {
@@ -71,8 +74,23 @@ export const read = (
     })
   }
   const schema = schemaOf(kind)
-  return format === "jsonl" ? Jsonl.readAll(file, schema) : Parquet.readAll(file, schema)
+  if (format === "csv" || format === "tsv") return Delimited.readAll(file, schema, { format, ...options })
+  return format === "jsonl" ? Jsonl.readAll(file, schema, options) : Parquet.readAll(file, schema)
 }
+
+/**
+ * The error for an output format ssra reads but does not write (CSV, TSV), or `undefined` for one it writes.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const notWritable = (file: string, format: Format): UsageError | undefined =>
+  format === "csv" || format === "tsv"
+    ? usage(
+        `writing ${format.toUpperCase()} is not supported (--output ${file})`,
+        "CSV and TSV are read only: write .jsonl or .parquet"
+      )
+    : undefined
 
 /**
  * Writes rows as `format` atomically; returns the row count.
@@ -103,6 +121,7 @@ export const write = (
       (s) => s.rows
     )
   }
+  if (format === "csv" || format === "tsv") return Effect.fail(notWritable(file, format)!)
   const schema = schemaOf(kind)
   return format === "jsonl"
     ? Effect.map(Jsonl.writeAll(file, rows, { schema }), (s) => s.rows)

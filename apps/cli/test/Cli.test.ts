@@ -105,7 +105,7 @@ describe("ssra CLI", () => {
       write(dir, "unlabeled.jsonl", [{ qid: "q2", did: "d1", query: "头痛", doc: "头痛怎么办" }])
       const r = yield* runCli(["data", "validate", "--data", dir])
       assert.strictEqual(r.code, ExitCode.codes.usage)
-      assert.include(r.output, `${dir} has no labeled.jsonl, which a run needs`)
+      assert.include(r.output, `${dir} has no labeled.jsonl (or .csv, .tsv), which a run needs`)
       assert.include(r.output, "--labeled FILE")
     })
   )

@@ -69,7 +69,7 @@ describe("ProgressView", () => {
     view.emit({ type: "stage-start", stage: "score-model", key: "k" })
     t = 5000
     tick!()
-    assert.include(out.at(-1)!, "score-model working… 5s")
+    assert.include(out.at(-1)!, "score-model working… 5 s")
     view.emit({ type: "stage-end", stage: "score-model", skipped: false, durationMs: 6000 })
     assert.strictEqual(tick, undefined)
     assert.include(out.at(-1)!, "✓ score-model done in 6s")

@@ -345,7 +345,7 @@ describe("ssra bins (item 9)", () => {
       assert.match(current.stdout, /v0\.1\.0/)
     })
 
-  it("SIGTERM stops a run through the bin wrapper: exit 130", async () => {
+  it("SIGTERM stops a run through the bin wrapper: exit 143, the manifest says interrupted", async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-sigterm-"))
     const child = spawn(
       process.execPath,
@@ -367,7 +367,9 @@ describe("ssra bins (item 9)", () => {
     })
     child.kill("SIGTERM")
     const code = await new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)))
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8"))
     fs.rmSync(runDir, { recursive: true, force: true })
-    assert.strictEqual(code, 130)
+    assert.strictEqual(code, 143)
+    assert.strictEqual(manifest.status, "interrupted")
   }, 120_000)
 })

@@ -8,8 +8,9 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect, Stream } from "effect"
+import { Effect, type Schema, Stream } from "effect"
 import { DatasetError } from "./DatasetError.js"
+import * as Delimited from "./Delimited.js"
 import { type GradeScale, inferScale as inferScaleOf } from "./Grade.js"
 import * as Jsonl from "./Jsonl.js"
 import { LabeledPair, labeledPairOn, UnlabeledPair } from "./Pair.js"
@@ -106,14 +107,56 @@ export const files = (
   })
 
 /**
- * The grade scale of a labeled JSONL file: the smallest scale holding every label (QBQTC → 0–2, KUAKE-QTR → 0–3).
+ * The row formats a pair or documents file may have: JSON Lines, or CSV / TSV with a header row.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RowFormat = "jsonl" | Delimited.Format
+
+/**
+ * The row format a file name says: `.csv` and `.tsv` are delimited, anything else is read as JSON Lines.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const rowFormatOf = (file: string): RowFormat => Delimited.formatOf(file) ?? "jsonl"
+
+/**
+ * Streams the rows of a pair or documents file in the format its name says (JSONL, CSV or TSV), each decoded by
+ * `schema`, with the same options and the same file:line:field errors whatever the format.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readRows = <A, I>(
+  file: string,
+  schema: Schema.Codec<A, I>,
+  options: Jsonl.ReadOptions = {}
+): Stream.Stream<A, DatasetError> =>
+  rowFormatOf(file) === "jsonl" ? Jsonl.read(file, schema, options) : Delimited.read(file, schema, options)
+
+/**
+ * Reads every row of a pair or documents file (JSONL, CSV or TSV) into an array.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readAllRows = <A, I>(
+  file: string,
+  schema: Schema.Codec<A, I>,
+  options: Jsonl.ReadOptions = {}
+): Effect.Effect<Array<A>, DatasetError> => Stream.runCollect(readRows(file, schema, options))
+
+/**
+ * The grade scale of a labeled JSONL, CSV or TSV file: the smallest scale holding every label (QBQTC → 0–2, KUAKE-QTR → 0–3).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const inferScale = (labeledFile: string): Effect.Effect<GradeScale, DatasetError> =>
   Stream.runFold(
-    Jsonl.read(labeledFile, LabeledPair),
+    readRows(labeledFile, LabeledPair),
     () => ({ max: 0 }),
     (acc, row) => {
       if (row.label > acc.max) acc.max = row.label
@@ -162,7 +205,7 @@ export const labeled = (
   part: "labeled" | "retrievalTest" | "pairTest" = "labeled",
   options: Jsonl.ReadOptions = {}
 ): Stream.Stream<LabeledPair, DatasetError> =>
-  Jsonl.read(set.files[part], labeledPairOn(set.scale), options) as Stream.Stream<LabeledPair, DatasetError>
+  readRows(set.files[part], labeledPairOn(set.scale), options) as Stream.Stream<LabeledPair, DatasetError>
 
 /**
  * The unlabeled pairs of a set.
@@ -171,7 +214,7 @@ export const labeled = (
  * @category reading
  */
 export const unlabeled = (set: Opened, options: Jsonl.ReadOptions = {}): Stream.Stream<UnlabeledPair, DatasetError> =>
-  Jsonl.read(set.files.unlabeled, UnlabeledPair, options)
+  readRows(set.files.unlabeled, UnlabeledPair, options)
 
 /**
  * The retrieval qrels of a set, grades checked against its scale.

@@ -98,7 +98,12 @@ const columnTypeOf = (ast: SchemaAST.AST): ColumnType => {
             : "json"
     case "Union": {
       const kinds = new Set(ast.types.map(columnTypeOf))
-      return kinds.size === 1 ? [...kinds][0]! : "json"
+      if (kinds.size === 1) return [...kinds][0]!
+      // text or an integer (ids such as `qid`: numbers are accepted and read as strings) is a text column; a number
+      // written into it is stored as its decimal text
+      return [...kinds].every((k) => k === "string" || k === "int32" || k === "int64") && kinds.has("string")
+        ? "string"
+        : "json"
     }
     default:
       return "json"
@@ -306,6 +311,9 @@ export const write = <A, E, R>(
             buffers[i]!.push(value)
             break
           }
+          case "string":
+            buffers[i]!.push(typeof value === "number" ? String(value) : value)
+            break
           default:
             buffers[i]!.push(value)
         }

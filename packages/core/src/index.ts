@@ -7,6 +7,7 @@
 export * as AtomicFile from "./AtomicFile.js"
 export * as Dataset from "./Dataset.js"
 export * as DatasetError from "./DatasetError.js"
+export * as Delimited from "./Delimited.js"
 export * as Document from "./Document.js"
 export * as Grade from "./Grade.js"
 export * as Hash from "./Hash.js"

@@ -1,6 +1,6 @@
 /**
  * The inputs of a run: labeled pairs, the unlabeled click-log pool, optional documents and the test files, loaded
- * through core's JSONL readers and cross-checked (one text per document id, pairs that name known documents, an
+ * through core's row readers (JSONL, CSV or TSV by extension) and cross-checked (one text per document id, pairs that name known documents, an
  * unlabeled pool that overlaps the documents, test queries that leak into training). Also the data statistics
  * and the seeded sub-sampling the demo and the tests use.
  *
@@ -9,7 +9,17 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type DatasetError, Document, Grade, Hash, Jsonl, Pair, Sampling, Text } from "@ssra/core"
+import {
+  Dataset as CoreDataset,
+  type DatasetError,
+  Document,
+  Grade,
+  Hash,
+  Jsonl,
+  Pair,
+  Sampling,
+  Text
+} from "@ssra/core"
 import { Effect, Schema } from "effect"
 import { PipelineError } from "./PipelineError.js"
 
@@ -42,19 +52,39 @@ export const standardNames = {
 } as const
 
 /**
- * The standard files present in `dir`.
+ * The row formats a standard file may come in, in the order they are named in messages.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const standardExtensions = [".jsonl", ".csv", ".tsv"] as const
+
+/**
+ * The standard files present in `dir`, each as JSONL, CSV or TSV (`labeled.jsonl`, `labeled.csv`,
+ * `labeled.tsv`, …). The same file in two formats is an error naming both: which one a run reads must not
+ * depend on a rule the user has to guess.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const filesIn = (dir: string): DataFiles => {
-  const out: Record<string, string> = {}
-  for (const [kind, name] of Object.entries(standardNames)) {
-    const file = path.join(dir, name)
-    if (fs.existsSync(file)) out[kind] = file
-  }
-  return out
-}
+export const filesIn = (dir: string): Effect.Effect<DataFiles, PipelineError> =>
+  Effect.suspend(() => {
+    const out: Record<string, string> = {}
+    for (const [kind, name] of Object.entries(standardNames)) {
+      const stem = name.slice(0, -".jsonl".length)
+      const found = standardExtensions.map((ext) => path.join(dir, stem + ext)).filter((f) => fs.existsSync(f))
+      if (found.length > 1)
+        return Effect.fail(
+          new PipelineError({
+            reason: "input",
+            detail: `${dir} holds ${found.map((f) => path.basename(f)).join(" and ")}: the same file in ${found.length} formats`,
+            hint: `keep one of them in the folder, or name the one to read (data.${kind} in the config)`
+          })
+        )
+      if (found.length === 1) out[kind] = found[0]!
+    }
+    return Effect.succeed(out as DataFiles)
+  })
 
 /**
  * A document record in a documents file: a short-video document is title + OCR + ASR; `text` (when given) is
@@ -140,7 +170,7 @@ export const load = (
         const file = files[kind]
         if (file === undefined) return [] as Array<A>
         hashes[kind] = yield* Hash.hashFile(file)
-        return yield* Jsonl.readAll(
+        return yield* CoreDataset.readAllRows(
           file,
           schema,
           readOpts(file, options, (summary) => {

@@ -50,7 +50,7 @@ const ScaleFile = Schema.Struct({ max: Schema.Literals([1, 2, 3]) })
  */
 export const dataFiles = (config: PipelineConfig.Config): Effect.Effect<Inputs.DataFiles, PipelineError> =>
   Effect.gen(function* () {
-    const base = config.data.dir !== undefined ? Inputs.filesIn(config.data.dir) : {}
+    const base = config.data.dir !== undefined ? yield* Inputs.filesIn(config.data.dir) : {}
     const split = config.data.split !== undefined
     if (split && (config.data.retrievalTest !== undefined || config.data.pairTest !== undefined)) {
       return yield* new PipelineError({
@@ -79,7 +79,10 @@ export const dataFiles = (config: PipelineConfig.Config): Effect.Effect<Inputs.D
       return yield* new PipelineError({
         reason: "config",
         stage: "prepare",
-        detail: config.data.dir !== undefined ? `no labeled.jsonl in ${config.data.dir}` : "no labeled data configured",
+        detail:
+          config.data.dir !== undefined
+            ? `no labeled.jsonl (or labeled.csv, labeled.tsv) in ${config.data.dir}`
+            : "no labeled data configured",
         hint: "pass --data DIR (a folder with labeled.jsonl, unlabeled.jsonl, …) or --labeled FILE, or set data.labeled in the config file"
       })
     }
@@ -163,7 +166,7 @@ export const loadFiles = (
           hint: `set evaluation.minCandidates to ${plan.minCandidates} as well, or raise data.split.minCandidates`
         })
       }
-      const base = config.data.dir !== undefined ? Inputs.filesIn(config.data.dir) : {}
+      const base = config.data.dir !== undefined ? yield* Inputs.filesIn(config.data.dir) : {}
       const result = yield* Inputs.splitTest(loaded, plan)
       dataset = result.dataset
       split = {

@@ -37,6 +37,29 @@ const startServer = () =>
     }
   })
 
+/**
+ * Prompt-only synthesis of 12 documents (36 calls) at 40 prompt + 8 completion tokens per call and 1000 / 2000 USD
+ * per million tokens: 0.056 USD a call, capped at `maxCostUsd`.
+ */
+const budgetConfig = (runDir: string, baseUrl: string, maxCostUsd: number) =>
+  tinyConfig(runDir, {
+    backends: {
+      // maxInFlight 4: the prompt query model keeps maxInFlight calls in flight, so the spend at the cap is fixed
+      llm: {
+        baseUrl,
+        model: "m",
+        maxAttempts: 1,
+        maxInFlight: 4,
+        pricePerMillionInput: 1000,
+        pricePerMillionOutput: 2000,
+        maxCostUsd
+      }
+    },
+    stage1: { enabled: false },
+    stage2: { enabled: false },
+    synthesis: { documents: 12 }
+  })
+
 describe("LLM backends through an OpenAI-compatible endpoint", () => {
   it("sends the key from SSRA_LLM_API_KEY when the config names no apiKeyEnv (the flags-only way)", async () => {
     const server = await startServer()
@@ -112,24 +135,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-budget-"))
       // 40 prompt + 8 completion tokens per call at 1000 / 2000 USD per million: 0.056 USD a call; 4 calls in flight
       // reserve ≈ 1 USD of the cap, so a cap of 2 stops the first invocation part way
-      const config = (maxCostUsd: number) =>
-        tinyConfig(runDir, {
-          backends: {
-            llm: {
-              baseUrl: server.url,
-              model: "m",
-              maxAttempts: 1,
-              // the prompt query model keeps maxInFlight calls in flight
-              maxInFlight: 4,
-              pricePerMillionInput: 1000,
-              pricePerMillionOutput: 2000,
-              maxCostUsd
-            }
-          },
-          stage1: { enabled: false },
-          stage2: { enabled: false },
-          synthesis: { documents: 12 }
-        })
+      const config = (maxCostUsd: number) => budgetConfig(runDir, server.url, maxCostUsd)
       const run = (cap: number) =>
         Effect.runPromise(
           Effect.flip(Pipeline.run({ config: config(cap), systems: ["base", "prompt-only"], references: false }))
@@ -166,6 +172,47 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       assert.strictEqual(last.llmCumulative.invocations, 2)
       assert.closeTo(last.llmCumulative.costUsd, afterFirst.llmCumulative.costUsd + last.totals.costUsd, 1e-9)
       assert.closeTo(last.llmCumulative.costUsd, 12 * 3 * 0.056, 1e-6)
+    } finally {
+      await server.close()
+    }
+  }, 120_000)
+
+  it("a rerun that reaches the cap names the configured maxCostUsd, not the float-noisy budget left", async () => {
+    const server = await startServer()
+    try {
+      const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-budget-message-"))
+      // 0.056 USD a call, 36 calls to finish (see above); each call reserves its estimate (≈ 0.24 USD) while in flight,
+      // so a cap of 3 stops the first invocation part way, after some answers were paid for
+      const run = (maxCostUsd: number) =>
+        Effect.runPromise(
+          Effect.flip(
+            Pipeline.run({
+              config: budgetConfig(runDir, server.url, maxCostUsd),
+              systems: ["base", "prompt-only"],
+              references: false
+            })
+          )
+        )
+      const first = await run(3)
+      assert.strictEqual((first as { reason?: string }).reason, "budget")
+      assert.include((first as Error).message, "budget of 3 USD reached")
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const spentBefore = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")).llmCumulative
+        .costUsd as number
+      assert.isAbove(spentBefore, 0)
+
+      // a cap 0.1 to 0.2 USD above the spend: the rerun starts (the cap is not spent yet), and its first call, with
+      // the cap less what was spent before as the budget left, is refused — the message still names the cap
+      const cap = (Math.ceil(spentBefore * 10) + 1) / 10
+      const rerun = await run(cap)
+      const message = (rerun as Error).message
+      assert.strictEqual((rerun as { reason?: string }).reason, "budget")
+      assert.notInclude(message, "already spent by earlier invocations")
+      assert.include(message, `budget of ${cap} USD reached (spent 0.0000 now and ${spentBefore.toFixed(4)} before`)
+      assert.include(message, "raise backends.llm.maxCostUsd")
+      // what an earlier version printed: the budget left, cap - spent, with binary-float noise
+      assert.notInclude(message, `budget of ${cap - spentBefore} `)
+      assert.notMatch(message, /budget of \d+\.\d{5,}/)
     } finally {
       await server.close()
     }

@@ -28,18 +28,35 @@ export interface LineReadOptions {
     | undefined
 }
 
-/** Thrown by a line parser: what is wrong with the line, and where in it. */
+/**
+ * Thrown by a line parser: what is wrong with the line, and where in it. `line` names an earlier line when the
+ * problem belongs to a record that started there (a quoted CSV cell spanning lines).
+ */
 export class LineProblem {
   constructor(
     readonly reason: "malformed" | "invalid",
     readonly detail: string,
     readonly field?: string | undefined,
-    readonly hint?: string | undefined
+    readonly hint?: string | undefined,
+    readonly line?: number | undefined
   ) {}
 }
 
 /** Parses the text of one non-blank line (1-based `line`) into a value, or throws a `LineProblem`. */
 export type LineParser<A> = (text: string, line: number) => A
+
+/** What a `RecordParser` returns for a line that completes no record (a header, or a record that goes on). */
+export const pending: unique symbol = Symbol.for("@ssra/core/lines/pending")
+
+/**
+ * A parser whose records may span lines (CSV with quoted newlines): it sees every line, blank ones included, and
+ * is told when the file ends so that a record left open fails.
+ */
+export interface RecordParser<A> {
+  readonly line: (text: string, line: number) => A | typeof pending
+  /** Called once after the last line; throws a `LineProblem` when a record is still open. */
+  readonly end: () => void
+}
 
 const NEWLINE = 0x0a
 const CR = 0x0d
@@ -102,13 +119,15 @@ export const readLines = <A>(
   file: string,
   format: string,
   options: LineReadOptions,
-  makeParser: () => LineParser<A>
+  makeParser: () => LineParser<A> | RecordParser<A>
 ): Stream.Stream<A, DatasetError> => {
   const maxLineBytes = options.maxLineBytes ?? 8 * 1024 * 1024
   const skip = options.onInvalid === "skip"
   async function* run(): AsyncGenerator<ReadonlyArray<A>> {
     checkFile(file, format)
-    const parse = makeParser()
+    const parser = makeParser()
+    const records = typeof parser === "function" ? undefined : parser
+    const parse = typeof parser === "function" ? parser : parser.line
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
     const rejectsFile = skip ? options.rejectsFile : undefined
     // a failure writing the rejects side file names that file (not the input being read) and says what to do
@@ -172,32 +191,37 @@ export const readLines = <A>(
           return
         }
       }
-      if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim().length === 0)) return
-      let value: A
+      if (records === undefined && (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim().length === 0))) return
+      let value: A | typeof pending
       try {
         value = parse(text, line)
       } catch (problem) {
-        if (!(problem instanceof LineProblem)) throw problem
-        reject(
-          {
-            line,
-            ...(problem.field !== undefined ? { field: problem.field } : {}),
-            reason: problem.detail,
-            raw: text.slice(0, 2000)
-          },
-          new DatasetError({
-            file,
-            line,
-            ...(problem.field !== undefined ? { field: problem.field } : {}),
-            reason: problem.reason,
-            detail: problem.detail,
-            ...(problem.hint !== undefined ? { hint: problem.hint } : {})
-          })
-        )
+        rejectProblem(problem, text)
         return
       }
+      if (value === pending) return
       batch.push(value)
       count++
+    }
+    const rejectProblem = (problem: unknown, text: string) => {
+      if (!(problem instanceof LineProblem)) throw problem
+      const at = problem.line ?? line
+      reject(
+        {
+          line: at,
+          ...(problem.field !== undefined ? { field: problem.field } : {}),
+          reason: problem.detail,
+          raw: text.slice(0, 2000)
+        },
+        new DatasetError({
+          file,
+          line: at,
+          ...(problem.field !== undefined ? { field: problem.field } : {}),
+          reason: problem.reason,
+          detail: problem.detail,
+          ...(problem.hint !== undefined ? { hint: problem.hint } : {})
+        })
+      )
     }
     const tooLong = (bytes: number) => {
       line++
@@ -275,6 +299,13 @@ export const readLines = <A>(
       }
       if (overflow > 0) tooLong(overflow + carryBytes)
       else if (carryBytes > 0) handle(Buffer.concat(carry), undefined)
+      if (records !== undefined) {
+        try {
+          records.end()
+        } catch (problem) {
+          rejectProblem(problem, "")
+        }
+      }
       if (batch.length > 0) yield batch
       batch = []
       if (count === 0 && !options.allowEmpty) {
