@@ -681,7 +681,7 @@ export const splitTest = (
         reason: "input",
         stage: "prepare",
         detail: `none of the ${testQueries} held-out queries of ${source} has ${plan.minCandidates} or more judged candidates with two distinct grades (the largest has ${largest}), so the retrieval test would be empty`,
-        hint: "lower data.split.minCandidates together with evaluation.minCandidates (the evaluator drops queries below it), or raise data.split.testFraction"
+        hint: `pass --min-candidates ${Math.max(2, Math.min(largest, plan.minCandidates - 1))} (sets evaluation.minCandidates, which the split follows unless data.split.minCandidates is set; nDCG@10 over fewer candidates is easier to score well on), or raise --split-test (data.split.testFraction)`
       })
     }
     if (pairTest.length === 0) {

@@ -620,6 +620,7 @@ const stages = (
       scoreModel: score.report,
       filters,
       resamples: config.evaluation.bootstrapSamples,
+      minCandidates: config.evaluation.minCandidates,
       seed: config.seed,
       runDir: ctx.runDir,
       durationMs: performance.now() - started,

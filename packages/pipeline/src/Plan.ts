@@ -406,7 +406,24 @@ const synthesisProblems = (config: Config, data: CheckedData, systems: ReadonlyA
 
 /** A run with no test rows evaluates nothing: every table would be n/a. */
 const evaluationProblems = (config: Config, data: CheckedData): Array<SetupProblem> => {
-  if (data.retrievalTest.length > 0 || data.pairTest.length > 0 || config.evaluation.required === false) return []
+  if (config.evaluation.required === false) return []
+  if (data.retrievalTest.length > 0 || data.pairTest.length > 0) {
+    // one of the two tests alone: its half of every table is n/a, which a user should know before training
+    const missing =
+      data.retrievalTest.length === 0
+        ? "no retrieval test (retrieval_test.jsonl / --retrieval-test): nDCG@10 will be n/a in every table"
+        : data.pairTest.length === 0
+          ? "no pair test (pair_test.jsonl / --pair-test): AP@≥t will be n/a in every table"
+          : undefined
+    return missing === undefined
+      ? []
+      : [
+          {
+            level: "warning",
+            message: `${missing}; --split-test 0.2 holds out a share of the labeled queries as both tests instead`
+          }
+        ]
+  }
   return [
     {
       level: "error",

@@ -301,6 +301,8 @@ export interface ReportInput {
     }>
   }>
   readonly resamples: number
+  /** `evaluation.minCandidates`: retrieval-test queries with fewer judged candidates are dropped (default 10). */
+  readonly minCandidates?: number | undefined
   readonly seed: number
   readonly runDir: string
   /** This invocation's time up to the report. */
@@ -365,7 +367,7 @@ export const alignmentTable = (input: ReportInput): string => {
  * @category rendering
  */
 export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, ReadonlyArray<Difference>>): string => {
-  let out = `# ${input.title}\n\nDataset \`${input.dataset}\` (grades 0–${input.scaleMax}). Metrics: nDCG@10 as trec_eval \`ndcg_cut.10\` (queries with < 10 judged candidates dropped), AP@≥t as scikit-learn \`average_precision_score\` on cosine scores; "n/a" = undefined (no grade ≥ t on this set). In parentheses: difference from the base model with its 95% paired-bootstrap interval (${input.resamples} resamples, seed ${input.seed}; over queries for nDCG, over pairs for AP). Run directory: \`${input.runDir}\`; ${timeLine(input)}.\n\n`
+  let out = `# ${input.title}\n\nDataset \`${input.dataset}\` (grades 0–${input.scaleMax}). Metrics: nDCG@10 as trec_eval \`ndcg_cut.10\` (queries with < ${input.minCandidates ?? 10} judged candidates dropped), AP@≥t as scikit-learn \`average_precision_score\` on cosine scores; "n/a" = undefined (no grade ≥ t on this set). In parentheses: difference from the base model with its 95% paired-bootstrap interval (${input.resamples} resamples, seed ${input.seed}; over queries for nDCG, over pairs for AP). Run directory: \`${input.runDir}\`; ${timeLine(input)}.\n\n`
   const byName = new Map(input.rows.map((r) => [r.system, r] as const))
   for (const t of input.tables) {
     const rows = t.systems.map((s) => byName.get(s)).filter((r): r is SystemRow => r !== undefined)

@@ -692,4 +692,16 @@ describe("Plan.check and synthesis eligibility", () => {
     )
     assert.notInclude(allowed.map((p) => p.message).join("\n"), "synthesis has no document")
   })
+
+  it("warns before training when only one of the two tests is given (its half of every table would be n/a)", () => {
+    const labeled = [pair("q1", "a", 1), pair("q1", "b", 2)]
+    const messages = (retrievalTest: Array<ReturnType<typeof pair>>, pairTest: Array<ReturnType<typeof pair>>) =>
+      Plan.check(PipelineConfig.defaults, { labeled, unlabeled: [], retrievalTest, pairTest }, ["base"])
+        .filter((p) => p.level === "warning")
+        .map((p) => p.message)
+        .join("\n")
+    assert.include(messages([], [pair("t1", "c", 1)]), "no retrieval test (retrieval_test.jsonl / --retrieval-test)")
+    assert.include(messages([pair("t1", "c", 1)], []), "no pair test (pair_test.jsonl / --pair-test)")
+    assert.notInclude(messages([pair("t1", "c", 1)], [pair("t2", "d", 0)]), "n/a in every table")
+  })
 })
