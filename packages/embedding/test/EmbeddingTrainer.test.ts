@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -79,6 +80,26 @@ describe("EmbeddingTrainer", () => {
         events.every((e) => e.pairsPerSecond > 0 && e.etaSeconds >= 0 && e.totalSteps > 0 && e.step <= result.steps)
       )
       assert.isAbove(after, before)
+    })
+  )
+
+  it.effect("featurizing in yielding slices trains bit-identical weights to the one-pass code it replaced", () =>
+    Effect.gen(function* () {
+      // 1466 rows: three slices. Regression constant: SHA-256 of both tables and the log-temperature printed by
+      // this same training on the code before featurization yielded (commit ed7d822).
+      const pairs = yield* loadGroups("kuake_qtr", "labeled.jsonl", 400)
+      const rows = TrainingSet.fromLabeledPairs(pairs, { scheme: "raw", scale: Grade.ssraScale })
+      assert.strictEqual(rows.length, 1466)
+      const result = yield* EmbeddingTrainer.train({
+        model: smallModel("separate"),
+        rows,
+        args: { epochs: 1, batchSize: 32, learningRate: 0.05, maxSteps: 20 }
+      })
+      const h = createHash("sha256")
+      h.update(new Uint8Array(result.model.queryTable.buffer))
+      h.update(new Uint8Array(result.model.documentTable.buffer))
+      h.update(String(result.model.logTemperature))
+      assert.strictEqual(h.digest("hex"), "9c828e28ff8b97b4a2840f4e4f109416955417a84b0fe010cd50bda5dadcf899")
     })
   )
 

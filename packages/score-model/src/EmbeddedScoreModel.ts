@@ -73,6 +73,21 @@ export interface TrainOptions {
   readonly heldOutFraction?: number | undefined
   /** Documents kept (seeded sample) for BM25/word IDF; saved with the model (default 5000). */
   readonly corpusSize?: number | undefined
+  /** Called after each training epoch (early stopping may end the fit before `total`). */
+  readonly onProgress?: ((event: TrainProgress) => void) | undefined
+}
+
+/**
+ * A training progress event: `done` of at most `total` epochs of the classifier fit.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrainProgress {
+  readonly task: "fit"
+  readonly done: number
+  readonly total: number
+  readonly unit: "epochs"
 }
 
 /**
@@ -211,6 +226,32 @@ const classWeightsOf = (counts: ReadonlyArray<number>, mode: "balanced" | "sqrt"
   return raw.map((w) => w / (mean > 0 ? mean : 1))
 }
 
+/** Most milliseconds of fitting between two yields, so an interruption stops the fit promptly. */
+const YIELD_EVERY_MS = 50
+
+/**
+ * Runs a stepwise fit, yielding to the runtime after every epoch and at least every `YIELD_EVERY_MS` within one
+ * (an interruption ends it between two minibatches). Yielding only lets other fibers run: the weights are the
+ * same as one synchronous `network.fit` call.
+ */
+const runFitter = (
+  fitter: network.Fitter,
+  epochs: number,
+  onProgress: ((event: TrainProgress) => void) | undefined
+): Effect.Effect<network.FitResult> =>
+  Effect.gen(function* () {
+    let since = performance.now()
+    for (;;) {
+      const step = fitter.step()
+      if (step !== "batch") onProgress?.({ task: "fit", done: fitter.epoch(), total: epochs, unit: "epochs" })
+      if (step === "done") return fitter.result()
+      if (step === "epoch" || performance.now() - since >= YIELD_EVERY_MS) {
+        yield* Effect.yieldNow
+        since = performance.now()
+      }
+    }
+  })
+
 /**
  * Trains an embedded score model. The held-out split (by `qid`, else by query text) serves early stopping and
  * temperature calibration, and the returned model's `config.report` evaluates it there against the majority
@@ -322,18 +363,16 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
     const classWeights = classWeightsOf(counts, weightsMode)
     const shape: network.NetworkShape = { inputs: width, hidden, classes: K, head }
 
-    const result = yield* Effect.sync(() => {
-      const initial = network.initialize(shape, prior, rng.fork("init"))
-      return network.fit(
-        shape,
-        initial,
-        { x: trainX, y: trainY },
-        { x: validX, y: validY },
-        classWeights,
-        fit,
-        rng.fork("fit")
-      )
-    })
+    const fitter = network.fitter(
+      shape,
+      network.initialize(shape, prior, rng.fork("init")),
+      { x: trainX, y: trainY },
+      { x: validX, y: validY },
+      classWeights,
+      fit,
+      rng.fork("fit")
+    )
+    const result = yield* runFitter(fitter, fit.epochs, options.onProgress)
     // early stopping keeps the starting weights when every epoch is worse: when that is because the loss blew up,
     // the "trained" model is an untrained one — say so instead of returning it
     // (blew up: a non-finite loss, or a held-out loss far above the starting weights' — not merely no gain)

@@ -3,10 +3,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Grade, Jsonl, Pair } from "@ssra/core"
+import { Grade, Hash, Jsonl, Pair } from "@ssra/core"
 import { DualEncoder } from "@ssra/embedding"
 import { Baselines, EmbeddedScoreModel, ScoreModel, ScoreModelError, TrainingReport } from "@ssra/score-model"
-import { Effect } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-score-"))
@@ -187,6 +187,73 @@ describe("EmbeddedScoreModel", () => {
       )
       assert.strictEqual((error as ScoreModelError.TrainingError).reason, "diverged")
       assert.include(error.message, "lower classifier.learningRate")
+    })
+  )
+
+  it.effect("the yielding, stepwise fit gives bit-identical weights to the one-call fit it replaced", () =>
+    Effect.gen(function* () {
+      // Regression constants: SHA-256 of the weights JSON and of the whole config.json, printed by these same
+      // trainings on the code before the fit yielded (commit ed7d822, network.fit in one synchronous call).
+      // A change here changes every model the README's measured tables come from.
+      const qbqtc = (yield* subset("qbqtc", 600, 0)).train
+      const cumulative = yield* EmbeddedScoreModel.train({
+        pairs: qbqtc,
+        seed: 3,
+        classifier: { head: "cumulative", hidden: 0, epochs: 5 }
+      })
+      assert.strictEqual(
+        cumulative.config.files.weights,
+        "c777bf49fb2003b1233a598168ff46e817adfc594e85fd92b40e7761f8223db6"
+      )
+      assert.strictEqual(
+        Hash.sha256(JSON.stringify(cumulative.config)),
+        "0927a469427078a83d85e1be3e9ae0acfccbbe001eab8161cf96b7cb3594716c"
+      )
+      // early stopping: 5 of 40 epochs run, the weights of epoch 3 kept
+      const kuake = (yield* subset("kuake_qtr", 1500, 0)).train
+      const events: Array<EmbeddedScoreModel.TrainProgress> = []
+      const stopped = yield* EmbeddedScoreModel.train({
+        pairs: kuake,
+        seed: 7,
+        classifier: { hidden: 16, epochs: 40, patience: 2, learningRate: 0.03 },
+        onProgress: (e) => events.push(e)
+      })
+      assert.strictEqual(stopped.config.training.epochs, 5)
+      assert.strictEqual(stopped.config.training.bestEpoch, 3)
+      assert.strictEqual(
+        stopped.config.files.weights,
+        "500bf918c5f177e15464b72c1cc8984ec083c76a9e4f40b4480b114988c96b4d"
+      )
+      assert.strictEqual(
+        Hash.sha256(JSON.stringify(stopped.config)),
+        "bf572fab5094f87b362a214791739c88e5a1990b5dfac57ae337fa493192f924"
+      )
+      assert.deepStrictEqual(
+        events,
+        [1, 2, 3, 4, 5].map((done) => ({ task: "fit", done, total: 40, unit: "epochs" }))
+      )
+    })
+  )
+
+  it.effect("an interruption stops the fit between epochs instead of after all of them", () =>
+    Effect.gen(function* () {
+      const { train } = yield* subset("kuake_qtr", 1500, 0)
+      const events: Array<EmbeddedScoreModel.TrainProgress> = []
+      const fiber = yield* Effect.forkChild(
+        EmbeddedScoreModel.train({
+          pairs: train,
+          seed: 7,
+          classifier: { hidden: 16, epochs: 40, patience: 40 },
+          onProgress: (e) => events.push(e)
+        })
+      )
+      while (events.length === 0) yield* Effect.yieldNow
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.hasInterrupts(exit))
+      // the fit yields after every epoch: it stops right after the first, far from the 40 it would run
+      assert.isAtMost(events.length, 2)
+      assert.strictEqual(events[0]!.done, 1)
     })
   )
 

@@ -314,11 +314,26 @@ export const weightedLoss = (
   return loss / total
 }
 
+/** Where a stepwise fit stands after a `step`: mid-epoch, at the end of an epoch, or finished. */
+export type FitStep = "batch" | "epoch" | "done"
+
+/**
+ * A fit in progress: each `step` runs one minibatch (and, after an epoch's last one, the held-out check), so a
+ * caller can yield between steps. The same arithmetic in the same order as one `fit` call.
+ */
+export interface Fitter {
+  readonly step: () => FitStep
+  /** Epochs finished so far. */
+  readonly epoch: () => number
+  readonly result: () => FitResult
+}
+
 /**
  * Minibatch Adam on class-weighted cross-entropy with L2 on the weight matrices; keeps the parameters of the
  * epoch with the lowest weighted validation loss (early stopping after `patience` epochs without improvement).
+ * Stepwise: see `Fitter`.
  */
-export const fit = (
+export const fitter = (
   s: NetworkShape,
   initial: Float64Array,
   train: { readonly x: Float64Array; readonly y: Int32Array },
@@ -326,7 +341,7 @@ export const fit = (
   classWeights: ReadonlyArray<number>,
   options: FitOptions,
   rng: Sampling.SeededRandom
-): FitResult => {
+): Fitter => {
   const l = layout(s)
   const params = Float64Array.from(initial)
   const grad = new Float64Array(l.total)
@@ -349,40 +364,48 @@ export const fit = (
   let bestEpoch = 0
   const initialValidLoss = bestLoss
   const history: Array<{ epoch: number; trainLoss: number; validLoss: number }> = []
-  let epoch = 0
-  for (epoch = 1; epoch <= options.epochs; epoch++) {
+  let epoch = 1
+  let start = 0
+  let done = false
+  let epochLoss = 0
+  let epochWeight = 0
+  const shuffle = () => {
     for (let i = rows - 1; i > 0; i--) {
       const j = rng.int(i + 1)
       const t = order[i]!
       order[i] = order[j]!
       order[j] = t
     }
-    let epochLoss = 0
-    let epochWeight = 0
-    for (let start = 0; start < rows; start += options.batchSize) {
-      const end = Math.min(rows, start + options.batchSize)
-      grad.fill(0)
-      const th = s.head === "cumulative" ? thresholds(s, params) : undefined
-      let batchWeight = 0
-      for (let b = start; b < end; b++) {
-        const r = order[b]!
-        const y = train.y[r]!
-        const w = classWeights[y]!
-        const loss = accumulate(s, l, params, th, train.x, r * s.inputs, y, w, grad, h, dh, z)
-        epochLoss += w * loss
-        epochWeight += w
-        batchWeight += w
-      }
-      step++
-      const lrT = (options.learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step)
-      for (let i = 0; i < l.total; i++) {
-        let g = grad[i]! / batchWeight
-        if (decayed[i] === 1) g += options.l2 * params[i]!
-        m[i] = beta1 * m[i]! + (1 - beta1) * g
-        v[i] = beta2 * v[i]! + (1 - beta2) * g * g
-        params[i]! -= (lrT * m[i]!) / (Math.sqrt(v[i]!) + 1e-8)
-      }
+    epochLoss = 0
+    epochWeight = 0
+  }
+  const batch = () => {
+    const end = Math.min(rows, start + options.batchSize)
+    grad.fill(0)
+    const th = s.head === "cumulative" ? thresholds(s, params) : undefined
+    let batchWeight = 0
+    for (let b = start; b < end; b++) {
+      const r = order[b]!
+      const y = train.y[r]!
+      const w = classWeights[y]!
+      const loss = accumulate(s, l, params, th, train.x, r * s.inputs, y, w, grad, h, dh, z)
+      epochLoss += w * loss
+      epochWeight += w
+      batchWeight += w
     }
+    step++
+    const lrT = (options.learningRate * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step)
+    for (let i = 0; i < l.total; i++) {
+      let g = grad[i]! / batchWeight
+      if (decayed[i] === 1) g += options.l2 * params[i]!
+      m[i] = beta1 * m[i]! + (1 - beta1) * g
+      v[i] = beta2 * v[i]! + (1 - beta2) * g * g
+      params[i]! -= (lrT * m[i]!) / (Math.sqrt(v[i]!) + 1e-8)
+    }
+    start = end
+  }
+  /** The held-out check after an epoch; true when training stops here. */
+  const endEpoch = (): boolean => {
     const validLoss =
       valid.y.length > 0 ? weightedLoss(s, params, valid.x, valid.y, classWeights) : epochLoss / epochWeight
     history.push({ epoch, trainLoss: epochLoss / epochWeight, validLoss })
@@ -391,10 +414,46 @@ export const fit = (
       best = Float64Array.from(params)
       bestEpoch = epoch
     } else if (epoch - bestEpoch >= options.patience) {
-      break
+      return true
     }
+    return false
   }
-  return { params: best, epochs: Math.min(epoch, options.epochs), bestEpoch, initialValidLoss, history }
+  if (options.epochs >= 1) shuffle()
+  else done = true
+  const next = (): FitStep => {
+    if (done) return "done"
+    if (start < rows) batch()
+    if (start < rows) return "batch"
+    const stop = endEpoch()
+    if (stop || epoch >= options.epochs) {
+      done = true
+      return "done"
+    }
+    epoch++
+    start = 0
+    shuffle()
+    return "epoch"
+  }
+  return {
+    step: next,
+    epoch: () => history.length,
+    result: () => ({ params: best, epochs: history.length, bestEpoch, initialValidLoss, history })
+  }
+}
+
+/** `fitter` run to the end in one call. */
+export const fit = (
+  s: NetworkShape,
+  initial: Float64Array,
+  train: { readonly x: Float64Array; readonly y: Int32Array },
+  valid: { readonly x: Float64Array; readonly y: Int32Array },
+  classWeights: ReadonlyArray<number>,
+  options: FitOptions,
+  rng: Sampling.SeededRandom
+): FitResult => {
+  const f = fitter(s, initial, train, valid, classWeights, options, rng)
+  while (f.step() !== "done") {}
+  return f.result()
 }
 
 /**
