@@ -16,6 +16,7 @@ import * as Backends from "./Backends.js"
 import * as External from "./External.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
 import { PipelineError } from "./PipelineError.js"
+import * as Progress from "./Progress.js"
 
 /**
  * The trained score model and its artifact.
@@ -74,12 +75,14 @@ export const run = (
     const dirOf = (a: { dir: string }) => path.join(a.dir, "score-model")
     const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
       Effect.gen(function* () {
+        const sink = yield* Progress.Progress
         const model = yield* EmbeddedScoreModel.train({
           pairs: labeled.map((p) => ({ query: p.query, doc: p.doc, label: p.label, qid: p.qid })),
           scale,
           embedder,
           seed: options.seed,
-          heldOutFraction: options.heldOutFraction
+          heldOutFraction: options.heldOutFraction,
+          onProgress: (e) => sink.emit({ type: "progress", stage, ...e })
         })
         yield* EmbeddedScoreModel.save(model, dirOf({ dir }))
         const report = EmbeddedScoreModel.heldOutReport(model)
