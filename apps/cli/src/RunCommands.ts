@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Inputs, Pipeline, PipelineConfig, PipelineError, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
+import { Backends, Inputs, Pipeline, PipelineConfig, PipelineError, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as ConfigLoader from "./ConfigLoader.js"
@@ -343,7 +343,8 @@ const printPlan = (
     const { dataset, split } = yield* Prepare.loadFiles(config, files, rejects).pipe(
       Effect.ensuring(Effect.sync(() => fs.rmSync(rejects, { recursive: true, force: true })))
     )
-    const plan = Plan.make(config, dataset, systems)
+    const logprobs = yield* planLogprobs(config)
+    const plan = Plan.make(config, dataset, systems, logprobs)
     const problems = [
       ...Plan.unusedEndpoints(config, systems),
       ...unsetKeys(config),
@@ -357,6 +358,7 @@ const printPlan = (
             systems,
             plan,
             totals: Plan.totals(plan),
+            logprobs: logprobs ?? null,
             split: split?.summary ?? null,
             warnings: [
               ...Inputs.warnings(dataset),
@@ -382,6 +384,7 @@ const printPlan = (
         `split (seed ${t.seed}, test fraction ${t.testFraction}): ${t.trainQueries} training queries (${t.trainRows} rows) | ${t.testQueries} held-out queries (${t.testRows} rows) → retrieval test ${t.retrievalQueries} queries with >= ${t.minCandidates} candidates, pair test ${t.pairRows} rows (${t.pairs})${split.replaced.length > 0 ? `; not read: ${split.replaced.join(", ")}` : ""}`
       )
     }
+    if (logprobs !== undefined) yield* Console.log(logprobsLine(logprobs))
     for (const w of Inputs.warnings(dataset)) yield* Console.log(`warning: ${w}`)
     for (const p of problems)
       yield* Console.log(`${p.level}: ${p.message}${p.hint !== undefined ? `\n  → ${p.hint}` : ""}`)
@@ -401,6 +404,24 @@ const printPlan = (
       )
     return yield* failOn(strict ? problems : [])
   })
+
+/**
+ * With an LLM judge, whether the backend returns logprobs decides the calls per grading: the config's or preset's
+ * word, else one tiny probe request to the endpoint (the only thing a dry run sends).
+ */
+const planLogprobs = (config: PipelineConfig.Config) =>
+  config.backends.scoreModel === "llm" && config.backends.llm !== undefined
+    ? Backends.logprobsOf(config.backends.llm)
+    : Effect.succeed(undefined)
+
+const logprobsLine = (l: Backends.Logprobs) =>
+  `LLM logprobs: ${l.value ? "returned (1 call per grading)" : "not returned (the judge samples)"} — ${
+    l.source === "probe"
+      ? "the endpoint answered one probe request"
+      : l.source === "assumed"
+        ? `assumed (${l.detail ?? "no answer"}): set backends.llm.logprobs to say`
+        : `from the ${l.source === "gguf" ? "local GGUF backend" : l.source}`
+  }`
 
 const usd = (cost: number) => `${cost.toFixed(2)} USD`
 
@@ -629,7 +650,7 @@ const estimate = Command.make("estimate", estimateFlags, (input) =>
   })
 ).pipe(
   Command.withDescription(
-    "Before spending anything: the model calls of every stage, and for LLM-backed stages the prompt/completion tokens, cost (from the config's prices) and time at the configured requests/second, estimated from this dataset's real prompts. Sends nothing."
+    "Before spending anything: the model calls of every stage, and for LLM-backed stages the prompt/completion tokens, cost (from the config's prices) and time at the configured requests/second, estimated from this dataset's real prompts. Sends nothing, except one tiny probe request when neither backends.llm.logprobs nor the preset says whether the LLM endpoint returns logprobs."
   ),
   Command.withExamples([
     {

@@ -44,6 +44,8 @@ export interface Llm {
   readonly cost: CostTracker.CostTracker
   /** Attempts, retries by cause, waits and set-aside calls (also in `cost.report().traffic`). */
   readonly traffic: Traffic.Traffic
+  /** Whether the backend returns logprobs (`logprobsOf`), when the run resolved it: the judge's strategy. */
+  readonly logprobs?: Logprobs | undefined
 }
 
 /**
@@ -80,6 +82,21 @@ export const llm = (
     return yield* stack(config, base, runDir, spentBefore)
   })
 
+// The API key's variable: the config's apiKeyEnv, else SSRA_LLM_API_KEY when set (the flags-only way, beside
+// SSRA_LLM_BASE_URL / SSRA_LLM_MODEL), else the preset's own (VLLM_API_KEY, OPENAI_API_KEY, …); and its value.
+const apiKeyOf = (config: LlmBackend): { readonly keyEnv: string | undefined; readonly key: string | undefined } => {
+  const preset = knownPreset(config)
+  const keyEnv =
+    config.apiKeyEnv ?? ((process.env.SSRA_LLM_API_KEY ?? "") !== "" ? "SSRA_LLM_API_KEY" : preset?.apiKeyEnv)
+  return { keyEnv, key: keyEnv !== undefined ? process.env[keyEnv] : undefined }
+}
+
+const knownPreset = (config: LlmBackend) =>
+  config.preset !== undefined && Schema.is(Presets.PresetName)(config.preset) ? Presets.get(config.preset) : undefined
+
+const baseUrlOf = (config: LlmBackend) =>
+  (config.baseUrl ?? knownPreset(config)?.baseUrl ?? Presets.get("vllm").baseUrl).replace(/\/+$/, "")
+
 // An OpenAI-compatible endpoint's client, after the preset and API key checks.
 const endpointClient = (config: LlmBackend): Effect.Effect<ChatClient.ChatClientShape, PipelineError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -91,16 +108,7 @@ const endpointClient = (config: LlmBackend): Effect.Effect<ChatClient.ChatClient
         hint: `use one of ${Presets.PresetName.literals.join(", ")}`
       })
     }
-    // the key's variable: the config's apiKeyEnv, else SSRA_LLM_API_KEY when set (the flags-only way, beside
-    // SSRA_LLM_BASE_URL / SSRA_LLM_MODEL), else the preset's own (VLLM_API_KEY, OPENAI_API_KEY, …)
-    const keyEnv =
-      config.apiKeyEnv ??
-      ((process.env.SSRA_LLM_API_KEY ?? "") !== ""
-        ? "SSRA_LLM_API_KEY"
-        : preset !== undefined
-          ? Presets.get(preset).apiKeyEnv
-          : undefined)
-    const key = keyEnv !== undefined ? process.env[keyEnv] : undefined
+    const { keyEnv, key } = apiKeyOf(config)
     if (preset !== undefined && Presets.get(preset).requiresApiKey && (key === undefined || key === "")) {
       return yield* new PipelineError({
         reason: "config",
@@ -262,9 +270,7 @@ const ggufClient = (
  */
 export const preflight = (config: LlmBackend): Effect.Effect<void, PipelineError> => {
   if (config.gguf !== undefined) return checkGguf(config.gguf)
-  const preset =
-    config.preset !== undefined && Schema.is(Presets.PresetName)(config.preset) ? Presets.get(config.preset) : undefined
-  const baseUrl = (config.baseUrl ?? preset?.baseUrl ?? Presets.get("vllm").baseUrl).replace(/\/+$/, "")
+  const baseUrl = baseUrlOf(config)
   return Effect.tryPromise({
     try: async () => {
       await fetch(`${baseUrl}/models`, { signal: AbortSignal.timeout(5000) })
@@ -280,3 +286,75 @@ export const preflight = (config: LlmBackend): Effect.Effect<void, PipelineError
     }
   })
 }
+
+/**
+ * Whether the LLM backend returns logprobs, and who said so: `backends.llm.logprobs` ("config"), else the named
+ * preset ("preset"), else a local GGUF (node-llama-cpp returns none: "gguf"), else the endpoint itself, asked once
+ * with one tiny chat request (`logprobs: true, top_logprobs: 5, n: 2, max_tokens: 1`, "probe"), which also tells
+ * whether the server caps `n` at 1 (one choice back). A probe that gets no usable answer (unreachable, an HTTP
+ * error other than 400/422) is "assumed": no logprobs, the plan's upper bound.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Logprobs {
+  readonly value: boolean
+  readonly source: "config" | "preset" | "gguf" | "probe" | "assumed"
+  /** The probe got one choice for `n: 2`: the server answers one sample per request. */
+  readonly maxN?: number | undefined
+  /** Why the probe's answer was not usable ("assumed" only). */
+  readonly detail?: string | undefined
+}
+
+/**
+ * Resolves `Logprobs` for a backend; sends at most the one probe request, never fails.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const logprobsOf = (config: LlmBackend): Effect.Effect<Logprobs> => {
+  if (config.logprobs !== undefined) return Effect.succeed({ value: config.logprobs, source: "config" })
+  if (config.gguf !== undefined) return Effect.succeed({ value: false, source: "gguf" })
+  const preset = knownPreset(config)
+  if (preset !== undefined) return Effect.succeed({ value: preset.quirks.logprobs, source: "preset" })
+  return probeLogprobs(config)
+}
+
+const probeError = (cause: unknown) => {
+  const inner = (cause as { cause?: { cause?: { code?: string }; message?: string } })?.cause
+  return inner?.cause?.code ?? inner?.message ?? String(cause)
+}
+
+const probeLogprobs = (config: LlmBackend): Effect.Effect<Logprobs> =>
+  Effect.tryPromise(async (): Promise<Logprobs> => {
+    const { key } = apiKeyOf(config)
+    const response = await fetch(`${baseUrlOf(config)}/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(key !== undefined && key !== "" ? { authorization: `Bearer ${key}` } : {})
+      },
+      body: JSON.stringify({
+        model: llmModel(config),
+        messages: [{ role: "user", content: "Answer with one digit: 1" }],
+        logprobs: true,
+        top_logprobs: 5,
+        n: 2,
+        max_tokens: 1
+      }),
+      signal: AbortSignal.timeout(config.timeoutMs ?? 30_000)
+    })
+    // a server that rejects the logprobs parameters answers 400 / 422: it returns none
+    if (response.status === 400 || response.status === 422) return { value: false, source: "probe" }
+    if (!response.ok) return { value: false, source: "assumed", detail: `the probe got HTTP ${response.status}` }
+    const body = (await response.json()) as {
+      choices?: Array<{ logprobs?: { content?: Array<{ top_logprobs?: Array<unknown> | null }> | null } | null }>
+    }
+    const first = body.choices?.[0]?.logprobs?.content?.[0]
+    const value = (first?.top_logprobs?.length ?? 0) > 0
+    return { value, source: "probe", ...((body.choices?.length ?? 0) < 2 ? { maxN: 1 } : {}) }
+  }).pipe(
+    Effect.catch((cause) =>
+      Effect.succeed<Logprobs>({ value: false, source: "assumed", detail: `the probe failed (${probeError(cause)})` })
+    )
+  )

@@ -20,7 +20,7 @@ import * as Evaluate from "./Evaluate.js"
 import * as External from "./External.js"
 import type { RunContext } from "./internal/context.js"
 import * as Strings from "./internal/strings.js"
-import type { Config } from "./PipelineConfig.js"
+import type { Config, LlmBackend } from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 import * as Plan from "./Plan.js"
 import * as Prepare from "./Prepare.js"
@@ -236,6 +236,16 @@ const checkSetup = (ctx: RunContext, options: RunOptions, prepared: Prepare.Prep
       })
   })
 
+/** The run's LLM client after the preflight, with the endpoint's logprobs answer (recorded in the manifest). */
+const llmOf = (ctx: RunContext, config: LlmBackend) =>
+  Effect.gen(function* () {
+    yield* Backends.preflight(config)
+    const logprobs = yield* Backends.logprobsOf(config)
+    ctx.recorder.setLlmLogprobs(logprobs)
+    const llm = yield* Backends.llm(config, ctx.runDir, "the run", ctx.recorder.previousLlm.costUsd)
+    return { ...llm, logprobs } satisfies Backends.Llm
+  })
+
 const body = (ctx: RunContext, options: RunOptions, started: number) =>
   Effect.gen(function* () {
     const { config } = ctx
@@ -262,11 +272,7 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
       })
     }
     const usesLlm = llmRequired || want(options, "prompt-only")
-    if (usesLlm && config.backends.llm !== undefined) yield* Backends.preflight(config.backends.llm)
-    const llm =
-      usesLlm && config.backends.llm !== undefined
-        ? yield* Backends.llm(config.backends.llm, ctx.runDir, "the run", ctx.recorder.previousLlm.costUsd)
-        : undefined
+    const llm = usesLlm && config.backends.llm !== undefined ? yield* llmOf(ctx, config.backends.llm) : undefined
     // what this invocation spends is recorded even when it fails or is interrupted
     if (llm !== undefined) ctx.recorder.trackLlm(() => llm.cost.report())
     yield* preflightExternal(ctx, options)

@@ -96,7 +96,10 @@ export const LlmBackend = Schema.Struct({
   maxFailedFraction: Schema.optionalKey(Share),
   /** Cool-down before a set-aside call or chunk gets its second round, milliseconds. Default 30000. */
   coolDownMs: Schema.optionalKey(NonNegativeInt),
-  /** Whether the endpoint returns logprobs (for the plan's call count); unset: the preset says, else asked once. */
+  /**
+   * Whether the endpoint returns logprobs (the plan's call count, the judge's strategy); unset: the preset says,
+   * else the endpoint is asked once (`Backends.logprobsOf`).
+   */
   logprobs: Schema.optionalKey(Schema.Boolean)
 })
 

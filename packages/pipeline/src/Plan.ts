@@ -1,7 +1,7 @@
 /**
  * What a run will do before it does it (`--dry-run`, `ssra estimate`): the stages, the model calls each makes,
  * and for LLM-backed stages the tokens, cost and time estimated by `@ssra/llm`'s Estimate from real prompts of
- * this dataset — nothing is sent.
+ * this dataset — nothing is sent (whether the endpoint returns logprobs is the caller's: `Backends.logprobsOf`).
  *
  * @since 0.1.0
  */
@@ -10,6 +10,7 @@ import { type ChatClient, Estimate, Presets } from "@ssra/llm"
 import { EmbeddedQueryModel, PromptQueryModel } from "@ssra/query-model"
 import { ScorePrompt } from "@ssra/score-model"
 import { Schema } from "effect"
+import type { Logprobs } from "./Backends.js"
 import * as DocumentRewrite from "./DocumentRewrite.js"
 import * as Generation from "./Generation.js"
 import type * as Inputs from "./Inputs.js"
@@ -39,18 +40,20 @@ export interface PlannedStage {
 /**
  * Chat calls per grading with the LLM judge: one when the endpoint returns logprobs; otherwise the judge samples 5
  * answers, which a server that caps `n` (the preset's `maxN`) gets as ⌈5 / maxN⌉ requests. Whether logprobs come
- * back is `backends.llm.logprobs` when set (ask the endpoint once with `Estimate.probe`), else the preset's word.
+ * back is `backends.llm.logprobs` when set, else the preset's word, else `known`: the answer `Backends.logprobsOf`
+ * got (a local GGUF returns none; an endpoint named by neither is asked once, which also tells a cap of `n` at 1).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const callsPerJudgment = (config: Config): number => {
+export const callsPerJudgment = (config: Config, known?: Pick<Logprobs, "value" | "maxN">): number => {
   const llm = config.backends.llm
-  const preset = Presets.get(
-    llm?.preset !== undefined && Schema.is(Presets.PresetName)(llm.preset) ? llm.preset : "vllm"
-  )
-  const logprobs = llm?.logprobs ?? preset.quirks.logprobs
-  return logprobs ? 1 : Math.ceil(5 / Math.max(1, preset.quirks.maxN))
+  const named = llm?.preset !== undefined && Schema.is(Presets.PresetName)(llm.preset) ? llm.preset : undefined
+  const preset = Presets.get(named ?? "vllm")
+  const logprobs =
+    llm?.logprobs ?? (named !== undefined ? preset.quirks.logprobs : (known?.value ?? preset.quirks.logprobs))
+  const maxN = named !== undefined ? preset.quirks.maxN : (known?.maxN ?? preset.quirks.maxN)
+  return logprobs ? 1 : Math.ceil(5 / Math.max(1, maxN))
 }
 
 const estimateOf = (
@@ -80,6 +83,7 @@ const estimateOf = (
  * query models grade each training document's retrieved and key-phrase-edited candidates (`trainingGradings`,
  * more than `candidatesPerDoc`); v2's candidates and most of its synthesis gradings are v1's, answered by the
  * response cache, so they count in `upTo` only. `prepare.rewrite` is one call per document with OCR/ASR text.
+ * `logprobs` is the backend's answer from `Backends.logprobsOf` when the caller resolved it.
  *
  * @since 0.1.0
  * @category constructors
@@ -87,7 +91,8 @@ const estimateOf = (
 export const make = (
   config: Config,
   dataset: Inputs.Dataset,
-  systems: ReadonlyArray<SystemName>
+  systems: ReadonlyArray<SystemName>,
+  logprobs?: Logprobs
 ): Array<PlannedStage> => {
   const scale = dataset.scale
   const llmJudge = config.backends.scoreModel === "llm"
@@ -123,7 +128,7 @@ export const make = (
     maxTokens: 24
   }))
   /** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
-  const perJudgment = callsPerJudgment(config)
+  const perJudgment = callsPerJudgment(config, logprobs)
   const graded = (stage: string, work: string, judgments: number, note?: string): PlannedStage => {
     const calls = llmJudge ? judgments * perJudgment : judgments
     return config.backends.scoreModel === "fine-tuned"

@@ -240,7 +240,11 @@ export const RunManifest = Schema.Struct({
     completionTokens: Schema.Number,
     costUsd: Schema.Number
   }),
-  /** LLM usage per stage (calls, cached calls, tokens, cost) when an LLM backend was used. */
+  /**
+   * LLM usage per stage (calls, cached calls, tokens, cost) when an LLM backend was used, and `logprobs`: whether
+   * the backend returns logprobs and who said so (`{ value, source: "config" | "preset" | "gguf" | "probe" |
+   * "assumed" }`), which decides the judge's strategy.
+   */
   llm: Schema.optionalKey(Schema.Unknown),
   /**
    * LLM usage of every invocation on this run directory so far, this one included (a rerun after a crash or a
@@ -301,6 +305,8 @@ export interface Recorder {
   readonly setInputs: (inputs: RunManifest["inputs"]) => void
   /** Records LLM usage (a CostTracker report) and its totals. */
   readonly setLlmUsage: (report: LlmUsageReport) => void
+  /** Records whether the LLM backend returns logprobs and who said so (kept beside the usage under `llm`). */
+  readonly setLlmLogprobs: (logprobs: { readonly value: boolean; readonly source: string }) => void
   readonly addStage: (entry: StageEntry) => Effect.Effect<void, PipelineError>
   /** What earlier invocations on this run directory spent on LLM calls (read when this one started). */
   readonly previousLlm: LlmSpend
@@ -337,6 +343,7 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
     const handoffs = previousHandoffs(runDir)
     const earlier = previousInvocations(runDir)
     let tracked: (() => LlmUsageReport) | undefined
+    let logprobs: { readonly value: boolean; readonly source: string } | undefined
     // a run directory path that names a file is a wrong flag, not a failing disk
     const existing = fs.statSync(runDir, { throwIfNoEntry: false })
     if (existing !== undefined && !existing.isDirectory()) {
@@ -398,10 +405,14 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
       setInputs: (inputs) => {
         manifest = { ...manifest, inputs }
       },
+      setLlmLogprobs: (answer) => {
+        logprobs = answer
+        manifest = { ...manifest, llm: { ...(manifest.llm as object | undefined), logprobs } }
+      },
       setLlmUsage: (report) => {
         manifest = {
           ...manifest,
-          llm: report,
+          llm: { ...report, ...(logprobs !== undefined ? { logprobs } : {}) },
           totals: {
             ...manifest.totals,
             llmCalls: report.total.calls,

@@ -127,6 +127,11 @@ export const run = (
     }
   })
 
+const knownNoLogprobs = (ctx: RunContext, llm: Backends.Llm) =>
+  llm.logprobs !== undefined
+    ? llm.logprobs.value === false && llm.logprobs.source !== "assumed"
+    : ctx.config.backends.llm?.logprobs === false
+
 /**
  * The LLM judge as the score model (the paper's setting): in-domain few-shot examples from the labeled pairs,
  * probabilities from logprobs or samples; measured on held-out labeled queries before it is used.
@@ -149,8 +154,9 @@ export const llmJudge = (
         scale,
         fewShot,
         seed: ctx.config.seed,
-        // an endpoint known to return no logprobs is not asked for them (each first ask would be a wasted call)
-        ...(ctx.config.backends.llm?.logprobs === false ? { probabilities: "samples" as const } : {}),
+        // an endpoint known to return no logprobs (config, preset, GGUF or the preflight's probe) is not asked for
+        // them: each first ask would be a wasted call; an "assumed" answer keeps "auto"
+        ...(knownNoLogprobs(ctx, llm) ? { probabilities: "samples" as const } : {}),
         ...(stage !== undefined ? { stage } : {})
       })
     return yield* measured(ctx, labeled, scale, evaluation, make, { kind: "llm", fewShotPerGrade: 2 }, "LLM judge")
