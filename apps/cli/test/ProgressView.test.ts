@@ -43,7 +43,7 @@ describe("ProgressView", () => {
     // the bar's line is ended (not cleared), then one line says where the run stopped
     assert.include(out.at(-3)!, "3/10 iterations")
     assert.strictEqual(out.at(-2), "\n")
-    assert.strictEqual(out.at(-1), "✗ query-model:v2 interrupted after 5s\n")
+    assert.strictEqual(out.at(-1), "✗ query-model:v2 interrupted after 5 s\n")
   })
 
   it("writes the run's end as a JSON line when not a terminal", () => {
@@ -72,6 +72,6 @@ describe("ProgressView", () => {
     assert.include(out.at(-1)!, "score-model working… 5 s")
     view.emit({ type: "stage-end", stage: "score-model", skipped: false, durationMs: 6000 })
     assert.strictEqual(tick, undefined)
-    assert.include(out.at(-1)!, "✓ score-model done in 6s")
+    assert.include(out.at(-1)!, "✓ score-model done in 6 s")
   })
 })

@@ -307,17 +307,24 @@ export interface Logprobs {
 }
 
 /**
- * Resolves `Logprobs` for a backend; sends at most the one probe request, never fails.
+ * Resolves `Logprobs` for a backend; sends at most one probe request (three on a flaky endpoint), each reported
+ * to `onAttempt` (the run's traffic counts it), and never fails.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const logprobsOf = (config: LlmBackend): Effect.Effect<Logprobs> => {
+export const logprobsOf = (config: LlmBackend, onAttempt: () => void = () => {}): Effect.Effect<Logprobs> => {
   if (config.logprobs !== undefined) return Effect.succeed({ value: config.logprobs, source: "config" })
   if (config.gguf !== undefined) return Effect.succeed({ value: false, source: "gguf" })
   const preset = knownPreset(config)
   if (preset !== undefined) return Effect.succeed({ value: preset.quirks.logprobs, source: "preset" })
-  return probeLogprobs(config)
+  // a flaky endpoint gets three tries before the answer is assumed
+  const attempt = (left: number): Effect.Effect<Logprobs> =>
+    Effect.sync(onAttempt).pipe(
+      Effect.andThen(probeLogprobs(config)),
+      Effect.flatMap((answer) => (answer.source === "assumed" && left > 1 ? attempt(left - 1) : Effect.succeed(answer)))
+    )
+  return attempt(3)
 }
 
 const probeError = (cause: unknown) => {
@@ -350,6 +357,9 @@ const probeLogprobs = (config: LlmBackend): Effect.Effect<Logprobs> =>
     const body = (await response.json()) as {
       choices?: Array<{ logprobs?: { content?: Array<{ top_logprobs?: Array<unknown> | null }> | null } | null }>
     }
+    // a 200 without choices is no answer (a proxy's error page, a misbehaving server): assume, don't conclude
+    if ((body.choices?.length ?? 0) === 0)
+      return { value: false, source: "assumed", detail: "the probe's answer had no choices" }
     const first = body.choices?.[0]?.logprobs?.content?.[0]
     const value = (first?.top_logprobs?.length ?? 0) > 0
     return { value, source: "probe", ...((body.choices?.length ?? 0) < 2 ? { maxN: 1 } : {}) }

@@ -240,9 +240,19 @@ const checkSetup = (ctx: RunContext, options: RunOptions, prepared: Prepare.Prep
 const llmOf = (ctx: RunContext, config: LlmBackend) =>
   Effect.gen(function* () {
     yield* Backends.preflight(config)
-    const logprobs = yield* Backends.logprobsOf(config)
+    return yield* Backends.llm(config, ctx.runDir, "the run", ctx.recorder.previousLlm.costUsd)
+  })
+
+/**
+ * Only the LLM score model's grading strategy depends on logprobs: with it, the endpoint's answer (config, preset
+ * or one probe request, counted in the run's traffic) after the set-up checks; other LLM uses send no probe.
+ */
+const withLogprobs = (ctx: RunContext, llm: Backends.Llm | undefined) =>
+  Effect.gen(function* () {
+    const config = ctx.config.backends.llm
+    if (llm === undefined || config === undefined || ctx.config.backends.scoreModel !== "llm") return llm
+    const logprobs = yield* Backends.logprobsOf(config, llm.traffic.onAttempt)
     ctx.recorder.setLlmLogprobs(logprobs)
-    const llm = yield* Backends.llm(config, ctx.runDir, "the run", ctx.recorder.previousLlm.costUsd)
     return { ...llm, logprobs } satisfies Backends.Llm
   })
 
@@ -288,15 +298,16 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
 const stages = (
   ctx: RunContext,
   options: RunOptions,
-  llm: Backends.Llm | undefined,
+  client: Backends.Llm | undefined,
   partial: () => RunResult,
   started: number
 ) =>
   Effect.gen(function* () {
     const { config } = ctx
-    const prepared = yield* Prepare.run(ctx, llm)
+    const prepared = yield* Prepare.run(ctx, client)
     if (options.until === "prepare") return partial()
     yield* checkSetup(ctx, options, prepared)
+    const llm = yield* withLogprobs(ctx, client)
     const scale = prepared.scale
     const dataset =
       config.data.dir !== undefined
