@@ -138,19 +138,26 @@ for (const name of names) {
   }
 }
 
+const markers = (name) => [`<!-- docs:numbers ${name} -->`, `<!-- /docs:numbers ${name} -->`]
+const blockOf = (text, name) => {
+  const [open, close] = markers(name)
+  const start = text.indexOf(open)
+  const end = text.indexOf(close)
+  return start < 0 || end < start ? undefined : { start: start + open.length, end }
+}
+for (const name of names) {
+  if (blockOf(fs.readFileSync(readme, "utf8"), name) === undefined) {
+    console.error(`docs-numbers: README.md has no ${markers(name).join(" … ")} block`)
+    process.exit(2)
+  }
+}
+// the runs take minutes: README.md is read only once they are done, so edits made meanwhile are kept
+const generated = Object.fromEntries(names.map((name) => [name, tables[name]()]))
 const before = fs.readFileSync(readme, "utf8")
 let after = before
 for (const name of names) {
-  const open = `<!-- docs:numbers ${name} -->`
-  const close = `<!-- /docs:numbers ${name} -->`
-  const start = after.indexOf(open)
-  const end = after.indexOf(close)
-  if (start < 0 || end < start) {
-    console.error(`docs-numbers: README.md has no ${open} … ${close} block`)
-    process.exit(2)
-  }
-  const table = tables[name]()
-  after = `${after.slice(0, start + open.length)}\n${table}\n${after.slice(end)}`
+  const block = blockOf(after, name)
+  after = `${after.slice(0, block.start)}\n${generated[name]}\n${after.slice(block.end)}`
 }
 
 if (check) {
