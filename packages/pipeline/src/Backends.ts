@@ -7,10 +7,10 @@
  * @since 0.1.0
  */
 
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
+import { Hash } from "@ssra/core"
 import {
   type ChatClient,
   ClientStack,
@@ -214,14 +214,7 @@ export const checkGguf = (file: string): Effect.Effect<void, PipelineError> =>
  * @category constructors
  */
 export const fileSha256 = (file: string): Effect.Effect<string, PipelineError> =>
-  Effect.tryPromise({
-    try: async () => {
-      const hash = createHash("sha256")
-      for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
-      return hash.digest("hex")
-    },
-    catch: (e) => ggufError(file, `cannot be read (${(e as Error).message})`)
-  })
+  Hash.hashFile(file).pipe(Effect.mapError((e) => ggufError(file, `cannot be read (${e.message})`)))
 
 // A local GGUF run in-process: checked, hashed, then loaded by node-llama-cpp, which is imported only now.
 const ggufClient = (
