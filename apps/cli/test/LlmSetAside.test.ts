@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Faults, startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
 import { ExitCode } from "../src/index.js"
-import { runCli } from "./support/runCli.js"
+import { runCli, smallConfig, smallRunArgs } from "./support/runCli.js"
 
 // An OpenAI-wire server (the boundary we do not own) acting as the pairwise judge of stage 2. Every question about
 // the first document it is asked about fails with 500, on every attempt, on every run: one stage-2 document of ten
@@ -30,27 +30,13 @@ const startJudge = async () => {
 const runWithBudget = (baseUrl: string, maxFailedFraction: number) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-cli-aside-"))
   const config = {
-    data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
+    ...smallConfig,
     backends: { llm: { baseUrl, model: "m", maxAttempts: 2, coolDownMs: 10, maxFailedFraction } },
-    queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
     // one document per work unit, so the one that fails is one item of ten
     stage2: { documents: 10, judge: "llm" },
-    synthesis: { documents: 16 },
-    training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
-    evaluation: { bootstrapSamples: 50 },
     generation: { chunkSize: 1 }
   }
-  fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
-  return runCli([
-    "run",
-    "--config",
-    path.join(dir, "ssra.json"),
-    "--data",
-    path.resolve(import.meta.dirname, "../../../data/kuake_qtr"),
-    "--skip-invalid",
-    "--run-dir",
-    path.join(dir, "run")
-  ])
+  return runCli(["run", ...smallRunArgs(dir, config)])
 }
 
 describe("ssra run: an LLM that fails some items for good", () => {

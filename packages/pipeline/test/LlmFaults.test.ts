@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Hash } from "@ssra/core"
 import { PairwiseJudge } from "@ssra/filters"
 import { LlmJudge } from "@ssra/score-model"
-import { Faults, type Reply, startOpenAiServer } from "@ssra/test-support"
+import { Faults, inFlightCounter, type Reply, startOpenAiServer } from "@ssra/test-support"
 import { Effect, Exit, Schema } from "effect"
 import { Backends, Pipeline, Plan, Prepare, WorkUnits } from "../src/index.js"
 import { tinyConfig } from "./fixtures/tiny.js"
@@ -219,37 +219,29 @@ describe("the LLM client's settings reach every stage", () => {
   }, 90_000)
 
   it("the LLM judge and the pairwise judge keep maxInFlight requests in flight, no more", async () => {
-    let inFlight = 0
-    let most = 0
+    const counter = inFlightCounter()
     const server = await startOpenAiServer({
       models: ["m"],
       record: false,
-      respond: async (request) => {
-        if (!request.path.endsWith("/chat/completions")) return undefined
-        inFlight++
-        most = Math.max(most, inFlight)
-        await new Promise((resolve) => setTimeout(resolve, 40))
-        inFlight--
-        return undefined
-      },
+      respond: counter.respond,
       chat: (request: { messages: Array<{ content: string }> }) =>
         /"better"/.test(request.messages[0]!.content) ? '{"better": "A"}' : '{"grade": 1}'
     })
     try {
       for (const maxInFlight of [3, 7]) {
-        most = 0
+        counter.reset()
         const pairs = Array.from({ length: 4 * maxInFlight }, (_, i) => ({ query: `查询${i}`, doc: `文档${i}` }))
         const exit = await scoped({ baseUrl: server.url, model: "m", maxInFlight }, (llm) =>
           Effect.gen(function* () {
             yield* LlmJudge.make({ client: llm.client, scale: { max: 3 }, probabilities: "samples", samples: 2 }).judge(
               pairs
             )
-            const judged = most
-            most = 0
+            const judged = counter.most()
+            counter.reset()
             yield* PairwiseJudge.fromChat(llm.client).compare(
               pairs.map((p) => ({ doc: p.doc, first: p.query, second: `${p.query}?` }))
             )
-            return [judged, most]
+            return [judged, counter.most()]
           })
         )
         assert.isTrue(Exit.isSuccess(exit))

@@ -1,7 +1,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Document } from "@ssra/core"
 import { FineTunedQueryModel, SftData } from "@ssra/query-model"
-import { startOpenAiServer } from "@ssra/test-support"
+import { inFlightCounter, startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
 import { type ChatServer, startChatServer, withClient } from "./fixtures.js"
 
@@ -92,22 +92,14 @@ describe("FineTunedQueryModel over the OpenAI-compatible wire format", () => {
 
 describe("FineTunedQueryModel keeps the client's maxInFlight requests in flight", () => {
   it("up to maxInFlight at once, not a fixed 4", async () => {
-    let inFlight = 0
-    let most = 0
+    const counter = inFlightCounter()
     const server = await startOpenAiServer({
-      respond: async (request) => {
-        if (!request.path.endsWith("/chat/completions")) return undefined
-        inFlight++
-        most = Math.max(most, inFlight)
-        await new Promise((resolve) => setTimeout(resolve, 40))
-        inFlight--
-        return undefined
-      },
+      respond: counter.respond,
       chat: (_body, i) => JSON.stringify({ queries: [`头疼怎么办${i}`] })
     })
     try {
       for (const maxInFlight of [3, 9]) {
-        most = 0
+        counter.reset()
         const requests = Array.from({ length: 4 * maxInFlight }, (_, i) => ({
           document: Document.make({ id: `d${i}`, title: `头疼的原因${i}` }),
           targetGrade: 2 as const,
@@ -119,7 +111,7 @@ describe("FineTunedQueryModel keeps the client's maxInFlight requests in flight"
             FineTunedQueryModel.make({ client: { ...client, maxInFlight }, scale: { max: 3 } }).generate(requests)
           )
         )
-        assert.strictEqual(most, maxInFlight)
+        assert.strictEqual(counter.most(), maxInFlight)
       }
     } finally {
       await server.close()

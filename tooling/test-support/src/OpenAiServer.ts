@@ -129,6 +129,29 @@ export const Faults = {
   hang: (): Reply => ({ kind: "hang" })
 } as const
 
+/**
+ * A `respond` hook that holds each chat call `delayMs` and counts how many were in flight at once: `most()` is the
+ * peak since the last `reset()`. For tests that a client keeps exactly its `maxInFlight` calls going.
+ */
+export const inFlightCounter = (delayMs = 40) => {
+  let inFlight = 0
+  let most = 0
+  return {
+    respond: async (request: RecordedRequest): Promise<undefined> => {
+      if (!request.path.endsWith("/chat/completions")) return undefined
+      inFlight++
+      most = Math.max(most, inFlight)
+      await new Promise((resolve) => setTimeout(resolve, delayMs))
+      inFlight--
+      return undefined
+    },
+    most: () => most,
+    reset: () => {
+      most = 0
+    }
+  }
+}
+
 export interface OpenAiServerOptions {
   /**
    * The assistant message of choice `index` (0 ≤ index < max(1, `n`)) of a chat request; `call` is the 0-based

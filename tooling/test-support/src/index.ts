@@ -9,6 +9,7 @@ export {
   embeddingList,
   errorBody,
   Faults,
+  inFlightCounter,
   lastUserMessage,
   type OpenAiServer,
   type OpenAiServerOptions,

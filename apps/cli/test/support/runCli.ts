@@ -31,18 +31,19 @@ export const runSmall = (dir: string, extra: ReadonlyArray<string> = []) =>
 
 /**
  * The arguments after `run` of the small run `runSmall` makes (writes its config into `dir`; the run directory is
- * `<dir>/run`), for tests that spawn the built CLI.
+ * `<dir>/run`), for tests that spawn the built CLI; `config` replaces the small config (`smallConfig`).
  */
-export const smallRunArgs = (dir: string): Array<string> => {
-  const config = {
-    data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
-    queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
-    stage2: { documents: 10 },
-    synthesis: { documents: 16 },
-    training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
-    evaluation: { bootstrapSamples: 50 },
-    generation: { chunkSize: 4 }
-  }
+export const smallConfig = {
+  data: { sample: { labeledQueries: 40, unlabeledRows: 30 } },
+  queryModel: { maxTrainingDocs: 30, candidatesPerDoc: 6 },
+  stage2: { documents: 10 },
+  synthesis: { documents: 16 },
+  training: { dimensions: 16, buckets: 2048, epochs: 1, batchSize: 16 },
+  evaluation: { bootstrapSamples: 50 },
+  generation: { chunkSize: 4 }
+}
+
+export const smallRunArgs = (dir: string, config: object = smallConfig): Array<string> => {
   fs.writeFileSync(path.join(dir, "ssra.json"), JSON.stringify(config))
   return [
     "--config",
