@@ -12,7 +12,7 @@
  * trained on all of labeled.jsonl; retrieval_test is only used for the final report (`--tune-only` stops after
  * the α table). (The old protocol held out 20% of all queries and scored those with ≥ 2 candidates: on qbqtc
  * those are mostly two-candidate tail queries, which rank lexical scorers differently from the test's 12+
- * candidate lists.) References: BM25 as data/SOURCE-README.md (@ssra/evaluation's `Bm25`, char 1+2-grams, k1 1.2,
+ * candidate lists.) References: BM25 as data/SOURCE-README.md (@ssra/text's `Bm25`, char 1+2-grams, k1 1.2,
  * b 0.75, IDF from the test file's titles), this script's own char BM25 and char-bigram cosine. `paired` compares
  * per-query nDCG@10 on the test (trained vs untrained, trained and the lexical channel vs the reference BM25):
  * difference, seeded 95% paired-bootstrap interval and sign-flip randomization p-value (@ssra/evaluation's
@@ -26,7 +26,8 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
 import { DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
-import { Bm25, Statistics } from "@ssra/evaluation"
+import { Statistics } from "@ssra/evaluation"
+import { Bm25 } from "@ssra/text"
 import { Effect } from "effect"
 import {
   bigramCosine,

@@ -10,6 +10,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AtomicFile, Hash, Models, Sampling } from "@ssra/core"
+import { Idf } from "@ssra/text"
 import { Cause, Effect, Exit, Schema } from "effect"
 import { AiError, EmbeddingModel } from "effect/ai"
 import { CheckpointError } from "./CheckpointError.js"
@@ -352,8 +353,8 @@ export const clone = (model: DualEncoderModel): DualEncoderModel => {
 }
 
 /**
- * Fits the `idf` feature weights on a corpus (in place): `w_f = ln(1 + (N − df_f + 0.5) / (df_f + 0.5))`, the
- * BM25 IDF of bucket f over the N texts; buckets never seen get the IDF of df = 0.
+ * Fits the `idf` feature weights on a corpus (in place): `w_f = Idf.bm25(N, df_f) = ln(1 + (N − df_f + 0.5) /
+ * (df_f + 0.5))`, the BM25 IDF of bucket f over the N texts; buckets never seen get the IDF of df = 0.
  *
  * @since 0.1.0
  * @category training
@@ -372,7 +373,7 @@ export const fitFeatureWeights = (model: DualEncoderModel, corpus: ReadonlyArray
     }
   })
   const N = corpus.length
-  for (let f = 0; f < weights.length; f++) weights[f] = Math.log(1 + (N - df[f]! + 0.5) / (df[f]! + 0.5))
+  for (let f = 0; f < weights.length; f++) weights[f] = Idf.bm25(N, df[f]!)
 }
 
 /**

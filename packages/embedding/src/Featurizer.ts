@@ -5,9 +5,8 @@
  *
  * @since 0.1.0
  */
-import jiebaPackage from "@node-rs/jieba"
-import jiebaDict from "@node-rs/jieba/dict.js"
 import { Text } from "@ssra/core"
+import { Jieba } from "@ssra/text"
 import { Schema } from "effect"
 
 /**
@@ -66,10 +65,6 @@ export class FeaturizeError extends Schema.TaggedError<FeaturizeError>()("Featur
     return `cannot featurize ${JSON.stringify(this.text.slice(0, 80))}: ${this.detail}`
   }
 }
-
-let jieba: jiebaPackage.Jieba | undefined
-/** The jieba instance, built once per process (loading the 349k-word dictionary takes ~0.3 s). */
-const jiebaInstance = (): jiebaPackage.Jieba => (jieba ??= jiebaPackage.Jieba.withDict(jiebaDict.dict))
 
 const WORD_CHAR = /[\p{L}\p{N}]/u
 const TAG_WORD = 0x77
@@ -141,7 +136,7 @@ const collect = (config: FeaturizerConfig, text: string, emit: (feature: string,
     }
   }
   if (config.words && runs.length > 0) {
-    for (const word of jiebaInstance().cut(normalized, false)) if (WORD_CHAR.test(word)) push(word, TAG_WORD)
+    for (const word of Jieba.cut(normalized, false)) if (WORD_CHAR.test(word)) push(word, TAG_WORD)
   }
   if (count === 0) {
     // only punctuation/symbols: their characters are the features
@@ -150,7 +145,7 @@ const collect = (config: FeaturizerConfig, text: string, emit: (feature: string,
 }
 
 /**
- * Builds a featurizer (jieba's dictionary is loaded once per process, on first use).
+ * Builds a featurizer (jieba words come from `@ssra/text`'s one segmenter, loaded on first use, without its HMM).
  *
  * @since 0.1.0
  * @category constructors

@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import { Bm25, Idf } from "@ssra/text"
 import { Schema } from "effect"
 import * as Featurizer from "./Featurizer.js"
 
@@ -114,14 +115,15 @@ const counts = (ids: Int32Array): Map<number, number> => {
 /** Unnormalized BM25 document weights per bucket. */
 const documentWeights = (channel: LexicalChannel, ids: Int32Array): Map<number, number> => {
   const { k1, b } = channel.config
-  const norm = k1 * (1 - b + (b * ids.length) / channel.stats.averageLength)
+  const norm = Bm25.lengthNorm(ids.length, channel.stats.averageLength, b)
   const out = new Map<number, number>()
-  for (const [id, tf] of counts(ids)) out.set(id, (tf * (k1 + 1)) / (tf + norm))
+  for (const [id, tf] of counts(ids)) out.set(id, Bm25.termWeight(1, tf, norm, k1))
   return out
 }
 
 /**
- * Fits the IDF (`ln(1 + (N − df + 0.5)/(df + 0.5))`), the average length and the norm cap on a document corpus.
+ * Fits the IDF (`Idf.bm25`: `ln(1 + (N − df + 0.5)/(df + 0.5))`), the average length and the norm cap on a document
+ * corpus.
  *
  * @since 0.1.0
  * @category training
@@ -137,7 +139,7 @@ export const fit = (channel: LexicalChannel, corpus: ReadonlyArray<string>): voi
   }
   const N = corpus.length
   const idf = new Float32Array(buckets)
-  for (let f = 0; f < buckets; f++) idf[f] = Math.log(1 + (N - df[f]! + 0.5) / (df[f]! + 0.5))
+  for (let f = 0; f < buckets; f++) idf[f] = Idf.bm25(N, df[f]!)
   channel.stats = { idf, averageLength: N > 0 ? total / N : 1, normCap: 1 }
   let cap = 0
   for (const ids of featurized) {

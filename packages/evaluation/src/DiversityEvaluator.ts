@@ -6,10 +6,10 @@
  * @since 0.1.0
  */
 import { Text } from "@ssra/core"
+import { Tokenize } from "@ssra/text"
 import { Effect } from "effect"
 import { EvaluationError } from "./EvaluationError.js"
 import type { EvaluationResult } from "./EvaluationResult.js"
-import * as Tokenize from "./Tokenize.js"
 
 /**
  * @since 0.1.0

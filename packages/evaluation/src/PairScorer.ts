@@ -5,10 +5,9 @@
  * @since 0.1.0
  */
 import { Models, type Pair } from "@ssra/core"
+import { Bm25, CharNgram } from "@ssra/text"
 import { Effect } from "effect"
 import type { EmbeddingModel } from "effect/ai"
-import * as Bm25 from "./Bm25.js"
-import * as CharNgram from "./CharNgram.js"
 
 /**
  * Scores, index-aligned with the pairs; higher means more relevant.
@@ -175,7 +174,10 @@ export const bm25 =
  * @since 0.1.0
  * @category constructors
  */
-export const charNgram = (grams: CharNgram.Grams = "1-2"): PairScorer => CharNgram.scorer(grams)
+export const charNgram = (grams: CharNgram.Grams = "1-2"): PairScorer => {
+  const cosine = CharNgram.cosineWith(grams)
+  return (pairs) => Effect.sync(() => pairs.map((p) => cosine(p.query, p.doc)))
+}
 
 /**
  * Applies instruction templates to the texts before scoring: a template containing `{text}` is filled, any

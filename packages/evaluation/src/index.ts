@@ -1,11 +1,9 @@
 /**
  * @ssra/evaluation — exact IR metrics (trec_eval nDCG, scikit-learn AP), lexical reference scorers (BM25,
- * character n-gram cosine), evaluators, paired statistics, result files and reports.
+ * character n-gram cosine, from `@ssra/text`), evaluators, paired statistics, result files and reports.
  *
  * @since 0.1.0
  */
-export * as Bm25 from "./Bm25.js"
-export * as CharNgram from "./CharNgram.js"
 export * as Charts from "./Charts.js"
 export * as ClassifierEvaluator from "./ClassifierEvaluator.js"
 export * as Comparison from "./Comparison.js"
@@ -20,5 +18,4 @@ export * as Report from "./Report.js"
 export * as ResultFile from "./ResultFile.js"
 export * as RetrievalEvaluator from "./RetrievalEvaluator.js"
 export * as Statistics from "./Statistics.js"
-export * as Tokenize from "./Tokenize.js"
 export * as Trec from "./Trec.js"

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { it } from "@effect/vitest"
 import type { Models } from "@ssra/core"
+import { CharNgram, Tokenize } from "@ssra/text"
 import { Effect } from "effect"
 import { EmbeddingModel } from "effect/ai"
 import { assert, describe, expect } from "vitest"
 import {
-  CharNgram,
   ClassifierEvaluator,
   Comparison,
   DiversityEvaluator,
@@ -18,8 +18,7 @@ import {
   Report,
   ResultFile,
   RetrievalEvaluator,
-  Statistics,
-  Tokenize
+  Statistics
 } from "../src/index.js"
 
 type Row = { qid: string; did: string; query: string; doc: string; label: number }

@@ -1,54 +1,8 @@
 import { readFileSync } from "node:fs"
+import { Bm25, CharNgram } from "@ssra/text"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Bm25, CharNgram, Metrics, Tokenize } from "../src/index.js"
-
-describe("Tokenize", () => {
-  it("characters are NFKC-normalized, lower-cased, whitespace-free code points", () => {
-    expect(Tokenize.chars("Ａb 中\u3000文😀")).toEqual(["a", "b", "中", "文", "😀"])
-    expect(Tokenize.charNgrams("中文检索", 2)).toEqual(["中文", "文检", "检索"])
-    expect(Tokenize.charNgrams("中", 2)).toEqual(["中"])
-    expect(Tokenize.charNgrams("", 2)).toEqual([])
-    expect(Tokenize.charUnigramsAndBigrams("中文检")).toEqual(["中", "文", "检", "中文", "文检"])
-  })
-  it("jieba cuts words", () => {
-    const words = Tokenize.jiebaWords("我们中出了一个叛徒")
-    expect(words.join("")).toBe("我们中出了一个叛徒")
-    expect(words.length).toBeGreaterThan(2)
-    expect(words.length).toBeLessThan(9)
-  })
-})
-
-describe("CharNgram.cosine", () => {
-  it("is 1 for equal texts, 0 for disjoint, symmetric, in [0, 1]", () => {
-    expect(CharNgram.cosine("咽喉炎偏方", "咽喉炎偏方")).toBeCloseTo(1, 15)
-    expect(CharNgram.cosine("咽喉炎", "感冒药")).toBe(0)
-    expect(CharNgram.cosine("", "感冒药")).toBe(0)
-    const a = CharNgram.cosine("咽喉炎偏方", "治疗咽喉炎的偏方")
-    expect(a).toBe(CharNgram.cosine("治疗咽喉炎的偏方", "咽喉炎偏方"))
-    // bigrams 咽喉 喉炎 炎偏 偏方 vs 治疗 疗咽 咽喉 喉炎 炎的 的偏 偏方: 3 shared, norms 2 and √7
-    expect(a).toBeCloseTo(3 / (2 * Math.sqrt(7)), 15)
-  })
-})
-
-describe("Bm25", () => {
-  const corpus = ["咽喉炎偏方", "治疗咽喉炎的偏方", "感冒吃什么药", "咽喉痛怎么办"]
-  it("uses IDF and length normalization from the corpus", () => {
-    const index = Bm25.make(corpus)
-    expect(index.documents).toBe(4)
-    expect(index.averageLength).toBeCloseTo((9 + 15 + 11 + 11) / 4, 12)
-    expect(index.idf("咽")).toBeCloseTo(Math.log(1 + (4 - 3 + 0.5) / (3 + 0.5)), 15)
-    expect(index.score("咽喉炎", "咽喉炎偏方")).toBeGreaterThan(index.score("咽喉炎", "咽喉痛怎么办"))
-    expect(index.score("咽喉炎", "感冒吃什么药")).toBe(0)
-    // a document outside the corpus is scored with its own length
-    expect(index.score("咽喉炎", "咽喉炎")).toBeGreaterThan(0)
-  })
-  it("rejects bad parameters and supports the other tokenizers", () => {
-    expect(() => Bm25.make(corpus, { b: 2 })).toThrow(/b <= 1/)
-    expect(Bm25.make(corpus, { tokenizer: "jieba" }).score("咽喉炎", "治疗咽喉炎的偏方")).toBeGreaterThan(0)
-    expect(Bm25.make(corpus, { tokenizer: "char" }).tokenizer).toBe("char")
-  })
-})
+import { Metrics, PairScorer } from "../src/index.js"
 
 // The data README's lexical reference numbers, reproduced on the bundled dev tests.
 const read = (set: string, file: string) =>
@@ -85,7 +39,7 @@ describe("reference scorers on the dev tests (data/SOURCE-README.md)", () => {
       const pairScore = make(pairs)
       const scored = await Effect.runPromise(
         c.scorer === "cosine"
-          ? CharNgram.scorer("1-2")(pairs)
+          ? PairScorer.charNgram("1-2")(pairs)
           : Effect.succeed(pairs.map((p) => pairScore(p.query, p.doc)))
       )
       const ap = Metrics.apAtThresholds(

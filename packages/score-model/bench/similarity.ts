@@ -9,7 +9,7 @@
 import * as path from "node:path"
 import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
 import { DualEncoder, EmbeddingTrainer, TrainingSet } from "@ssra/embedding"
-import { CharNgram } from "@ssra/evaluation"
+import { CharNgram } from "@ssra/text"
 import { Effect } from "effect"
 import * as Features from "../src/Features.js"
 

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Grade, Models } from "@ssra/core"
-import { Bm25 } from "@ssra/evaluation"
+import { Bm25 } from "@ssra/text"
 import { Effect } from "effect"
 
 const oneHot = (grade: number, classes: number): Array<number> =>

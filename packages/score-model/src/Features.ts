@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Models, type Pair, Text } from "@ssra/core"
-import { Bm25, CharNgram, Tokenize } from "@ssra/evaluation"
+import { Bm25, CharNgram, Tokenize } from "@ssra/text"
 import { Effect } from "effect"
 
 /**

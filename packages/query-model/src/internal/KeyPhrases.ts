@@ -4,7 +4,7 @@
 // (short) title itself. Word
 // importance is the word's IDF among the pool's real queries (jieba words), so "key" means "what users search".
 import { type Sampling, Text } from "@ssra/core"
-import { Tokenize } from "@ssra/evaluation"
+import { Idf, Tokenize } from "@ssra/text"
 
 const CONTENT = /[\p{L}\p{N}]/u
 const ASCII = /^[\p{Script=Latin}\p{N}]+$/u
@@ -35,7 +35,7 @@ export const wordStats = (queries: ReadonlyArray<string>): WordStats => {
 export const weightOf = (stats: WordStats, word: string): number => {
   const n = stats.queries
   const df = stats.df.get(word) ?? 0
-  const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5))
+  const idf = Idf.bm25(n, df)
   // a word no user ever searched is rarely the key entity; a single Han character rarely carries one
   const seen = df === 0 ? 0.5 : 1
   const single = [...word].length === 1 && !ASCII.test(word) ? 0.3 : 1

@@ -2,7 +2,7 @@
 // occurs, and a character-bigram inverted index that retrieves the pool queries nearest a document (BM25 with the
 // pool queries as the indexed texts, the document's bigrams as the search terms).
 import { Text } from "@ssra/core"
-import { Tokenize } from "@ssra/evaluation"
+import { Bm25, Idf, Tokenize } from "@ssra/text"
 
 export interface Retrieved {
   readonly index: number
@@ -65,11 +65,11 @@ export const make = (queries: ReadonlyArray<string>, frequency?: ReadonlyArray<n
     for (const t of termsOf(doc)) {
       const p = index.get(t)
       if (p === undefined || p.length > maxDf) continue
-      const idf = Math.log(1 + (n - p.length + 0.5) / (p.length + 0.5))
+      const idf = Idf.bm25(n, p.length)
       for (let j = 0; j < p.length; j++) {
         const q = p[j]!
         if (scores[q] === 0) touched.push(q)
-        scores[q]! += (idf * (k1 + 1)) / (1 + k1 * (1 - b + (b * lengths[q]!) / avg))
+        scores[q]! += Bm25.termWeight(idf, 1, Bm25.lengthNorm(lengths[q]!, avg, b), k1)
       }
     }
     const out: Array<Retrieved> = touched.map((q) => ({ index: q, score: scores[q]! }))

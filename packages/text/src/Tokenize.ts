@@ -1,12 +1,11 @@
 /**
- * Tokenizers for the lexical reference scorers: Unicode characters, character n-grams and jieba words. Chinese
+ * Tokenizers for the lexical scorers and features: Unicode characters, character n-grams and jieba words. Chinese
  * has no spaces, so characters and character bigrams are the natural units; jieba words are the alternative.
  *
  * @since 0.1.0
  */
-import { Jieba } from "@node-rs/jieba"
-import { dict } from "@node-rs/jieba/dict.js"
 import { Text } from "@ssra/core"
+import * as Jieba from "./Jieba.js"
 
 const SPACE = /\s/u
 
@@ -57,19 +56,16 @@ export const charUnigramsAndBigrams = (text: string): Array<string> => {
   return out
 }
 
-let jieba: Jieba | undefined
-
 /**
  * jieba words (precise mode with HMM) of the normalized, lower-cased text, whitespace tokens removed. The
- * dictionary loads on first use (~0.3 s).
+ * addon and its dictionary load on the first call (~0.3 s; see `Jieba`).
  *
  * @since 0.1.0
  * @category tokenizers
  */
 export const jiebaWords = (text: string): Array<string> => {
-  if (jieba === undefined) jieba = Jieba.withDict(dict)
   const out: Array<string> = []
-  for (const w of jieba.cut(Text.normalize(text).toLowerCase(), true)) if (w.trim() !== "") out.push(w)
+  for (const w of Jieba.cut(Text.normalize(text).toLowerCase(), true)) if (w.trim() !== "") out.push(w)
   return out
 }
 

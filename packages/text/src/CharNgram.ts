@@ -1,12 +1,11 @@
 /**
  * Character n-gram cosine similarity: the simplest lexical reference scorer, term-frequency vectors over
  * overlapping character n-grams. The data README's "char-bigram cosine" numbers are reproduced by the
- * unigram + bigram variant (`cosineUnigramsAndBigrams`), which the reference scorer `char-ngram` uses.
+ * unigram + bigram variant (`cosineUnigramsAndBigrams`), which the reference scorer `char-ngram` uses
+ * (`@ssra/evaluation`'s `PairScorer.charNgram`).
  *
  * @since 0.1.0
  */
-import type { Models, Pair } from "@ssra/core"
-import { Effect } from "effect"
 import * as Tokenize from "./Tokenize.js"
 
 const counts = (grams: ReadonlyArray<string>): Map<string, number> => {
@@ -71,16 +70,3 @@ export const cosineWith =
   (grams: Grams) =>
   (a: string, b: string): number =>
     grams === "1-2" ? cosineUnigramsAndBigrams(a, b) : cosine(a, b, grams)
-
-/**
- * A pair scorer over `cosineWith(grams)` (same shape as `PairScorer.PairScorer`; default unigrams + bigrams).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const scorer =
-  (grams: Grams = "1-2") =>
-  (pairs: ReadonlyArray<Pair.QueryDocument>): Effect.Effect<ReadonlyArray<number>, Models.ModelError> => {
-    const f = cosineWith(grams)
-    return Effect.sync(() => pairs.map((p) => f(p.query, p.doc)))
-  }

@@ -4,8 +4,29 @@
  *
  * @since 0.1.0
  */
+import * as Idf from "./Idf.js"
 import type * as Tokenize from "./Tokenize.js"
 import { byName } from "./Tokenize.js"
+
+/**
+ * BM25's document-length factor `1 − b + b·length/averageLength` (1 when the average is not positive, as for an
+ * empty corpus).
+ *
+ * @since 0.1.0
+ * @category scoring
+ */
+export const lengthNorm = (length: number, averageLength: number, b: number): number =>
+  averageLength > 0 ? 1 - b + (b * length) / averageLength : 1
+
+/**
+ * One term's BM25 contribution: `idf·tf·(k1 + 1) / (tf + k1·norm)`, `norm` from `lengthNorm`. With `idf = 1` it is
+ * the saturated term weight alone (exactly: multiplying by 1 rounds nothing).
+ *
+ * @since 0.1.0
+ * @category scoring
+ */
+export const termWeight = (idf: number, tf: number, norm: number, k1: number): number =>
+  (idf * (tf * (k1 + 1))) / (tf + k1 * norm)
 
 /**
  * BM25 parameters. `tokenizer` defaults to character unigrams + bigrams.
@@ -31,7 +52,7 @@ export interface Bm25Index {
   readonly tokenizer: Tokenize.TokenizerName
   readonly documents: number
   readonly averageLength: number
-  /** IDF of a term: `ln(1 + (N − df + 0.5) / (df + 0.5))` (Lucene's non-negative form). */
+  /** IDF of a term: `Idf.bm25(N, df)`, `ln(1 + (N − df + 0.5) / (df + 0.5))` (Lucene's non-negative form). */
   readonly idf: (term: string) => number
   /** BM25 of `doc` for `query` over distinct query terms; `doc` need not be in the corpus. */
   readonly score: (query: string, doc: string) => number
@@ -63,7 +84,7 @@ export const make = (corpus: ReadonlyArray<string>, options: Bm25Options = {}): 
     let v = idfCache.get(term)
     if (v === undefined) {
       const d = df.get(term) ?? 0
-      v = Math.log(1 + (n - d + 0.5) / (d + 0.5))
+      v = Idf.bm25(n, d)
       idfCache.set(term, v)
     }
     return v
@@ -73,12 +94,12 @@ export const make = (corpus: ReadonlyArray<string>, options: Bm25Options = {}): 
     if (terms.length === 0) return 0
     const tf = new Map<string, number>()
     for (const t of terms) tf.set(t, (tf.get(t) ?? 0) + 1)
-    const lengthNorm = averageLength > 0 ? 1 - b + (b * terms.length) / averageLength : 1
+    const norm = lengthNorm(terms.length, averageLength, b)
     let s = 0
     // Each distinct query term counts once (this reproduces the data README's reference AP numbers).
     for (const q of new Set(tokenize(query))) {
       const f = tf.get(q)
-      if (f !== undefined) s += (idf(q) * (f * (k1 + 1))) / (f + k1 * lengthNorm)
+      if (f !== undefined) s += termWeight(idf(q), f, norm, k1)
     }
     return s
   }
