@@ -7,6 +7,7 @@ import { DualEncoder, EmbeddingTrainer, Featurizer, HardNegativeMiner, Lexical, 
 import { Effect } from "effect"
 import { makeBatches } from "../src/internal/batching.js"
 import { SparseRows } from "../src/internal/sparse.js"
+import { batchLoss, type StepContext, scatter } from "../src/internal/step.js"
 import { corpusMrr, loadGroups, tmp } from "./helpers.js"
 
 const smallModel = (towers: "shared" | "separate" = "shared", seed = 5) =>
@@ -129,7 +130,7 @@ describe("EmbeddingTrainer", () => {
     assert.isAbove(new Set(model.featureWeights).size, 2)
     const features = texts.map((t) => model.featurizer.featurize(t))
     model.logTemperature = Math.log(0.5)
-    const ctx: EmbeddingTrainer.StepContext = {
+    const ctx: StepContext = {
       model,
       args: { ...EmbeddingTrainer.defaultArgs, maxNegativesPerRow: 2 },
       lossOptions: { dimensions: [4, 8], queryQuery: true, documentDocument: true, falseNegativeMargin: null },
@@ -145,11 +146,11 @@ describe("EmbeddingTrainer", () => {
       lexicalOffset: (qt, dt) => 0.05 * ((qt * 3 + dt) % 4)
     }
     const batch = [0, 1, 2]
-    const lossOf = () => EmbeddingTrainer.batchLoss(ctx, batch, new Sampling.SeededRandom(1)).result.loss
-    const { result, negIds } = EmbeddingTrainer.batchLoss(ctx, batch, new Sampling.SeededRandom(1))
+    const lossOf = () => batchLoss(ctx, batch, new Sampling.SeededRandom(1)).result.loss
+    const { result, negIds } = batchLoss(ctx, batch, new Sampling.SeededRandom(1))
     const q = new SparseRows(64, 8)
     const d = new SparseRows(64, 8)
-    EmbeddingTrainer.scatter(ctx, batch, negIds, result, q, d)
+    scatter(ctx, batch, negIds, result, q, d)
     const h = 1e-3
     let checked = 0
     for (const [grads, table] of [
@@ -178,7 +179,7 @@ describe("EmbeddingTrainer", () => {
     const T = texts.length
     const graded = { ...ctx, gradeOf: Int8Array.of(3, 2, 3) }
     const lossWith = (known: Map<number, number>) =>
-      EmbeddingTrainer.batchLoss({ ...graded, knownGrade: known }, batch, new Sampling.SeededRandom(1)).result.loss
+      batchLoss({ ...graded, knownGrade: known }, batch, new Sampling.SeededRandom(1)).result.loss
     const base = lossWith(new Map())
     assert.strictEqual(lossWith(new Map([[0 * T + 7, 2]])), base)
     assert.notStrictEqual(lossWith(new Map([[0 * T + 7, 3]])), base)

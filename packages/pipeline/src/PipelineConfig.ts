@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Lexical } from "@ssra/embedding"
+import { Lexical, TrainingArgs } from "@ssra/embedding"
 import { Effect, Schema } from "effect"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -266,9 +266,12 @@ export const Config = Schema.Struct({
     dimensions: PositiveInt,
     /** Hash buckets of the embedded dual encoder's feature table (memory: buckets × dimensions × 4 bytes). */
     buckets: PositiveInt,
-    epochs: PositiveInt,
-    batchSize: PositiveInt,
-    learningRate: Schema.optionalKey(Schema.Number),
+    /** The trainer's own field schemas (`@ssra/embedding`'s `TrainingArgs`): a positive integer. */
+    epochs: TrainingArgs.TrainingArgs.fields.epochs,
+    /** An integer ≥ 2 (in-batch negatives need another row); capped at the training set's size. */
+    batchSize: TrainingArgs.TrainingArgs.fields.batchSize,
+    /** Adagrad learning rate, a number > 0 (absent: the trainer's default). */
+    learningRate: Schema.optionalKey(TrainingArgs.TrainingArgs.fields.learningRate),
     weightScheme: Schema.Literals(["raw", "normalized", "negatives-kept"]),
     hardNegatives: NonNegativeInt,
     maxRows: Schema.optionalKey(PositiveInt),
