@@ -9,7 +9,7 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Grade, Hash, type Models, Sampling, type TrainingRow } from "@ssra/core"
+import { AtomicFile, Grade, Hash, type Models, Sampling, type TrainingRow } from "@ssra/core"
 import { Clock, Effect } from "effect"
 import { CheckpointError } from "./CheckpointError.js"
 import * as DualEncoder from "./DualEncoder.js"
@@ -486,7 +486,7 @@ const MIN_LOG_TAU = Math.log(0.005)
 const saveLast = (dir: string, model: DualEncoder.DualEncoderModel, optimizer: Optimizer, state: TrainerState) =>
   Effect.try({
     try: () =>
-      DualEncoder.writeDirectorySync(path.join(dir, "last"), (temp) => {
+      AtomicFile.writeDirectorySync(path.join(dir, "last"), (temp) => {
         DualEncoder.writeFilesSync(model, temp)
         const tensors: Record<string, Safetensors.Tensor> = {
           "query.accumulator": { shape: [optimizer.query.length], data: optimizer.query },
@@ -644,7 +644,7 @@ export const train = <E = never, R = never>(
     }
     let resumed = false
     // a kill in the middle of replacing last/ leaves the new copy beside it: put it in place before looking
-    if (args.resume && checkpointDir !== undefined) DualEncoder.recoverDirectorySync(path.join(checkpointDir, "last"))
+    if (args.resume && checkpointDir !== undefined) AtomicFile.recoverDirectorySync(path.join(checkpointDir, "last"))
     if (args.resume && checkpointDir !== undefined && fs.existsSync(path.join(checkpointDir, "last", STATE_FILE))) {
       const last = yield* loadLast(checkpointDir)
       if (last.state.rowsSha256 !== rowsSha256 || last.state.argsSha256 !== argsSha256) {
