@@ -1,7 +1,8 @@
 /**
  * Atomic writes: data goes to a temporary file beside the target, is flushed to disk, and only then renamed
  * over the final name, so a crash or `kill -9` leaves either the old file or the complete new one — never a
- * half file under the final name.
+ * half file under the final name. Directories (model checkpoints) are published the same way: written into a
+ * temporary sibling directory, flushed, and swapped in (`writeDirectorySync`, `copyDirectorySync`).
  *
  * @since 0.1.0
  */
@@ -168,7 +169,10 @@ const alive = (pid: number): boolean => {
  * @since 0.1.0
  * @category constructors
  */
-export const sweepStale = (dir: string, options: { readonly recursive?: boolean | undefined } = {}): number => {
+export const sweepStale = (dir: string, options: { readonly recursive?: boolean | undefined } = {}): number =>
+  sweep(dir, options.recursive === true, () => true)
+
+const sweep = (dir: string, recursive: boolean, include: (name: string, pid: string) => boolean): number => {
   let removed = 0
   const walk = (d: string) => {
     let entries: Array<fs.Dirent>
@@ -180,12 +184,121 @@ export const sweepStale = (dir: string, options: { readonly recursive?: boolean 
     for (const entry of entries) {
       const full = path.join(d, entry.name)
       const m = TEMP_NAME.exec(entry.name)
-      if (m !== null && !alive(Number(m[1]))) {
+      if (m !== null && include(entry.name, m[1]!) && !alive(Number(m[1]))) {
         fs.rmSync(full, { recursive: true, force: true })
         removed++
-      } else if (options.recursive === true && entry.isDirectory()) walk(full)
+      } else if (recursive && entry.isDirectory()) walk(full)
     }
   }
   walk(dir)
   return removed
 }
+
+/** Flushes a file or directory to disk; directories cannot be fsynced on every platform (the renames stay atomic). */
+const fsyncPath = (file: string): void => {
+  let fd: number
+  try {
+    fd = fs.openSync(file, "r")
+  } catch {
+    return
+  }
+  try {
+    fs.fsyncSync(fd)
+  } catch {
+    // EINVAL / EPERM on a directory where the platform does not support it
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** Flushes every file and directory under `dir` (depth first), then `dir` itself. */
+const fsyncTree = (dir: string): void => {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) fsyncTree(full)
+    else if (entry.isFile()) fsyncPath(full)
+  }
+  fsyncPath(dir)
+}
+
+/**
+ * Finishes a directory publish (`writeDirectorySync`) that was killed between its two renames: after moving the
+ * old `target` aside (`<temp>.old`) and before moving the new one (`<temp>`, complete by then) into place, `target`
+ * is missing. Puts the new one in place (or, when only the old one is left, the old one back) and removes the
+ * moved-aside copies. A no-op when `target` exists. Returns whether it restored anything. Readers of a directory
+ * published this way call it before reading.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const recoverDirectorySync = (target: string): boolean => {
+  const resolved = path.resolve(target)
+  if (fs.existsSync(resolved)) return false
+  const parent = path.dirname(resolved)
+  const prefix = `.${path.basename(resolved)}.`
+  let entries: Array<string>
+  try {
+    entries = fs.readdirSync(parent)
+  } catch {
+    return false
+  }
+  const olds = entries.filter((e) => e.startsWith(prefix) && /\.tmp-[^/]*\.old$/.test(e)).sort()
+  for (const old of olds) {
+    const fresh = old.slice(0, -".old".length)
+    if (entries.includes(fresh)) fs.renameSync(path.join(parent, fresh), resolved)
+    else fs.renameSync(path.join(parent, old), resolved)
+    for (const leftover of olds) fs.rmSync(path.join(parent, leftover), { recursive: true, force: true })
+    return true
+  }
+  return false
+}
+
+/**
+ * Publishes a directory atomically: `write` fills a fresh temporary sibling of `target` (named by
+ * `tempDirPrefixFor`, with the permissions `mkdir` gives), whose files and directories are then flushed to disk
+ * before it is renamed over `target` (an existing `target` is moved aside first and removed after). A reader sees
+ * the old directory or the complete new one, never a mix of two writes; a failed `write` (a full disk) removes the
+ * temporary directory and leaves `target` as it was. Before writing it finishes a publish of `target` killed
+ * between its renames (`recoverDirectorySync`) and removes the temporary siblings of `target` that writers no
+ * longer running left.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const writeDirectorySync = (target: string, write: (tempDir: string) => void): void => {
+  const resolved = path.resolve(target)
+  const parent = path.dirname(resolved)
+  fs.mkdirSync(parent, { recursive: true })
+  recoverDirectorySync(resolved)
+  // only this target's temporary directories (and their moved-aside `.old` copies), not other writers' files
+  const own = `.${path.basename(resolved)}.`
+  sweep(parent, false, (name, pid) => name.startsWith(`${own}${pid}.tmp-`))
+  // created like any output directory (mkdir's mode under the umask, not mkdtemp's private 0700), exclusively
+  const temp = `${tempDirPrefixFor(resolved)}${randomBytes(6).toString("hex")}`
+  fs.mkdirSync(temp)
+  try {
+    write(temp)
+    fsyncTree(temp)
+    let old: string | undefined
+    if (fs.existsSync(resolved)) {
+      old = `${temp}.old`
+      fs.renameSync(resolved, old)
+    }
+    fs.renameSync(temp, resolved)
+    if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
+  } catch (error) {
+    fs.rmSync(temp, { recursive: true, force: true })
+    throw error
+  }
+  fsyncPath(parent)
+}
+
+/**
+ * Publishes a copy of the directory `from` at `target` through `writeDirectorySync`: a failed copy (a full disk)
+ * leaves no part of it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const copyDirectorySync = (from: string, target: string): void =>
+  writeDirectorySync(target, (temp) => fs.cpSync(from, temp, { recursive: true }))

@@ -17,7 +17,9 @@ import { LabeledPair, labeledPairOn, UnlabeledPair } from "./Pair.js"
 import * as Trec from "./Trec.js"
 
 /**
- * The file names of the layout.
+ * The file names of the layout: the pair files, the optional documents file (`{id,title,ocr?,asr?,text?}` rows)
+ * and the retrieval qrels. The pair and documents files are JSON Lines under these names; readers that accept
+ * CSV or TSV (the pipeline's `Inputs.filesIn`) look for the same stem with those extensions (`rowExtensions`).
  *
  * @since 0.1.0
  * @category constants
@@ -25,6 +27,7 @@ import * as Trec from "./Trec.js"
 export const fileNames = {
   labeled: "labeled.jsonl",
   unlabeled: "unlabeled.jsonl",
+  documents: "documents.jsonl",
   retrievalTest: "retrieval_test.jsonl",
   pairTest: "pair_test.jsonl",
   qrels: "retrieval_qrels.trec"
@@ -39,6 +42,36 @@ export const fileNames = {
 export type Part = keyof typeof fileNames
 
 /**
+ * The parts holding rows (pairs or documents), which may come as JSONL, CSV or TSV, in the layout's order.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const rowParts = [
+  "labeled",
+  "unlabeled",
+  "documents",
+  "retrievalTest",
+  "pairTest"
+] as const satisfies ReadonlyArray<Part>
+
+/**
+ * The extensions a row part's file may have, in the order they are named in messages.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const rowExtensions = [".jsonl", ".csv", ".tsv"] as const
+
+/**
+ * The parts `files` and `open` require by default: all but the optional documents file.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const requiredParts: ReadonlyArray<Part> = ["labeled", "unlabeled", "retrievalTest", "pairTest", "qrels"]
+
+/**
  * The absolute paths of a set's files.
  *
  * @since 0.1.0
@@ -48,6 +81,8 @@ export interface Files {
   readonly dir: string
   readonly labeled: string
   readonly unlabeled: string
+  /** Optional: the documents file is not required by default. */
+  readonly documents: string
   readonly retrievalTest: string
   readonly pairTest: string
   readonly qrels: string
@@ -56,8 +91,9 @@ export interface Files {
 const parts = Object.keys(fileNames) as ReadonlyArray<Part>
 
 /**
- * The paths of the set in `dir`, checking that the `require`d parts (default: all five) exist as files. A
- * missing part fails with the file it expected and the files the folder does have.
+ * The paths of the set in `dir`, checking that the `require`d parts (default: `requiredParts`, all but the
+ * documents file) exist as files. A missing part fails with the file it expected and the files the folder does
+ * have.
  *
  * @since 0.1.0
  * @category constructors
@@ -80,12 +116,12 @@ export const files = (
           file: root,
           reason: "not-found",
           detail: "dataset folder not found",
-          hint: `pass a folder holding ${Object.values(fileNames).join(", ")}`
+          hint: `pass a folder holding ${requiredParts.map((p) => fileNames[p]).join(", ")}`
         })
       )
     }
     const result = { dir: root, ...Object.fromEntries(parts.map((p) => [p, path.join(root, fileNames[p])])) } as Files
-    const missing = (options.require ?? parts).filter((p) => {
+    const missing = (options.require ?? requiredParts).filter((p) => {
       try {
         return !fs.statSync(result[p]).isFile()
       } catch {
@@ -187,7 +223,7 @@ export const open = (
   options: { readonly require?: ReadonlyArray<Part> | undefined } = {}
 ): Effect.Effect<Opened, DatasetError> =>
   Effect.gen(function* () {
-    const found = yield* files(dir, { require: [...new Set<Part>(["labeled", ...(options.require ?? parts)])] })
+    const found = yield* files(dir, { require: [...new Set<Part>(["labeled", ...(options.require ?? requiredParts)])] })
     const scale = yield* inferScale(found.labeled)
     const name = path.basename(found.dir)
     return { name, files: found, scale: { ...scale, name } }

@@ -72,6 +72,17 @@ describe("Dataset", () => {
       assert.include(error.detail, "it has: labeled.jsonl")
       const onlyLabeled = yield* Dataset.files(dir, { require: ["labeled"] })
       assert.strictEqual(onlyLabeled.labeled, path.join(dir, "labeled.jsonl"))
+      // one layout: the optional documents file is part of it, but not required unless asked for
+      assert.strictEqual(onlyLabeled.documents, path.join(dir, "documents.jsonl"))
+      assert.notInclude(error.detail, "documents.jsonl")
+      assert.include(
+        failureOf(yield* Effect.exit(Dataset.files(dir, { require: ["documents"] }))).detail,
+        "missing documents.jsonl"
+      )
+      assert.deepStrictEqual(
+        Dataset.rowParts.map((p) => Dataset.fileNames[p]),
+        ["labeled.jsonl", "unlabeled.jsonl", "documents.jsonl", "retrieval_test.jsonl", "pair_test.jsonl"]
+      )
       const opened = yield* Dataset.open(dir, { require: [] })
       assert.deepStrictEqual(opened.scale, { max: 1, name: path.basename(dir) })
       assert.strictEqual(failureOf(yield* Effect.exit(Dataset.files(path.join(dir, "nope")))).reason, "not-found")

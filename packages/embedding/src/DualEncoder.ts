@@ -398,64 +398,6 @@ const WEIGHTS = "model.safetensors"
 const CONFIG = "config.json"
 
 /**
- * Writes the files of a directory into a temporary sibling, then swaps it in: a reader never sees a weights file
- * and a config from different saves.
- *
- * @since 0.1.0
- * @category encoding
- */
-export const writeDirectorySync = (dir: string, write: (tempDir: string) => void): void => {
-  const parent = path.dirname(path.resolve(dir))
-  fs.mkdirSync(parent, { recursive: true })
-  recoverDirectorySync(dir)
-  const temp = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(path.join(parent, path.basename(dir))))
-  try {
-    write(temp)
-    let old: string | undefined
-    if (fs.existsSync(dir)) {
-      old = `${temp}.old`
-      fs.renameSync(dir, old)
-    }
-    fs.renameSync(temp, dir)
-    if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
-  } catch (error) {
-    fs.rmSync(temp, { recursive: true, force: true })
-    throw error
-  }
-}
-
-/**
- * Finishes a swap `writeDirectorySync` was killed in the middle of: between moving the old directory aside
- * (`<temp>.old`) and moving the new one (`<temp>`, complete by then) into place, `dir` is missing. Puts the new
- * one in place (or, when only the old one is left, the old one back) and removes the leftovers. A no-op when `dir`
- * exists. Returns whether it restored anything.
- *
- * @since 0.1.0
- * @category encoding
- */
-export const recoverDirectorySync = (dir: string): boolean => {
-  const resolved = path.resolve(dir)
-  if (fs.existsSync(resolved)) return false
-  const parent = path.dirname(resolved)
-  const prefix = `.${path.basename(resolved)}.`
-  let entries: Array<string>
-  try {
-    entries = fs.readdirSync(parent)
-  } catch {
-    return false
-  }
-  const olds = entries.filter((e) => e.startsWith(prefix) && /\.tmp-[^/]*\.old$/.test(e)).sort()
-  for (const old of olds) {
-    const fresh = old.slice(0, -".old".length)
-    if (entries.includes(fresh)) fs.renameSync(path.join(parent, fresh), resolved)
-    else fs.renameSync(path.join(parent, old), resolved)
-    for (const leftover of olds) fs.rmSync(path.join(parent, leftover), { recursive: true, force: true })
-    return true
-  }
-  return false
-}
-
-/**
  * Writes `model.safetensors` + `config.json` into an existing directory (no swap; `save` wraps it).
  *
  * @since 0.1.0
@@ -547,7 +489,7 @@ const toCheckpointError = (dir: string) => (cause: unknown) =>
  */
 export const save = (model: DualEncoderModel, dir: string): Effect.Effect<void, CheckpointError> =>
   Effect.try({
-    try: () => writeDirectorySync(dir, (temp) => writeFilesSync(model, temp)),
+    try: () => AtomicFile.writeDirectorySync(dir, (temp) => writeFilesSync(model, temp)),
     catch: toCheckpointError(dir)
   })
 
@@ -558,7 +500,8 @@ export const save = (model: DualEncoderModel, dir: string): Effect.Effect<void, 
  * @category decoding
  */
 export const loadSync = (dir: string): DualEncoderModel => {
-  recoverDirectorySync(dir)
+  // a save killed between its two renames left the new copy beside `dir`: put it in place before reading
+  AtomicFile.recoverDirectorySync(dir)
   const configFile = path.join(dir, CONFIG)
   let raw: unknown
   try {

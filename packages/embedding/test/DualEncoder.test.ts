@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { AtomicFile } from "@ssra/core"
 import { DualEncoder, Featurizer, Safetensors } from "@ssra/embedding"
 import { Effect, Exit } from "effect"
 import { tmp } from "./helpers.js"
@@ -188,9 +189,9 @@ describe("DualEncoder", () => {
       assert.deepStrictEqual(fs.readdirSync(root), ["m"])
       // only the old copy left (the new one lost): the old one comes back
       fs.renameSync(dir, `${temp}.old`)
-      assert.isTrue(DualEncoder.recoverDirectorySync(dir))
+      assert.isTrue(AtomicFile.recoverDirectorySync(dir))
       assert.deepStrictEqual((yield* DualEncoder.load(dir)).queryTable, b.queryTable)
-      assert.isFalse(DualEncoder.recoverDirectorySync(dir))
+      assert.isFalse(AtomicFile.recoverDirectorySync(dir))
     })
   )
 

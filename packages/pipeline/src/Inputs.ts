@@ -38,29 +38,8 @@ export interface DataFiles {
 }
 
 /**
- * The file names of the bundled layout (`data/<set>/`).
- *
- * @since 0.1.0
- * @category constants
- */
-export const standardNames = {
-  labeled: "labeled.jsonl",
-  unlabeled: "unlabeled.jsonl",
-  documents: "documents.jsonl",
-  retrievalTest: "retrieval_test.jsonl",
-  pairTest: "pair_test.jsonl"
-} as const
-
-/**
- * The row formats a standard file may come in, in the order they are named in messages.
- *
- * @since 0.1.0
- * @category constants
- */
-export const standardExtensions = [".jsonl", ".csv", ".tsv"] as const
-
-/**
- * The standard files present in `dir`, each as JSONL, CSV or TSV (`labeled.jsonl`, `labeled.csv`,
+ * The row files of core's dataset layout (`Dataset.fileNames`: `labeled`, `unlabeled`, `documents`,
+ * `retrievalTest`, `pairTest`) present in `dir`, each as JSONL, CSV or TSV (`labeled.jsonl`, `labeled.csv`,
  * `labeled.tsv`, …). The same file in two formats is an error naming both: which one a run reads must not
  * depend on a rule the user has to guess.
  *
@@ -70,9 +49,9 @@ export const standardExtensions = [".jsonl", ".csv", ".tsv"] as const
 export const filesIn = (dir: string): Effect.Effect<DataFiles, PipelineError> =>
   Effect.suspend(() => {
     const out: Record<string, string> = {}
-    for (const [kind, name] of Object.entries(standardNames)) {
-      const stem = name.slice(0, -".jsonl".length)
-      const found = standardExtensions.map((ext) => path.join(dir, stem + ext)).filter((f) => fs.existsSync(f))
+    for (const kind of CoreDataset.rowParts) {
+      const stem = CoreDataset.fileNames[kind].slice(0, -".jsonl".length)
+      const found = CoreDataset.rowExtensions.map((ext) => path.join(dir, stem + ext)).filter((f) => fs.existsSync(f))
       if (found.length > 1)
         return Effect.fail(
           new PipelineError({
@@ -711,7 +690,8 @@ export const splitTest = (
   })
 
 /**
- * Writes a dataset in the standard layout (atomically, file by file); returns the files written.
+ * Writes a dataset in core's layout (`Dataset.fileNames`, JSONL; atomically, file by file); returns the files
+ * written.
  *
  * @since 0.1.0
  * @category writing
@@ -719,10 +699,10 @@ export const splitTest = (
 export const writeTo = (dataset: Dataset, dir: string): Effect.Effect<DataFiles, DatasetError.DatasetError> =>
   Effect.gen(function* () {
     const out: Record<string, string> = {}
-    const put = <A>(kind: keyof typeof standardNames, rows: ReadonlyArray<A>) =>
+    const put = <A>(kind: (typeof CoreDataset.rowParts)[number], rows: ReadonlyArray<A>) =>
       Effect.gen(function* () {
         if (rows.length === 0) return
-        const file = path.join(dir, standardNames[kind])
+        const file = path.join(dir, CoreDataset.fileNames[kind])
         yield* Jsonl.writeAll(file, rows)
         out[kind] = file
       })

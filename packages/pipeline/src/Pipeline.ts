@@ -3,17 +3,19 @@
  * model → Stage 1 (re-annotation, query model v1) → Stage 2 (generation, score and pairwise gates, query model
  * v2) → grade-planned synthesis → embedding training → evaluation → report. Every stage is a content-addressed
  * artifact, so systems that share a step share its output, and a rerun after a crash resumes where it stopped.
+ * Which systems run, on which query model's queries and with which training variant, is data (`Systems`); this
+ * module is the runner that executes that plan phase by phase.
  *
  * @since 0.1.0
  */
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AtomicFile, type DatasetError, type Models, type SyntheticQuery } from "@ssra/core"
+import { AtomicFile, type DatasetError, type Document, type Models, type Pair, type SyntheticQuery } from "@ssra/core"
 import { PairScorer } from "@ssra/evaluation"
 import { PairwiseJudge } from "@ssra/filters"
 import { PromptQueryModel } from "@ssra/query-model"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Schema } from "effect"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Evaluate from "./Evaluate.js"
@@ -32,30 +34,23 @@ import * as ScoreStage from "./ScoreStage.js"
 import * as Stage1 from "./Stage1.js"
 import * as Stage2 from "./Stage2.js"
 import * as Synthesis from "./Synthesis.js"
+import * as Systems from "./Systems.js"
 import * as Training from "./Training.js"
 import * as WorkUnits from "./WorkUnits.js"
 
 /**
- * The systems of the paper's comparison.
+ * The systems of the paper's comparison (`Systems.specs` says what each trains on).
  *
  * @since 0.1.0
  * @category constants
  */
-export const systems = [
-  "base",
-  "prompt-only",
-  "vanilla-sft",
-  "ssra",
-  "ssra-no-stage2",
-  "ssra-no-stage1-2",
-  "ssra-binary"
-] as const
+export const systems: typeof Systems.names = Systems.names
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type SystemName = (typeof systems)[number]
+export type SystemName = Systems.SystemName
 
 /**
  * How each system is labeled in the tables.
@@ -63,15 +58,7 @@ export type SystemName = (typeof systems)[number]
  * @since 0.1.0
  * @category constants
  */
-export const labels: Readonly<Record<SystemName, string>> = {
-  base: "base (labeled only)",
-  "prompt-only": "prompt-only synthesis (LLM)",
-  "vanilla-sft": "vanilla SFT query model (embedded, labeled-only D2Q)",
-  ssra: "SSRA",
-  "ssra-no-stage2": "SSRA w/o stage 2",
-  "ssra-no-stage1-2": "SSRA w/o stages 1 and 2",
-  "ssra-binary": "SSRA, binary training data {0, max}"
-}
+export const labels: Readonly<Record<SystemName, string>> = Systems.labels
 
 /**
  * @since 0.1.0
@@ -102,20 +89,6 @@ export interface RunResult {
   readonly durationMs: number
   /** Every invocation on the run directory, this one included. */
   readonly timeSpent?: { readonly durationMs: number; readonly invocations: number } | undefined
-}
-
-/** Copies a directory into place through a temporary sibling; a failed copy (e.g. a full disk) leaves no part. */
-const copyDir = (from: string, to: string) => {
-  const temp = `${AtomicFile.tempDirPrefixFor(to)}copy`
-  fs.rmSync(temp, { recursive: true, force: true })
-  try {
-    fs.cpSync(from, temp, { recursive: true })
-  } catch (error) {
-    fs.rmSync(temp, { recursive: true, force: true })
-    throw error
-  }
-  fs.rmSync(to, { recursive: true, force: true })
-  fs.renameSync(temp, to)
 }
 
 /**
@@ -177,36 +150,14 @@ const recordOutcome = (
   )
 }
 
-/** Rows per grade of the labeled training pairs and of each kept synthetic set, with the grade training uses. */
-const gradeMix = (
-  labeled: ReadonlyArray<{ readonly label: number }>,
-  synthetic: ReadonlyMap<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>
-): Report.ReportInput["gradeMix"] => {
-  const count = (grades: ReadonlyArray<number>) => {
-    const out: Record<string, number> = {}
-    for (const g of grades) out[String(g)] = (out[String(g)] ?? 0) + 1
-    return out
-  }
-  return [
-    { source: "labeled", grades: count(labeled.map((p) => p.label)) },
-    ...[...synthetic].map(([name, kept]) => ({
-      source: `synthetic: ${name}`,
-      grades: count(Training.syntheticPairs(kept).map((p) => p.label))
-    }))
-  ]
-}
-
-const want = (options: RunOptions, ...names: ReadonlyArray<SystemName>) =>
-  names.some((n) => options.systems.includes(n))
-
 /** Every served model endpoint the run will use, checked for reachability before any work (not stage by stage). */
-const preflightExternal = (ctx: RunContext, options: RunOptions) =>
+const preflightExternal = (ctx: RunContext, plan: Systems.SystemPlan) =>
   Effect.gen(function* () {
     const { backends, stage1, stage2 } = ctx.config
     const used: Array<External.Which> = []
     if (backends.scoreModel === "fine-tuned") used.push("scoreModel")
     if (backends.queryModel === "fine-tuned") {
-      if (want(options, "vanilla-sft", "ssra-no-stage1-2") || !stage1.enabled) used.push("vanilla")
+      if (plan.systems.some((s) => s.spec.queries === "vanilla") || !stage1.enabled) used.push("vanilla")
       if (stage1.enabled) used.push("queryModelV1")
       if (stage1.enabled && stage2.enabled) used.push("queryModelV2")
     }
@@ -281,12 +232,13 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
         hint: 'configure backends.llm (preset, baseUrl, model, apiKeyEnv), or use the embedded models ("embedded" / "score-model")'
       })
     }
-    const usesLlm = llmRequired || want(options, "prompt-only")
+    const plan = Systems.plan(config, options.systems)
+    const usesLlm = llmRequired || plan.needsLlm
     const llm = usesLlm && config.backends.llm !== undefined ? yield* llmOf(ctx, config.backends.llm) : undefined
     // what this invocation spends is recorded even when it fails or is interrupted
     if (llm !== undefined) ctx.recorder.trackLlm(() => llm.cost.report())
-    yield* preflightExternal(ctx, options)
-    return yield* stages(ctx, options, llm, partial, started).pipe(
+    yield* preflightExternal(ctx, plan)
+    return yield* stages(ctx, options, plan, llm, partial, started).pipe(
       Effect.provideService(WorkUnits.SetAside, {
         maxFailedFraction: config.backends.llm?.maxFailedFraction ?? Backends.setAsideDefaults.maxFailedFraction,
         coolDownMs: config.backends.llm?.coolDownMs ?? Backends.setAsideDefaults.coolDownMs,
@@ -295,137 +247,208 @@ const body = (ctx: RunContext, options: RunOptions, started: number) =>
     )
   })
 
+/** What the runner's phases read, and the report's rows, filter counts and alignment they add to. */
+interface RunState {
+  readonly ctx: RunContext
+  readonly options: RunOptions
+  readonly plan: Systems.SystemPlan
+  readonly llm: Backends.Llm | undefined
+  readonly prepared: Prepare.Prepared
+  readonly dataset: string
+  readonly documents: ReadonlyMap<string, Document.Document>
+  readonly test: Evaluate.TestData
+  readonly rows: Array<Report.SystemRow>
+  readonly filters: Array<Report.ReportInput["filters"][number]>
+  readonly alignment: Array<Report.ReportInput["alignment"][number]>
+}
+
+/** The base model (labeled pairs only) and the score model every later stage grades with. */
+interface Foundation {
+  readonly base: Artifact.Artifact
+  readonly baseModel: Models.TextEmbedder
+  readonly score: ScoreStage.ScoreStageResult
+  readonly graderInput: Artifact.Input
+  /** The score model, an LLM judge booking its calls under the stage that makes them. */
+  readonly graderAt: (stage: string) => Models.Grader
+}
+
+type Writers = Map<Systems.QueryModel, QueryModelStage.QueryModelResult>
+
+/**
+ * The runner: the phases in order, each reusing what an earlier run of the same artifacts left, with the `until`
+ * exits between them.
+ */
 const stages = (
   ctx: RunContext,
   options: RunOptions,
+  plan: Systems.SystemPlan,
   client: Backends.Llm | undefined,
   partial: () => RunResult,
   started: number
 ) =>
   Effect.gen(function* () {
-    const { config } = ctx
     const prepared = yield* Prepare.run(ctx, client)
     if (options.until === "prepare") return partial()
     yield* checkSetup(ctx, options, prepared)
     const llm = yield* withLogprobs(ctx, client)
-    const scale = prepared.scale
-    const dataset =
-      config.data.dir !== undefined
-        ? path.basename(path.resolve(config.data.dir))
-        : path.basename(path.dirname(path.resolve(config.data.labeled ?? ".")))
-    const test: Evaluate.TestData = {
-      dataset,
-      retrievalTest: prepared.retrievalTest,
-      pairTest: prepared.pairTest,
-      scale
-    }
-    const documents = new Map(prepared.documents.map((d) => [d.id, d] as const))
-    const rows: Array<Report.SystemRow> = []
-    const filters: Array<{
-      stage: string
-      filters: ReadonlyArray<{
-        filter: string
-        input: number
-        kept: number
-        rejected: number
-        reasons: Readonly<Record<string, number>>
-      }>
-    }> = []
-    const alignment: Array<{ model: string; counts: Readonly<Record<string, number>> }> = []
-    const filtersOf = (a: Artifact.Artifact) =>
-      ((a.record.info as { filters?: Array<any> } | null)?.filters ?? []) as Array<any>
+    const state = stateOf(ctx, options, plan, llm, prepared)
+    const foundation = yield* baseAndScoreModel(state)
+    if (options.until === "score-model") return partial()
+    const { writers, stage1, pool } = yield* stage1QueryModels(state, foundation)
+    if (options.until === "stage1") return partial()
+    if (stage1 !== undefined) yield* stage2QueryModel(state, foundation, { writers, stage1, pool })
+    if (options.until === "stage2") return partial()
+    const synthetic = yield* synthesize(state, foundation, writers)
+    if (options.until === "synthesis") return partial()
+    const published = yield* trainAndEvaluateSystems(state, foundation, synthetic)
+    if (options.until === "train") return partial()
+    if (options.references !== false) yield* evaluateReferences(state)
+    yield* publishCheckpoints(state, published, foundation.score, writers)
+    return yield* report(state, foundation.score, synthetic.sets, started)
+  })
 
-    // The base model: labeled pairs only. Its similarity is also the score model's strongest feature.
+const stateOf = (
+  ctx: RunContext,
+  options: RunOptions,
+  plan: Systems.SystemPlan,
+  llm: Backends.Llm | undefined,
+  prepared: Prepare.Prepared
+): RunState => {
+  const { data } = ctx.config
+  const dataset =
+    data.dir !== undefined
+      ? path.basename(path.resolve(data.dir))
+      : path.basename(path.dirname(path.resolve(data.labeled ?? ".")))
+  return {
+    ctx,
+    options,
+    plan,
+    llm,
+    prepared,
+    dataset,
+    documents: new Map(prepared.documents.map((d) => [d.id, d] as const)),
+    test: { dataset, retrievalTest: prepared.retrievalTest, pairTest: prepared.pairTest, scale: prepared.scale },
+    rows: [],
+    filters: [],
+    alignment: []
+  }
+}
+
+const FilterCountsList = Schema.Array(RunManifest.FilterCounts)
+
+/** The filter counts a gated stage recorded in its artifact (none when it recorded none). */
+const filtersOf = (artifact: Artifact.Artifact): ReadonlyArray<typeof RunManifest.FilterCounts.Type> => {
+  const info = artifact.record.info
+  const filters = typeof info === "object" && info !== null && "filters" in info ? info.filters : undefined
+  return Schema.is(FilterCountsList)(filters) ? filters : []
+}
+
+/** The base model: labeled pairs only. Its similarity is also the score model's strongest feature. */
+const baseAndScoreModel = (state: RunState) =>
+  Effect.gen(function* () {
+    const { ctx, prepared } = state
     const base = yield* Training.run(ctx, {
       system: "base",
       labeled: prepared.labeled,
       synthetic: [],
       binary: false,
-      scale
+      scale: prepared.scale
     })
     const baseModel = yield* Training.load(base)
     const score = yield* ScoreStage.run(
       ctx,
       prepared.labeled,
-      scale,
+      prepared.scale,
       baseModel,
       Artifact.asInput("embedder", base),
-      llm
+      state.llm
     )
-    const graderInput = Artifact.asInput("score-model", score.artifact)
     const grader: Models.Grader = score.grader
-    // an LLM judge books its calls under the stage that makes them
-    const graderAt = (stage: string): Models.Grader => score.forStage?.(stage) ?? grader
-    if (options.until === "score-model") return partial()
+    return {
+      base,
+      baseModel,
+      score,
+      graderInput: Artifact.asInput("score-model", score.artifact),
+      graderAt: (stage: string): Models.Grader => score.forStage?.(stage) ?? grader
+    } satisfies Foundation
+  })
 
-    const stage1On = config.stage1.enabled
-    const stage2On = config.stage2.enabled && stage1On
-    const ssraModel = stage2On ? "v2" : stage1On ? "v1" : "vanilla"
-    const needVanilla =
-      want(options, "vanilla-sft", "ssra-no-stage1-2") ||
-      (want(options, "ssra", "ssra-binary") && ssraModel === "vanilla")
-    const needV1 = want(options, "ssra-no-stage2") || (want(options, "ssra", "ssra-binary") && stage1On)
-    const needV2 = want(options, "ssra", "ssra-binary") && stage2On
+/** The query models before Stage 2: vanilla (labeled-only D2Q) and, after Stage 1's re-annotation, v1. */
+const stage1QueryModels = (state: RunState, f: Foundation) =>
+  Effect.gen(function* () {
+    const { ctx, prepared, plan } = state
     const pool = Stage1.queryPool(prepared.labeled, prepared.unlabeled)
-    const writers = new Map<string, QueryModelStage.QueryModelResult>()
-    if (needVanilla)
-      writers.set(
-        "vanilla",
-        yield* QueryModelStage.run(
-          ctx,
-          "vanilla",
-          Stage1.labeledD2Q(prepared.labeled),
-          pool,
-          graderAt("query-model:vanilla"),
-          graderInput
-        )
-      )
+    const writers: Writers = new Map()
+    const train = (name: Systems.QueryModel, d2q: ReadonlyArray<Pair.D2QGroup>) =>
+      QueryModelStage.run(ctx, name, d2q, pool, f.graderAt(`query-model:${name}`), f.graderInput)
+    if (plan.queryModels.includes("vanilla"))
+      writers.set("vanilla", yield* train("vanilla", Stage1.labeledD2Q(prepared.labeled)))
     let stage1: Stage1.Stage1Result | undefined
-    if (needV1 || needV2) {
-      stage1 = yield* Stage1.run(ctx, prepared.labeled, prepared.unlabeled, graderAt("stage1"), graderInput)
-      writers.set(
-        "v1",
-        yield* QueryModelStage.run(ctx, "v1", stage1.d2q, pool, graderAt("query-model:v1"), graderInput)
-      )
+    if (plan.stage1) {
+      stage1 = yield* Stage1.run(ctx, prepared.labeled, prepared.unlabeled, f.graderAt("stage1"), f.graderInput)
+      writers.set("v1", yield* train("v1", stage1.d2q))
     }
-    if (options.until === "stage1") return partial()
-    if (needV2 && stage1 !== undefined) {
-      const v1 = writers.get("v1")!
-      const stage2 = yield* Stage2.run(ctx, {
-        writer: v1.writer,
-        writerInput: Artifact.asInput("query-model", v1.artifact),
-        grader: graderAt("stage2"),
-        graderInput,
-        unlabeled: prepared.unlabeled,
-        documents,
-        stage1D2Q: stage1.d2q,
-        judge:
-          config.stage2.judge !== "llm"
-            ? undefined
-            : llm !== undefined
-              ? PairwiseJudge.fromChat(llm.client, { stage: "stage2-pairwise" })
-              : score.chat !== undefined
-                ? PairwiseJudge.fromChat(score.chat.client, { model: score.chat.model, stage: "stage2-pairwise" })
-                : undefined
-      })
-      filters.push({ stage: "stage2", filters: filtersOf(stage2.artifact) })
-      alignment.push({
-        model: "query model v1 on stage-2 documents (before filtering)",
-        counts: stage2.artifact.record.counts
-      })
-      writers.set(
-        "v2",
-        yield* QueryModelStage.run(ctx, "v2", stage2.d2q, pool, graderAt("query-model:v2"), graderInput)
-      )
-    }
-    if (options.until === "stage2") return partial()
+    return { writers, stage1, pool }
+  })
 
-    // Synthesis: the same documents and gates for every query model.
-    const synthDocs = Synthesis.documentsFor(prepared, documents, config.synthesis.documents, config.seed)
+/** Stage 2 (v1 generates, the score and pairwise gates filter) and query model v2 trained on what it kept. */
+const stage2QueryModel = (
+  state: RunState,
+  f: Foundation,
+  { writers, stage1, pool }: { writers: Writers; stage1: Stage1.Stage1Result; pool: ReadonlyArray<string> }
+) =>
+  Effect.gen(function* () {
+    const { ctx, prepared, llm } = state
+    const v1 = writers.get("v1")
+    if (!state.plan.stage2 || v1 === undefined) return
+    const judge =
+      ctx.config.stage2.judge !== "llm"
+        ? undefined
+        : llm !== undefined
+          ? PairwiseJudge.fromChat(llm.client, { stage: "stage2-pairwise" })
+          : f.score.chat !== undefined
+            ? PairwiseJudge.fromChat(f.score.chat.client, { model: f.score.chat.model, stage: "stage2-pairwise" })
+            : undefined
+    const stage2 = yield* Stage2.run(ctx, {
+      writer: v1.writer,
+      writerInput: Artifact.asInput("query-model", v1.artifact),
+      grader: f.graderAt("stage2"),
+      graderInput: f.graderInput,
+      unlabeled: prepared.unlabeled,
+      documents: state.documents,
+      stage1D2Q: stage1.d2q,
+      judge
+    })
+    state.filters.push({ stage: "stage2", filters: filtersOf(stage2.artifact) })
+    state.alignment.push({
+      model: "query model v1 on stage-2 documents (before filtering)",
+      counts: stage2.artifact.record.counts
+    })
+    writers.set(
+      "v2",
+      yield* QueryModelStage.run(ctx, "v2", stage2.d2q, pool, f.graderAt("query-model:v2"), f.graderInput)
+    )
+  })
+
+/** The kept synthetic queries of each writer, and why prompt-only has none when it needs an LLM the run lacks. */
+interface SyntheticSets {
+  readonly sets: ReadonlyMap<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>
+  readonly promptOnlyNote: string | undefined
+}
+
+/**
+ * Synthesis: the same documents and gates for every query model, then prompt-only synthesis when chosen; without
+ * an LLM its row says so instead of silently degrading.
+ */
+const synthesize = (state: RunState, f: Foundation, writers: Writers) =>
+  Effect.gen(function* () {
+    const { ctx, prepared, llm } = state
+    const { config } = ctx
+    const documents = Synthesis.documentsFor(prepared, state.documents, config.synthesis.documents, config.seed)
     const testQueries = [...prepared.retrievalTest, ...prepared.pairTest].map((p) => p.query)
     const han = Synthesis.isHanDomain(prepared.labeled)
-    const synthetic = new Map<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>()
-    const synthesize = (
+    const sets = new Map<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>()
+    const run = (
       name: string,
       stage: SyntheticQuery.SyntheticQuery["stage"],
       writer: Models.QueryWriter,
@@ -438,41 +461,30 @@ const stages = (
           stage,
           writer,
           writerInput,
-          grader: graderAt(`synthesis:${name}`),
-          graderInput,
-          documents: synthDocs,
+          grader: f.graderAt(`synthesis:${name}`),
+          graderInput: f.graderInput,
+          documents,
           testQueries,
           han
         })
-        filters.push({ stage: `synthesis:${name}`, filters: filtersOf(result.artifact) })
-        alignment.push({ model: label, counts: result.artifact.record.counts })
-        synthetic.set(name, result.kept)
+        state.filters.push({ stage: `synthesis:${name}`, filters: filtersOf(result.artifact) })
+        state.alignment.push({ model: label, counts: result.artifact.record.counts })
+        sets.set(name, result.kept)
       })
     if (config.synthesis.documents > 0) {
-      for (const [name, label] of [
-        ["vanilla", "vanilla SFT (embedded, labeled-only D2Q)"],
-        ["v1", "query model v1 (stage 1)"],
-        ["v2", "query model v2 (stages 1 + 2)"]
-      ] as const) {
+      for (const name of Systems.queryModelOrder) {
         const w = writers.get(name)
+        const spec = Systems.queryModels[name]
         if (w !== undefined)
-          yield* synthesize(
-            name,
-            name === "v2" ? "synthesis" : name === "v1" ? "stage1" : "vanilla-sft",
-            w.writer,
-            Artifact.asInput("query-model", w.artifact),
-            label
-          )
+          yield* run(name, spec.stage, w.writer, Artifact.asInput("query-model", w.artifact), spec.label)
       }
     }
-
-    // Prompt-only synthesis needs an LLM; without one the row says so instead of silently degrading.
     let promptOnlyNote: string | undefined
-    if (want(options, "prompt-only")) {
+    if (state.plan.needsLlm) {
       if (llm === undefined) promptOnlyNote = `${Backends.needsLlm} (set backends.llm)`
       else {
-        const writer = PromptQueryModel.make({ client: llm.client, scale })
-        yield* synthesize(
+        const writer = PromptQueryModel.make({ client: llm.client, scale: prepared.scale })
+        yield* run(
           "prompt-only",
           "prompt-only",
           writer,
@@ -481,127 +493,145 @@ const stages = (
         )
       }
     }
+    return { sets, promptOnlyNote } satisfies SyntheticSets
+  })
 
-    if (options.until === "synthesis") return partial()
-    const evaluate = (system: string, subject: Evaluate.Subject, input: Artifact.Input) =>
-      Evaluate.run(ctx, system, subject, input, test)
-    const trainAndEvaluate = (
-      system: SystemName,
-      syntheticKey: string | undefined,
-      binary: boolean,
-      note?: string,
-      trainAs: SystemName = system
-    ) =>
-      Effect.gen(function* () {
-        const trained =
-          trainAs === "base"
-            ? base
-            : yield* Training.run(ctx, {
-                system: trainAs,
-                labeled: prepared.labeled,
-                synthetic: syntheticKey ? (synthetic.get(syntheticKey) ?? []) : [],
-                binary,
-                scale
-              })
-        if (options.until === "train") return trained
-        const model = trainAs === "base" ? baseModel : yield* Training.load(trained)
-        const results = yield* evaluate(
-          trainAs,
-          { _tag: "embedder", embedder: model },
-          Artifact.asInput("model", trained)
-        )
-        // a system that shares another's artifacts is still reported under its own name
-        const named = (r: typeof results.retrieval) =>
-          r === undefined || trainAs === system ? r : { ...r, ssra: { ...r.ssra, model_name: system } }
-        rows.push({
-          system,
-          label: labels[system],
-          status: "ok",
-          note,
-          retrieval: named(results.retrieval),
-          pairs: named(results.pairs),
-          trainingRows: trained.record.counts
-        })
-        return trained
-      })
-
-    let finalModel: Artifact.Artifact = base
-    for (const system of systems) {
-      if (!options.systems.includes(system)) continue
-      switch (system) {
-        case "base":
-          yield* trainAndEvaluate("base", undefined, false)
-          break
-        case "prompt-only":
-          if (promptOnlyNote !== undefined)
-            rows.push({ system, label: labels[system], status: "needs-llm", note: promptOnlyNote })
-          else yield* trainAndEvaluate(system, "prompt-only", false)
-          break
-        case "vanilla-sft":
-          yield* trainAndEvaluate(
-            system,
-            "vanilla",
-            false,
-            "the embedded analogue of vanilla SFT: the embedded query model trained on labeled pairs only"
-          )
-          break
-        case "ssra":
-          finalModel = yield* trainAndEvaluate(
-            system,
-            ssraModel,
-            false,
-            ssraModel === "v2"
-              ? undefined
-              : `query model ${ssraModel}: ${ssraModel === "v1" ? "stage 2 disabled" : "stages disabled"} in the config`
-          )
-          break
-        case "ssra-no-stage2":
-          yield* trainAndEvaluate(system, "v1", false, "query model v1 (Stage 1 only)")
-          break
-        case "ssra-no-stage1-2":
-          yield* trainAndEvaluate(
-            system,
-            "vanilla",
-            false,
-            "same query model, data and model as vanilla SFT by construction (shared artifacts)",
-            "vanilla-sft"
-          )
-          break
-        case "ssra-binary":
-          yield* trainAndEvaluate(system, ssraModel, true, `grades {0, ${scale.max}} only, labeled and synthetic`)
-          break
-      }
-    }
-    if (options.until === "train") return partial()
-    if (options.references !== false) {
-      for (const [name, label, scorer] of [
-        ["reference:bm25", "BM25, char 1+2-grams (reference, no training)", PairScorer.bm25()],
-        ["reference:char-ngram", "char 1+2-gram cosine (reference, no training)", PairScorer.charNgram()]
-      ] as const) {
-        const results = yield* evaluate(name, { _tag: "scorer", scorer }, { name: "scorer", sha256: name })
-        rows.push({ system: name, label, status: "reference", retrieval: results.retrieval, pairs: results.pairs })
-      }
-    }
-
-    // Checkpoints at the agreed places for `ssra serve`, the eval runner and users.
-    yield* Effect.try({
-      try: () => {
-        copyDir(path.join(finalModel.dir, "model"), path.join(ctx.runDir, "model"))
-        // an LLM judge has no checkpoint: its id and prompt are in the manifest
-        if (fs.existsSync(path.join(score.artifact.dir, "score-model")))
-          copyDir(path.join(score.artifact.dir, "score-model"), path.join(ctx.runDir, "score-model"))
-        const qm = writers.get(ssraModel) ?? writers.get("v1") ?? writers.get("vanilla")
-        if (qm !== undefined) copyDir(path.join(qm.artifact.dir, "query-model"), path.join(ctx.runDir, "query-model"))
-      },
-      catch: (cause) =>
-        new PipelineError({
-          reason: "io",
-          stage: "checkpoints",
-          detail: `cannot copy checkpoints into ${ctx.runDir}: ${(cause as Error).message}`,
-          hint: "check the disk has space"
-        })
+/** Trains and evaluates one system; with `until: "train"` only trains. */
+const trainAndEvaluate = (state: RunState, f: Foundation, synthetic: SyntheticSets, system: Systems.PlannedSystem) =>
+  Effect.gen(function* () {
+    const { ctx, prepared, plan } = state
+    const { trainAs } = system
+    const trained =
+      trainAs === "base"
+        ? f.base
+        : yield* Training.run(ctx, {
+            system: trainAs,
+            labeled: prepared.labeled,
+            synthetic: system.synthetic !== undefined ? (synthetic.sets.get(system.synthetic) ?? []) : [],
+            binary: system.binary,
+            scale: prepared.scale
+          })
+    if (state.options.until === "train") return trained
+    const model = trainAs === "base" ? f.baseModel : yield* Training.load(trained)
+    const results = yield* Evaluate.run(
+      ctx,
+      trainAs,
+      { _tag: "embedder", embedder: model },
+      Artifact.asInput("model", trained),
+      state.test
+    )
+    // a system that shares another's artifacts is still reported under its own name
+    const named = (r: typeof results.retrieval) =>
+      r === undefined || trainAs === system.name ? r : { ...r, ssra: { ...r.ssra, model_name: system.name } }
+    state.rows.push({
+      system: system.name,
+      label: system.spec.label,
+      status: "ok",
+      note: system.spec.note?.({ ssraModel: plan.ssraModel, scaleMax: prepared.scale.max }),
+      retrieval: named(results.retrieval),
+      pairs: named(results.pairs),
+      trainingRows: trained.record.counts
     })
+    return trained
+  })
 
+/** Every chosen system in order; returns the model the run publishes (SSRA's, else the base model). */
+const trainAndEvaluateSystems = (state: RunState, f: Foundation, synthetic: SyntheticSets) =>
+  Effect.gen(function* () {
+    let published: Artifact.Artifact = f.base
+    for (const system of state.plan.systems) {
+      if (system.synthetic === "prompt-only" && synthetic.promptOnlyNote !== undefined) {
+        state.rows.push({
+          system: system.name,
+          label: system.spec.label,
+          status: "needs-llm",
+          note: synthetic.promptOnlyNote
+        })
+        continue
+      }
+      const trained = yield* trainAndEvaluate(state, f, synthetic, system)
+      if (system.spec.published === true) published = trained
+    }
+    return published
+  })
+
+/** The lexical reference scorers (no training). */
+const evaluateReferences = (state: RunState) =>
+  Effect.gen(function* () {
+    for (const [name, label, scorer] of [
+      ["reference:bm25", "BM25, char 1+2-grams (reference, no training)", PairScorer.bm25()],
+      ["reference:char-ngram", "char 1+2-gram cosine (reference, no training)", PairScorer.charNgram()]
+    ] as const) {
+      const results = yield* Evaluate.run(
+        state.ctx,
+        name,
+        { _tag: "scorer", scorer },
+        { name: "scorer", sha256: name },
+        state.test
+      )
+      state.rows.push({ system: name, label, status: "reference", retrieval: results.retrieval, pairs: results.pairs })
+    }
+  })
+
+/**
+ * Checkpoints at the agreed places for `ssra serve`, the eval runner and users (`<run>/model`, `score-model`,
+ * `query-model`), each published atomically (`AtomicFile.copyDirectorySync`).
+ */
+const publishCheckpoints = (
+  state: RunState,
+  published: Artifact.Artifact,
+  score: ScoreStage.ScoreStageResult,
+  writers: Writers
+) =>
+  Effect.try({
+    try: () => {
+      const { runDir } = state.ctx
+      AtomicFile.copyDirectorySync(path.join(published.dir, "model"), path.join(runDir, "model"))
+      // an LLM judge has no checkpoint: its id and prompt are in the manifest
+      if (fs.existsSync(path.join(score.artifact.dir, "score-model")))
+        AtomicFile.copyDirectorySync(path.join(score.artifact.dir, "score-model"), path.join(runDir, "score-model"))
+      const qm = writers.get(state.plan.ssraModel) ?? writers.get("v1") ?? writers.get("vanilla")
+      if (qm !== undefined)
+        AtomicFile.copyDirectorySync(path.join(qm.artifact.dir, "query-model"), path.join(runDir, "query-model"))
+    },
+    catch: (cause) =>
+      new PipelineError({
+        reason: "io",
+        stage: "checkpoints",
+        detail: `cannot copy checkpoints into ${state.ctx.runDir}: ${(cause as Error).message}`,
+        hint: "check the disk has space"
+      })
+  })
+
+/** Rows per grade of the labeled training pairs and of each kept synthetic set, with the grade training uses. */
+const gradeMix = (
+  labeled: ReadonlyArray<{ readonly label: number }>,
+  synthetic: ReadonlyMap<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>
+): Report.ReportInput["gradeMix"] => {
+  const count = (grades: ReadonlyArray<number>) => {
+    const out: Record<string, number> = {}
+    for (const g of grades) out[String(g)] = (out[String(g)] ?? 0) + 1
+    return out
+  }
+  return [
+    { source: "labeled", grades: count(labeled.map((p) => p.label)) },
+    ...[...synthetic].map(([name, kept]) => ({
+      source: `synthetic: ${name}`,
+      grades: count(Training.syntheticPairs(kept).map((p) => p.label))
+    }))
+  ]
+}
+
+/** The LLM usage file and the report (`Report.write`, in the paper's table layout). */
+const report = (
+  state: RunState,
+  score: ScoreStage.ScoreStageResult,
+  synthetic: ReadonlyMap<string, ReadonlyArray<SyntheticQuery.SyntheticQuery>>,
+  started: number
+) =>
+  Effect.gen(function* () {
+    const { ctx, llm, prepared } = state
+    const { config } = ctx
     if (llm !== undefined) {
       const usage = llm.cost.report()
       ctx.recorder.setLlmUsage(usage)
@@ -610,32 +640,14 @@ const stages = (
       )
     }
     const reportInput: Report.ReportInput = {
-      title: options.title ?? `SSRA run — ${dataset}`,
-      dataset,
-      scaleMax: scale.max,
-      rows,
-      tables: [
-        {
-          title: "Table 3 — main comparison",
-          systems: ["base", "prompt-only", "vanilla-sft", "ssra", "reference:bm25", "reference:char-ngram"],
-          caption:
-            "Embedding model trained on labeled data plus each method's synthetic queries (same documents, gates, seeds and trainer)."
-        },
-        {
-          title: "Table 4 — stage ablation",
-          systems: ["ssra", "ssra-no-stage2", "ssra-no-stage1-2"],
-          caption:
-            "Without stage 2 the query model is v1; without stages 1 and 2 it is the labeled-only (vanilla) query model."
-        },
-        {
-          title: "Table 5 — binary vs multi-grade training data",
-          systems: ["ssra-binary", "ssra"],
-          caption: `Binary keeps only grades 0 and ${scale.max} (labeled and synthetic); multi-grade keeps every grade.`
-        }
-      ],
-      alignment,
+      title: state.options.title ?? `SSRA run — ${state.dataset}`,
+      dataset: state.dataset,
+      scaleMax: prepared.scale.max,
+      rows: state.rows,
+      tables: Report.paperTables(prepared.scale.max),
+      alignment: state.alignment,
       scoreModel: score.report,
-      filters,
+      filters: state.filters,
       resamples: config.evaluation.bootstrapSamples,
       minCandidates: config.evaluation.minCandidates,
       seed: config.seed,
@@ -651,7 +663,7 @@ const stages = (
     yield* Progress.note("report", `wrote ${written.files[0]}`)
     return {
       runDir: ctx.runDir,
-      rows,
+      rows: state.rows,
       reportMarkdown: written.markdown,
       reportFiles: written.files,
       manifestFile: ctx.recorder.file,

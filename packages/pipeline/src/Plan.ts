@@ -14,10 +14,10 @@ import type { Logprobs } from "./Backends.js"
 import * as DocumentRewrite from "./DocumentRewrite.js"
 import * as Generation from "./Generation.js"
 import type * as Inputs from "./Inputs.js"
-import type { SystemName } from "./Pipeline.js"
 import { type Config, llmModel } from "./PipelineConfig.js"
 import * as Stage1 from "./Stage1.js"
 import * as Synthesis from "./Synthesis.js"
+import * as Systems from "./Systems.js"
 
 /**
  * One planned stage.
@@ -91,7 +91,7 @@ const estimateOf = (
 export const make = (
   config: Config,
   dataset: Inputs.Dataset,
-  systems: ReadonlyArray<SystemName>,
+  systems: ReadonlyArray<Systems.SystemName>,
   logprobs?: Logprobs
 ): Array<PlannedStage> => {
   const scale = dataset.scale
@@ -203,14 +203,12 @@ export const make = (
           note: external(which)
         }
       : graded(stage, work, calls)
-  // the query models the run builds, as Pipeline decides: vanilla for its own systems (or as SSRA's writer without
-  // stage 1), v1 for stage 1 and v2 for stage 2
-  const ssraWanted = systems.includes("ssra") || systems.includes("ssra-binary")
-  const stage1On = config.stage1.enabled
-  const stage2On = config.stage2.enabled && stage1On
-  const vanilla = systems.includes("vanilla-sft") || systems.includes("ssra-no-stage1-2") || (ssraWanted && !stage1On)
-  const v2 = ssraWanted && stage2On
-  const v1 = systems.includes("ssra-no-stage2") || (ssraWanted && stage1On)
+  // the query models the run builds, from the plan Pipeline runs: vanilla for its own systems (or as SSRA's writer
+  // without stage 1), v1 after stage 1 (also as stage 2's writer) and v2 after stage 2
+  const built = Systems.plan(config, systems).queryModels
+  const vanilla = built.includes("vanilla")
+  const v1 = built.includes("v1")
+  const v2 = built.includes("v2")
   const trainingWork = (name: string, d2qDocs: number) =>
     `train ${name}: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × (${config.queryModel.candidatesPerDoc} retrieved + key-phrase edits) graded candidates`
   if (vanilla) {
@@ -224,7 +222,7 @@ export const make = (
       )
     )
   }
-  if (v1 || v2) {
+  if (v1) {
     out.push(graded("stage1", `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q`, dataset.unlabeled.length))
     const d2q = stage1D2Q()
     const v1Calls = queryModelCalls(d2q)
@@ -261,7 +259,7 @@ export const make = (
       })
     }
   }
-  const writers = [vanilla, v1 || v2, v2].filter(Boolean).length
+  const writers = built.length
   if (writers > 0 && synthDocs > 0) {
     const perWriter = synthDocs * planGrades.length * config.synthesis.perDocument
     // v2 writes mostly what v1 wrote for the same documents, and the response cache answers those gradings
@@ -380,12 +378,11 @@ type CheckedData = {
   readonly pairTest: ReadonlyArray<Pair.LabeledPair>
 }
 
-const synthesisWriters = (config: Config, systems: ReadonlyArray<SystemName>) =>
-  config.synthesis.documents > 0 &&
-  systems.some((s) => s === "vanilla-sft" || s === "prompt-only" || s.startsWith("ssra"))
+const synthesisWriters = (config: Config, systems: ReadonlyArray<Systems.SystemName>) =>
+  config.synthesis.documents > 0 && systems.some((s) => Systems.specs[s].queries !== "none")
 
 /** Item: the documents synthesis can write for (test documents are excluded). */
-const synthesisProblems = (config: Config, data: CheckedData, systems: ReadonlyArray<SystemName>) => {
+const synthesisProblems = (config: Config, data: CheckedData, systems: ReadonlyArray<Systems.SystemName>) => {
   if (!synthesisWriters(config, systems)) return []
   const training = new Set([...data.labeled, ...data.unlabeled].map((p) => p.did)).size
   const eligible = Synthesis.eligibleDocumentIds(data).length
@@ -496,7 +493,11 @@ const sizeProblems = (data: CheckedData): Array<SetupProblem> => {
  * @since 0.1.0
  * @category validation
  */
-export const check = (config: Config, data: CheckedData, systems: ReadonlyArray<SystemName>): Array<SetupProblem> => [
+export const check = (
+  config: Config,
+  data: CheckedData,
+  systems: ReadonlyArray<Systems.SystemName>
+): Array<SetupProblem> => [
   ...synthesisProblems(config, data, systems),
   ...evaluationProblems(config, data),
   ...candidateProblems(data.retrievalTest, config.evaluation.minCandidates, data.files?.retrievalTest),
@@ -510,7 +511,7 @@ export const check = (config: Config, data: CheckedData, systems: ReadonlyArray<
  * @since 0.1.0
  * @category validation
  */
-export const unusedEndpoints = (config: Config, systems: ReadonlyArray<SystemName>): Array<SetupProblem> => {
+export const unusedEndpoints = (config: Config, systems: ReadonlyArray<Systems.SystemName>): Array<SetupProblem> => {
   const out: Array<SetupProblem> = []
   const b = config.backends
   const llmUsed =

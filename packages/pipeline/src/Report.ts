@@ -318,6 +318,34 @@ export interface ReportInput {
 }
 
 /**
+ * The paper's comparison tables over the run's systems (Table 3: main comparison, Table 4: stage ablation,
+ * Table 5: binary vs multi-grade training data), each naming its systems in row order; systems a run did not
+ * choose are left out of a table, and a table with none is not written.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const paperTables = (scaleMax: number): ReportInput["tables"] => [
+  {
+    title: "Table 3 — main comparison",
+    systems: ["base", "prompt-only", "vanilla-sft", "ssra", "reference:bm25", "reference:char-ngram"],
+    caption:
+      "Embedding model trained on labeled data plus each method's synthetic queries (same documents, gates, seeds and trainer)."
+  },
+  {
+    title: "Table 4 — stage ablation",
+    systems: ["ssra", "ssra-no-stage2", "ssra-no-stage1-2"],
+    caption:
+      "Without stage 2 the query model is v1; without stages 1 and 2 it is the labeled-only (vanilla) query model."
+  },
+  {
+    title: "Table 5 — binary vs multi-grade training data",
+    systems: ["ssra-binary", "ssra"],
+    caption: `Binary keeps only grades 0 and ${scaleMax} (labeled and synthetic); multi-grade keeps every grade.`
+  }
+]
+
+/**
  * The "LLM traffic" section: attempts, retries by cause, time spent waiting, calls set aside and what became of
  * them, items left out of this run (retried on the next run).
  *

@@ -1,14 +1,12 @@
 /**
  * The trainer's checkpoints: `<dir>/last` (weights, optimizer state, trainer state: what a run resumes from) and
  * `<dir>/best` (the weights at the best evaluation). Each directory is written into a temporary sibling and swapped
- * in (`DualEncoder.writeDirectorySync`); a swap killed half-way is finished before `last` is read.
- *
- * Note: `@ssra/core`'s `AtomicFile` has no directory helper on this branch, so the swap stays `DualEncoder`'s
- * (`writeDirectorySync` / `recoverDirectorySync`); when core gains one, `saveLast` and `resume` move to it.
+ * in (core's `AtomicFile.writeDirectorySync`); a swap killed half-way is finished (`AtomicFile.recoverDirectorySync`)
+ * before `last` is read.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Hash } from "@ssra/core"
+import { AtomicFile, Hash } from "@ssra/core"
 import { Effect } from "effect"
 import { CheckpointError } from "../CheckpointError.js"
 import * as DualEncoder from "../DualEncoder.js"
@@ -87,7 +85,7 @@ export const saveLast = (
 ): Effect.Effect<void, CheckpointError> =>
   Effect.try({
     try: () =>
-      DualEncoder.writeDirectorySync(path.join(dir, "last"), (temp) => {
+      AtomicFile.writeDirectorySync(path.join(dir, "last"), (temp) => {
         DualEncoder.writeFilesSync(model, temp)
         const tensors: Record<string, Safetensors.Tensor> = {
           "query.accumulator": { shape: [optimizer.query.length], data: optimizer.query },
@@ -159,7 +157,7 @@ export const resume = (
   Effect.gen(function* () {
     const last = path.join(dir, "last")
     // a kill in the middle of replacing last/ leaves the new copy beside it: put it in place before looking
-    DualEncoder.recoverDirectorySync(last)
+    AtomicFile.recoverDirectorySync(last)
     if (!fs.existsSync(path.join(last, STATE_FILE))) return undefined
     const resumed = yield* loadLast(dir)
     if (resumed.state.rowsSha256 !== rowsSha256 || resumed.state.argsSha256 !== argsSha256) {
