@@ -165,6 +165,20 @@ const subpathsSample = (packages) => {
   ].join("\n")
 }
 
+/** The packages among resolved specifiers (bare ones; `effect/Schema` → `effect`, `@a/b/c` → `@a/b`). */
+const packagesIn = (specifiers) => [
+  ...new Set(
+    specifiers
+      .filter((s) => !s.startsWith(".") && !s.startsWith("/") && !s.startsWith("node:") && !s.startsWith("file:"))
+      .map((s) =>
+        s
+          .split("/")
+          .slice(0, s.startsWith("@") ? 2 : 1)
+          .join("/")
+      )
+  )
+]
+
 /** The bare specifiers node resolves while importing `specifier` alone (module.registerHooks, in a child process). */
 const loadedBy = (project, specifier) => {
   const hooks = [
@@ -263,7 +277,7 @@ const main = () => {
       check(
         "@ssra/evaluation/Metrics loads no native addon",
         Array.isArray(metrics) && !metrics.some((s) => s.startsWith("@node-rs/") || s.startsWith("node-llama-cpp")),
-        Array.isArray(metrics) ? `loaded: ${metrics.join(", ")}` : String(metrics)
+        Array.isArray(metrics) ? `packages it loads: ${packagesIn(metrics).join(", ")}` : String(metrics)
       )
       const copies = copiesOf(join(project, "node_modules"), "effect")
       check(
