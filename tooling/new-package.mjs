@@ -4,13 +4,15 @@
 //
 // Library (packages/*): public, version of the changesets `fixed` group (read from packages/core), `effect` as a
 // peer (`^4.1.0`) and devDependency (`catalog:`), `@ssra/*` deps as `workspace:^`, others as `catalog:`; the
-// `@ssra/source` export condition for the workspace and `publishConfig.exports` for the tarball; LICENSE, README,
-// tsconfig(.build).json, tsup and vitest configs, src/index.ts and a first test. The name joins the `fixed` group
-// in .changeset/config.json. `--app`: private, `@ssra/app-<name>`, `effect` as a plain dependency.
+// `@ssra/source` export condition for the workspace and `publishConfig.exports` for the tarball, "." and a subpath
+// per module (tooling/exports; `"./internal/*": null`); LICENSE, README, tsconfig(.build).json, tsup and vitest
+// configs, src/index.ts and a first test. The name joins the `fixed` group in .changeset/config.json.
+// `--app`: private, `@ssra/app-<name>`, `effect` as a plain dependency.
 // Every dependency you pass must end up imported by src/ — tooling/deps-check fails on unused ones.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { exportsFor as subpathExports } from "./exports/exports.mjs"
 
 const args = process.argv.slice(2)
 const rootAt = args.indexOf("--root")
@@ -36,14 +38,15 @@ const groupVersion = () => {
   return existsSync(core) ? JSON.parse(readFileSync(core, "utf8")).version : "0.1.0"
 }
 const range = (dep) => (dep.startsWith("@ssra/") ? "workspace:^" : "catalog:")
-const exportsFor = (source) => ({
-  ".": {
-    ...(source ? { "@ssra/source": "./src/index.ts" } : {}),
-    types: "./dist/index.d.ts",
-    default: "./dist/index.js"
-  },
-  "./package.json": "./package.json"
-})
+// a library: "." and one subpath per module (the scaffold's one module, Greeting), as tooling/exports writes them
+// (after adding modules, rerun `node tooling/exports/exports.mjs --write`); an app: "." only
+const exportsFor = (source) =>
+  app
+    ? {
+        ".": { "@ssra/source": "./src/index.ts", types: "./dist/index.d.ts", default: "./dist/index.js" },
+        "./package.json": "./package.json"
+      }
+    : subpathExports(["Greeting"], source)
 const tooling = {
   "@ssra/tooling-tsconfig": "workspace:*",
   "@ssra/tooling-tsup": "workspace:*",

@@ -32,16 +32,22 @@ export const rawTextPlugin = {
   }
 }
 
-/** @param {Partial<import("tsup").Options>} overrides */
+/**
+ * The libraries' default `entry` is every top-level `src/*.ts`: each public module is its own `dist/<Module>.js`,
+ * the target of its subpath export (`@ssra/x/<Module>`, written by tooling/exports). Code splitting puts what
+ * several entries share in chunks, so `@ssra/x` and `@ssra/x/<Module>` load one copy of every class and service.
+ *
+ * @param {Partial<import("tsup").Options>} overrides
+ */
 export const preset = (overrides = {}) => ({
-  entry: ["src/index.ts"],
+  entry: ["src/*.ts"],
   format: ["esm"],
   target: "node22",
   platform: "node",
   sourcemap: true,
   clean: true,
   dts: false,
-  splitting: false,
+  splitting: true,
   treeshake: true,
   ...overrides,
   esbuildPlugins: [rawTextPlugin, ...(overrides.esbuildPlugins ?? [])]

@@ -8,6 +8,7 @@
 import * as fs from "node:fs"
 import { Console, Effect, Exit } from "effect"
 import { CliOutput, Command } from "effect/cli"
+import type { HttpClient } from "effect/http"
 import * as DataCommands from "./DataCommands.js"
 import * as ExitCode from "./ExitCode.js"
 import * as ExportCommand from "./ExportCommand.js"
@@ -41,12 +42,12 @@ const presenter: CliOutput.Presenter = {
 }
 
 /**
- * The root command.
+ * The root command. Its handlers call model endpoints through the `HttpClient` the program provides.
  *
  * @since 0.1.0
  * @category commands
  */
-export const command: Command.Command<"ssra", {}, {}, unknown, never> = Command.make("ssra").pipe(
+export const command: Command.Command<"ssra", {}, {}, unknown, HttpClient.HttpClient> = Command.make("ssra").pipe(
   Command.withDescription(
     "SSRA: balanced, relevance-controlled synthetic training data for search embedding models. Exit codes: 0 ok, 1 internal, 2 usage/config, 3 invalid input, 4 backend not installed/configured, 5 backend unreachable, 6 budget reached, 7 I/O (disk), 8 hand-off: a model must be fine-tuned and served outside ssra (see the run manifest's handoffs), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): rerun the same command to resume."
   ),

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url"
 import { Backends, Inputs, Pipeline, PipelineConfig, PipelineError, Plan, Prepare, WorkUnits } from "@ssra/pipeline"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import type { HttpClient } from "effect/http"
 import * as ConfigLoader from "./ConfigLoader.js"
 import { dataFlags, requireFiles } from "./DataCommands.js"
 import * as Duration from "./Duration.js"
@@ -727,12 +728,12 @@ const stage = Command.make(
 )
 
 /**
- * The run commands.
+ * The run commands. They call model endpoints through the `HttpClient` the program provides (`main.ts`).
  *
  * @since 0.1.0
  * @category commands
  */
-export const commands: ReadonlyArray<Command.Command<any, any, any, unknown, never>> = [
+export const commands: ReadonlyArray<Command.Command<any, any, any, unknown, HttpClient.HttpClient>> = [
   run,
   experiment,
   demo,

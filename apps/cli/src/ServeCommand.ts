@@ -7,6 +7,7 @@
  */
 import { ServeCommand } from "@ssra/app-server"
 import { Command } from "effect/cli"
+import type { HttpClient } from "effect/http"
 
 /**
  * The `ssra serve` command.
@@ -14,7 +15,7 @@ import { Command } from "effect/cli"
  * @since 0.1.0
  * @category commands
  */
-export const command: Command.Command<"serve", any, any, unknown, never> = ServeCommand.command.pipe(
+export const command: Command.Command<"serve", any, any, unknown, HttpClient.HttpClient> = ServeCommand.command.pipe(
   Command.withDescription(
     "Serve a run's models over HTTP: /v1/embeddings (OpenAI-compatible), /v1/rerank, /v1/relevance, /v1/filter, /v1/queries, /healthz, /readyz, /metrics, /openapi.json. Example: ssra serve --run runs/demo-kuake_qtr --port 8080"
   ),
@@ -26,4 +27,4 @@ export const command: Command.Command<"serve", any, any, unknown, never> = Serve
       description: "Reachable from other machines, with a token"
     }
   ])
-) as Command.Command<"serve", any, any, unknown, never>
+) as Command.Command<"serve", any, any, unknown, HttpClient.HttpClient>

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { check } from "@ssra/core/node-version"
+import { check } from "@ssra/core/NodeVersion"
 
 // a variable specifier: the bundler leaves main.js (its own entry) out of bin.js, so it loads only after the check
 const main = "./main.js"

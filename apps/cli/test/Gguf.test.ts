@@ -1,12 +1,12 @@
 // `ssra run --gguf FILE`: the LLM-backed stages on a local GGUF run in-process by node-llama-cpp. The model is a tiny
-// random-weight llama written by the test (@ssra/llm's TinyGguf): its grades are noise, but JSON-schema grammars make
+// random-weight llama written by the test (@ssra/test-support's writeTinyLlamaGguf): its grades are noise, but JSON-schema grammars make
 // them parseable, so the whole loop runs on the real local-model code path.
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { TinyGguf } from "@ssra/llm"
+import { writeTinyLlamaGguf } from "@ssra/test-support"
 import { Effect } from "effect"
 import { ExitCode } from "../src/index.js"
 import { runCli } from "./support/runCli.js"
@@ -40,7 +40,7 @@ describe("ssra run --gguf", () => {
       Effect.gen(function* () {
         const dir = tmp()
         const model = path.join(dir, "tiny.gguf")
-        TinyGguf.writeTinyLlamaGguf(model)
+        writeTinyLlamaGguf(model)
         const sha256 = createHash("sha256").update(fs.readFileSync(model)).digest("hex")
         const run = yield* smallRun(dir, ["--gguf", model, "--score-model", "llm"])
         assert.strictEqual(run.code, 0, run.output)

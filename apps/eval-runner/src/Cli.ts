@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { Jsonl } from "@ssra/core"
 import { Comparison, EvaluationError, EvaluationResult, Metrics, Report, ResultFile, Trec } from "@ssra/evaluation"
 import { Cause, Console, Effect, Exit, Option, Schema } from "effect"
@@ -43,7 +42,7 @@ const runCommand = Command.make(
       output: Option.getOrUndefined(output),
       resamples: Option.getOrUndefined(resamples),
       log: (line) => Console.error(line)
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+    })
     yield* Console.log(summary.markdown)
     yield* Console.error(
       `wrote ${summary.files.length} files under ${summary.output} (report.html, summary.md, results.json, results/, runs/)`

@@ -94,7 +94,7 @@ export const build = (
       }
       return Effect.map(
         Effect.mapError(
-          // `make`, not `makeNode`: the HTTP client must outlive construction (it is provided around the whole run)
+          // the HTTP client is the caller's, provided around the whole run: it outlives construction
           RemoteEmbedder.make({
             model: system.model,
             ...(system.preset === undefined ? {} : { preset: system.preset }),

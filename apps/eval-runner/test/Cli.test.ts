@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeServices } from "@effect/platform-node"
+import { NodeHttpClient, NodeServices } from "@effect/platform-node"
 import { it } from "@effect/vitest"
 import { ResultFile } from "@ssra/evaluation"
-import { Console, Effect } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { assert, describe } from "vitest"
 import { Cli, Suite } from "../src/index.js"
 
@@ -22,7 +22,7 @@ const cli = (argv: ReadonlyArray<string>) =>
     }
     const code = yield* Cli.run(argv).pipe(
       Effect.provideService(Console.Console, capture),
-      Effect.provide(NodeServices.layer)
+      Effect.provide(Layer.mergeAll(NodeServices.layer, NodeHttpClient.layerUndici))
     )
     return { code, out: out.join("\n"), err: err.join("\n") }
   })

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeServices } from "@effect/platform-node"
+import { NodeHttpClient, NodeServices } from "@effect/platform-node"
 import { it } from "@effect/vitest"
 import { DualEncoder, Featurizer } from "@ssra/embedding"
 import { ResultFile } from "@ssra/evaluation"
 import { startOpenAiServer } from "@ssra/test-support"
-import { Console, Effect } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { assert, describe } from "vitest"
 import { Cli } from "../src/index.js"
 
@@ -16,7 +16,10 @@ writeFileSync(join(dir, "pairs.jsonl"), readFileSync(pairsFile, "utf8").split("\
 
 const quiet: Console.Console = { ...globalThis.console, log: () => {}, error: () => {} }
 const run = (argv: ReadonlyArray<string>) =>
-  Cli.run(argv).pipe(Effect.provideService(Console.Console, quiet), Effect.provide(NodeServices.layer))
+  Cli.run(argv).pipe(
+    Effect.provideService(Console.Console, quiet),
+    Effect.provide(Layer.mergeAll(NodeServices.layer, NodeHttpClient.layerUndici))
+  )
 
 /** An OpenAI-compatible /v1/embeddings server (the wire format of vLLM/OpenAI): hashed character bigrams. */
 const startServer = () =>

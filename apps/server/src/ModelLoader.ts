@@ -8,13 +8,13 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeHttpClient } from "@effect/platform-node"
 import type { Grade, Models } from "@ssra/core"
 import { DualEncoder } from "@ssra/embedding"
 import { OpenAiCompatible, RemoteEmbedder } from "@ssra/llm"
 import { EmbeddedQueryModel } from "@ssra/query-model"
 import { EmbeddedScoreModel, LlmJudge } from "@ssra/score-model"
 import { Context, Effect, Schema } from "effect"
+import type { HttpClient } from "effect/http"
 
 /**
  * Loaded models. Any backend implementing core's interfaces fits (checkpoints, `@ssra/llm` remote embedders
@@ -53,12 +53,13 @@ export class ModelLoadError extends Schema.TaggedError<ModelLoadError>()("ModelL
 
 /**
  * Where the models come from: loaded objects, or an effect that loads them (run at start-up, after the server
- * listens, so `/healthz` answers and `/readyz` says 503 while large models load).
+ * listens, so `/healthz` answers and `/readyz` says 503 while large models load). `R` is what loading needs
+ * (`HttpClient` for `fromSources` with a remote embedder or judge); the server then needs it too.
  *
  * @since 0.1.0
  * @category models
  */
-export type ModelSource = ServerModels | Effect.Effect<ServerModels, ModelLoadError>
+export type ModelSource<R = never> = ServerModels | Effect.Effect<ServerModels, ModelLoadError, R>
 
 /**
  * Checks that at least one model is present.
@@ -82,7 +83,7 @@ export const requireAny = (models: ServerModels): Effect.Effect<ServerModels, Mo
  * @since 0.1.0
  * @category constructors
  */
-export const load = (source: ModelSource): Effect.Effect<ServerModels, ModelLoadError> =>
+export const load = <R = never>(source: ModelSource<R>): Effect.Effect<ServerModels, ModelLoadError, R> =>
   Effect.flatMap(Effect.isEffect(source) ? source : Effect.succeed(source), requireAny)
 
 /**
@@ -129,12 +130,15 @@ const fromCheckpoint = <A, E extends { readonly message: string }>(
 const exists = (dir: string): boolean => fs.existsSync(dir)
 
 /**
- * Loads models from directories and backends.
+ * Loads models from directories and backends. A remote embedder or LLM judge sends through the provided
+ * `HttpClient`, which must outlive the loaded models (provide it around the whole serve, as `main.ts` does).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromSources = (sources: ModelSources): Effect.Effect<ServerModels, ModelLoadError> =>
+export const fromSources = (
+  sources: ModelSources
+): Effect.Effect<ServerModels, ModelLoadError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const run = sources.run
     if (run !== undefined && !exists(run)) {
@@ -159,7 +163,6 @@ export const fromSources = (sources: ModelSources): Effect.Effect<ServerModels, 
     if (embedder === undefined && sources.remoteEmbedder !== undefined) {
       const config = sources.remoteEmbedder
       embedder = yield* RemoteEmbedder.make(config).pipe(
-        Effect.provide(NodeHttpClient.layerUndici),
         Effect.mapError(
           (error) =>
             new ModelLoadError({
@@ -176,7 +179,7 @@ export const fromSources = (sources: ModelSources): Effect.Effect<ServerModels, 
     let grader = sources.grader
     if (grader === undefined && sources.llmJudge !== undefined) {
       const judge = sources.llmJudge
-      const client = yield* OpenAiCompatible.make(judge.chat).pipe(Effect.provide(NodeHttpClient.layerUndici))
+      const client = yield* OpenAiCompatible.make(judge.chat)
       grader = LlmJudge.make({ ...judge.options, client, scale: judge.scale })
     }
     if (grader === undefined && scoreDir !== undefined) {

@@ -9,6 +9,7 @@
 import * as fs from "node:fs"
 import { Effect, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
+import type { HttpClient } from "effect/http"
 import * as ModelLoader from "./ModelLoader.js"
 import * as Server from "./Server.js"
 import { ServerConfigError } from "./ServerConfig.js"
@@ -126,12 +127,15 @@ const readTokens = (tokenFile: Option.Option<string>): Effect.Effect<Array<strin
   })
 
 /**
- * Turns parsed flags into `Server.serve` options.
+ * Turns parsed flags into `Server.serve` options. Loading a remote embedder or LLM judge (`--embedder-url`,
+ * `--judge-url`) needs an `HttpClient`, so serving does: the program provides it (`main.ts`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const toServeOptions = (input: Input): Effect.Effect<Server.ServeOptions, ServerConfigError> =>
+export const toServeOptions = (
+  input: Input
+): Effect.Effect<Server.ServeOptions<HttpClient.HttpClient>, ServerConfigError> =>
   Effect.gen(function* () {
     const tokens = yield* readTokens(input.tokenFile)
     const envKey = (name: string) => {

@@ -39,8 +39,8 @@ import * as ServerConfig from "./ServerConfig.js"
  * @since 0.1.0
  * @category models
  */
-export interface ServeOptions extends ServerConfig.ServerConfig {
-  readonly models: ModelLoader.ModelSource
+export interface ServeOptions<R = never> extends ServerConfig.ServerConfig {
+  readonly models: ModelLoader.ModelSource<R>
 }
 
 /**
@@ -296,11 +296,12 @@ const globalMiddleware = (deps: {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options: ServeOptions
+export const layer = <R = never>(
+  options: ServeOptions<R>
 ): Layer.Layer<
   ServerState | HttpServer.HttpServer,
-  ServerConfig.ServerConfigError | ModelLoader.ModelLoadError | HttpServerError.ServeError
+  ServerConfig.ServerConfigError | ModelLoader.ModelLoadError | HttpServerError.ServeError,
+  R
 > =>
   Layer.unwrap(
     Effect.gen(function* () {
@@ -420,12 +421,12 @@ export const layer = (
  * @since 0.1.0
  * @category constructors
  */
-export const start = (
-  options: ServeOptions
+export const start = <R = never>(
+  options: ServeOptions<R>
 ): Effect.Effect<
   RunningServer,
   ServerConfig.ServerConfigError | ModelLoader.ModelLoadError | HttpServerError.ServeError,
-  Scope.Scope
+  Scope.Scope | R
 > => Effect.map(Layer.build(layer(options)), (context) => Context.get(context, ServerState))
 
 /**
@@ -434,7 +435,7 @@ export const start = (
  * @since 0.1.0
  * @category constructors
  */
-export const serve = (
-  options: ServeOptions
-): Effect.Effect<never, ServerConfig.ServerConfigError | ModelLoader.ModelLoadError | HttpServerError.ServeError> =>
+export const serve = <R = never>(
+  options: ServeOptions<R>
+): Effect.Effect<never, ServerConfig.ServerConfigError | ModelLoader.ModelLoadError | HttpServerError.ServeError, R> =>
   Layer.launch(layer(options))

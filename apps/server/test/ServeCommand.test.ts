@@ -1,9 +1,12 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, it } from "@effect/vitest"
 import { DualEncoder } from "@ssra/embedding"
-import { Effect, Option } from "effect"
+import { startOpenAiServer } from "@ssra/test-support"
+import { Effect, Layer, Option } from "effect"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { ModelLoader, ServeCommand } from "../src/index.js"
 import { dualEncoder } from "./models.js"
 
@@ -72,6 +75,50 @@ it.live("flags become serve options; tokens come from --token-file and SSRA_SERV
   })
 )
 
+it.live("--embedder-url / --judge-url models call through the program's HttpClient, after loading too", () =>
+  Effect.gen(function* () {
+    const server = yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        startOpenAiServer({
+          embed: (input) => input.map(() => [3, 4]),
+          chat: () => '{"grade": 2, "reason": "on topic"}'
+        })
+      ),
+      (s) => Effect.promise(() => s.close())
+    )
+    const options = yield* ServeCommand.toServeOptions({
+      ...base,
+      embedderUrl: Option.some(server.baseUrl),
+      embedderModel: Option.some("e"),
+      judgeUrl: Option.some(server.baseUrl),
+      judgeModel: Option.some("j"),
+      judgeMaxGrade: 3
+    })
+    // the options hold an effect that loads the models; it needs the program's HttpClient (so Server.serve does),
+    // and the models keep sending through that client long after loading
+    assert.isTrue(Effect.isEffect(options.models))
+    const models = yield* ModelLoader.load(options.models)
+    const [vector] = yield* models.embedder!.embed(["感冒发烧"], { kind: "query" })
+    assert.closeTo(vector![0]!, 0.6, 1e-6)
+    yield* models.grader!.grade([{ query: "感冒", doc: "感冒发烧怎么办" }])
+    const paths = server.received.map((r) => r.path)
+    assert.include(paths, "/v1/embeddings")
+    assert.include(paths, "/v1/chat/completions")
+    for (const request of server.received) assert.strictEqual(request.headers["x-program-client"], "ssra-server")
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(
+      Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(
+          HttpClient.HttpClient,
+          HttpClient.mapRequest(HttpClientRequest.setHeader("x-program-client", "ssra-server"))
+        )
+      ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    )
+  )
+)
+
 it.live("ModelLoader.fromSources loads a saved DualEncoder from a run directory and names bad paths", () =>
   Effect.gen(function* () {
     const run = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-run-"))
@@ -92,5 +139,5 @@ it.live("ModelLoader.fromSources loads a saved DualEncoder from a run directory 
     assert.strictEqual(badCheckpoint._tag, "ModelLoadError")
     assert.include(badCheckpoint.source, "--checkpoint")
     for (const d of [run, empty]) fs.rmSync(d, { recursive: true, force: true })
-  })
+  }).pipe(Effect.provide(NodeHttpClient.layerUndici))
 )

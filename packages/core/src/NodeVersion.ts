@@ -1,7 +1,7 @@
 /**
  * The Node version check every `ssra` executable makes before it loads anything else (Effect's HTTP client and
  * undici break on Node 20 with errors that name neither Node nor the fix). This module imports nothing, so a bin
- * can load it under any Node and say what to do. Exported as `@ssra/core/node-version`.
+ * can load it under any Node and say what to do. Exported as `@ssra/core/NodeVersion`.
  *
  * @since 0.1.0
  */

@@ -9,6 +9,7 @@
 
 import { fork } from "node:child_process"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { PairwiseJudge } from "@ssra/filters"
 import { ChatClient, ClientStack, OpenAiCompatible } from "@ssra/llm"
 import { LlmJudge } from "@ssra/score-model"
@@ -77,7 +78,8 @@ const server = await startServer()
 try {
   await Effect.runPromise(
     main(server.baseUrl).pipe(
-      Effect.provide(OpenAiCompatible.layer({ baseUrl: server.baseUrl, model: "bench-model", timeoutMs: 30_000 }))
+      Effect.provide(OpenAiCompatible.layer({ baseUrl: server.baseUrl, model: "bench-model", timeoutMs: 30_000 })),
+      Effect.provide(NodeHttpClient.layerUndici)
     )
   )
 } finally {

@@ -3,7 +3,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { PairwiseConsistencyFilter, PairwiseJudge } from "@ssra/filters"
-import { LlamaCpp, TinyGguf } from "@ssra/llm"
+import { LlamaCpp } from "@ssra/llm"
+import { writeTinyLlamaGguf } from "@ssra/test-support"
 import { Effect } from "effect"
 import { candidate } from "./fixtures.js"
 
@@ -14,7 +15,7 @@ describe("PairwiseJudge over a local GGUF (node-llama-cpp)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "judge-gguf-"))
     const file = path.join(dir, "tiny.gguf")
     try {
-      TinyGguf.writeTinyLlamaGguf(file)
+      writeTinyLlamaGguf(file)
       const result = await Effect.runPromise(
         Effect.scoped(
           Effect.gen(function* () {

@@ -2,6 +2,7 @@
 // OpenAI-compatible chat server on 127.0.0.1 speaking the real /v1/chat/completions wire format (the shared
 // @ssra/test-support server), and @ssra/llm's real client pointed at it.
 
+import { NodeHttpClient } from "@effect/platform-node"
 import { Models, type SyntheticQuery } from "@ssra/core"
 import { ChatClient, OpenAiCompatible } from "@ssra/llm"
 import { startOpenAiServer } from "@ssra/test-support"
@@ -78,4 +79,7 @@ export const withClient = <A, E>(
   model: string,
   f: (client: ChatClient.ChatClientShape) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
-  ChatClient.ChatClient.use(f).pipe(Effect.provide(OpenAiCompatible.layer({ baseUrl, model, timeoutMs: 10_000 })))
+  ChatClient.ChatClient.use(f).pipe(
+    Effect.provide(OpenAiCompatible.layer({ baseUrl, model, timeoutMs: 10_000 })),
+    Effect.provide(NodeHttpClient.layerUndici)
+  )

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { Cause, Config, Effect, Exit, Layer, Option, type Redacted, Schema } from "effect"
 import type { HttpClient } from "effect/http"
 import type { ChatChoice, ChatRequest, ChatResponse, LlmError } from "./ChatClient.js"
@@ -110,7 +109,8 @@ export const fromWire = (wire: Wire.ChatCompletion, fallbackModel: string): Chat
 const decodeCompletion = Schema.decodeUnknownExit(Wire.ChatCompletion)
 
 /**
- * Builds the client. Needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`).
+ * Builds the client. Needs an `HttpClient`: the application provides one (e.g. `NodeHttpClient.layerUndici` from
+ * `@effect/platform-node`, or a client wrapped with a proxy, tracing or a test transport).
  *
  * @since 0.1.0
  * @category constructors
@@ -217,13 +217,15 @@ export const make = (
   })
 
 /**
- * The `ChatClient` layer over Node's undici HTTP client.
+ * The `ChatClient` layer. Requires an `HttpClient`, which the application provides once at its edge (e.g.
+ * `Layer.provide(NodeHttpClient.layerUndici)`); every request goes through that client.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (config: OpenAiCompatibleConfig): Layer.Layer<ChatClient.ChatClient> =>
-  Layer.effect(ChatClient.ChatClient, make(config)).pipe(Layer.provide(NodeHttpClient.layerUndici))
+export const layer = (
+  config: OpenAiCompatibleConfig
+): Layer.Layer<ChatClient.ChatClient, never, HttpClient.HttpClient> => Layer.effect(ChatClient.ChatClient, make(config))
 
 /**
  * Reads the configuration from `Config` (environment by default): `<PREFIX>_PRESET`, `<PREFIX>_BASE_URL`,
@@ -252,15 +254,17 @@ export const config = (prefix = "SSRA_LLM"): Effect.Effect<OpenAiCompatibleConfi
   })
 
 /**
- * `layer` with its configuration read by `config(prefix)`.
+ * `layer` with its configuration read by `config(prefix)`; requires an `HttpClient` like `layer`.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (prefix = "SSRA_LLM"): Layer.Layer<ChatClient.ChatClient, Config.ConfigError> =>
+export const layerConfig = (
+  prefix = "SSRA_LLM"
+): Layer.Layer<ChatClient.ChatClient, Config.ConfigError, HttpClient.HttpClient> =>
   Layer.effect(
     ChatClient.ChatClient,
     Effect.flatMap(config(prefix), (c) => make(c))
-  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  )
 
 export type { HttpClient }

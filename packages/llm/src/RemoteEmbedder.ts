@@ -6,9 +6,8 @@
  *
  * @since 0.1.0
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { Models } from "@ssra/core"
-import { Effect, Layer, type Redacted, Schema, type Scope } from "effect"
+import { Effect, type Redacted, Schema } from "effect"
 import type { HttpClient } from "effect/http"
 import { LlmError } from "./ChatClient.js"
 import * as Transport from "./internal/transport.js"
@@ -80,7 +79,8 @@ const normalize = (values: ReadonlyArray<number>, dims: number): Float32Array =>
 const decodeEmbeddings = Schema.decodeUnknownEffect(Wire.Embeddings)
 
 /**
- * Builds the embedder (needs an `HttpClient`).
+ * Builds the embedder. Needs an `HttpClient` that lives as long as the embedder: provide it around the code that
+ * uses the embedder (the application's edge), not around construction alone.
  *
  * @since 0.1.0
  * @category constructors
@@ -179,16 +179,3 @@ export const make = (
     }
     return { id, dimensions, embed }
   })
-
-/**
- * `make` over Node's undici HTTP client, which lives as long as the caller's scope.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeNode = (
-  config: RemoteEmbedderConfig
-): Effect.Effect<Models.TextEmbedder, Models.ModelError, Scope.Scope> =>
-  // the HTTP client must live as long as the embedder, so it is built in the caller's scope rather than
-  // provided (and closed) around construction alone
-  Effect.flatMap(Layer.build(NodeHttpClient.layerUndici), (context) => make(config).pipe(Effect.provide(context)))

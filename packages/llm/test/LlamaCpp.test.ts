@@ -2,9 +2,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { writeTinyLlamaGguf } from "@ssra/test-support"
 import { Effect, Exit, Schema } from "effect"
 import { LlamaCpp } from "../src/index.js"
-import { writeTinyLlamaGguf } from "../src/TinyGguf.js"
 
 const Verdict = Schema.Struct({ grade: Schema.Literals([0, 1, 2, 3]) })
 

@@ -97,7 +97,7 @@ describe("recorded responses", () => {
     }
   })
 
-  it("RemoteEmbedder.makeNode keeps its HTTP client open for the caller's scope", async () => {
+  it("RemoteEmbedder.make keeps using the HTTP client provided around its use", async () => {
     const server = await startServer((req) => ({
       kind: "json",
       body: {
@@ -109,13 +109,12 @@ describe("recorded responses", () => {
     }))
     try {
       const vectors = await Effect.runPromise(
-        Effect.scoped(
-          Effect.gen(function* () {
-            const embedder = yield* RemoteEmbedder.makeNode({ baseUrl: server.baseUrl, model: "e", dimensions: 2 })
-            // a call after construction must still find the client open
-            return yield* embedder.embed(["a", "b"], { kind: "document" })
-          })
-        )
+        Effect.gen(function* () {
+          const embedder = yield* RemoteEmbedder.make({ baseUrl: server.baseUrl, model: "e", dimensions: 2 })
+          // a call after construction must still find the client open: the client is the caller's, provided
+          // around construction and use alike
+          return yield* embedder.embed(["a", "b"], { kind: "document" })
+        }).pipe(Effect.provide(NodeHttpClient.layerUndici))
       )
       assert.strictEqual(vectors.length, 2)
       assert.closeTo(vectors[0]![0]!, 0.6, 1e-6)

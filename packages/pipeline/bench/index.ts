@@ -5,6 +5,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Pipeline, PipelineConfig } from "../src/index.js"
 
@@ -18,7 +19,9 @@ const config = PipelineConfig.merge(
 
 const timed = async (label: string) => {
   const t0 = performance.now()
-  const result = await Effect.runPromise(Pipeline.run({ config, systems: Pipeline.systems }))
+  const result = await Effect.runPromise(
+    Pipeline.run({ config, systems: Pipeline.systems }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+  )
   const seconds = (performance.now() - t0) / 1000
   console.log(
     `${label}: ${seconds.toFixed(1)} s wall, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`

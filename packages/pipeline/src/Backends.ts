@@ -2,14 +2,14 @@
  * The model backends a config names, resolved at the edge of a run: the LLM chat client (an OpenAI-compatible
  * endpoint, or a local GGUF run in-process by node-llama-cpp, both through `@ssra/llm` with retries, a disk
  * response cache under the run directory and cost accounting), or a clear "needs an LLM backend" when none is
- * configured.
+ * configured. Every HTTP request (completions, the reachability check, the logprobs probe) goes through the
+ * `HttpClient` the caller provides: the application chooses it (`NodeHttpClient.layerUndici` in the `ssra` CLI).
  *
  * @since 0.1.0
  */
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeHttpClient } from "@effect/platform-node"
 import { Hash } from "@ssra/core"
 import {
   type ChatClient,
@@ -21,7 +21,8 @@ import {
   ResponseCache,
   Traffic
 } from "@ssra/llm"
-import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import { Duration, Effect, Redacted, Schema, type Scope } from "effect"
+import { HttpClient, HttpClientRequest } from "effect/http"
 import { type LlmBackend, llmModel } from "./PipelineConfig.js"
 import { PipelineError } from "./PipelineError.js"
 
@@ -58,7 +59,8 @@ export interface Llm {
 export const setAsideDefaults = { coolDownMs: 30_000, maxFailedFraction: 0.01 } as const
 
 /**
- * Builds the configured LLM client, or fails with `backend-missing` saying what to configure.
+ * Builds the configured LLM client, or fails with `backend-missing` saying what to configure. An endpoint's client
+ * sends through the provided `HttpClient`, which must outlive the scope's use of the client.
  *
  * @since 0.1.0
  * @category constructors
@@ -69,7 +71,7 @@ export const llm = (
   what: string,
   /** What earlier invocations on this run directory spent (USD): `maxCostUsd` caps the run, not one invocation. */
   spentBefore = 0
-): Effect.Effect<Llm, PipelineError, Scope.Scope> =>
+): Effect.Effect<Llm, PipelineError, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     if (config === undefined) {
       return yield* new PipelineError({
@@ -98,7 +100,9 @@ const baseUrlOf = (config: LlmBackend) =>
   (config.baseUrl ?? knownPreset(config)?.baseUrl ?? Presets.get("vllm").baseUrl).replace(/\/+$/, "")
 
 // An OpenAI-compatible endpoint's client, after the preset and API key checks.
-const endpointClient = (config: LlmBackend): Effect.Effect<ChatClient.ChatClientShape, PipelineError, Scope.Scope> =>
+const endpointClient = (
+  config: LlmBackend
+): Effect.Effect<ChatClient.ChatClientShape, PipelineError, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const preset = config.preset
     if (preset !== undefined && !Schema.is(Presets.PresetName)(preset)) {
@@ -116,15 +120,13 @@ const endpointClient = (config: LlmBackend): Effect.Effect<ChatClient.ChatClient
         hint: `export ${keyEnv}=... (keys are read from the environment, never from config files)`
       })
     }
-    // The HTTP client lives as long as the caller's scope (a layer provided inline would be closed at once).
-    const http = yield* Layer.build(NodeHttpClient.layerUndici)
     return yield* OpenAiCompatible.make({
       model: llmModel(config),
       ...(preset !== undefined ? { preset } : {}),
       ...(config.baseUrl !== undefined ? { baseUrl: config.baseUrl } : {}),
       ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       ...(key !== undefined && key !== "" ? { apiKey: Redacted.make(key) } : {})
-    }).pipe(Effect.provideContext(http))
+    })
   })
 
 // Retries, limits, the run's response cache and cost accounting around a base client; the budget cap is the run's.
@@ -261,23 +263,44 @@ const ggufClient = (
  * @since 0.1.0
  * @category constructors
  */
-export const preflight = (config: LlmBackend): Effect.Effect<void, PipelineError> => {
+export const preflight = (config: LlmBackend): Effect.Effect<void, PipelineError, HttpClient.HttpClient> => {
   if (config.gguf !== undefined) return checkGguf(config.gguf)
   const baseUrl = baseUrlOf(config)
-  return Effect.tryPromise({
-    try: async () => {
-      await fetch(`${baseUrl}/models`, { signal: AbortSignal.timeout(5000) })
-    },
-    catch: (cause) => {
-      const inner = (cause as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } })?.cause
-      const reason = inner?.code ?? inner?.errors?.[0]?.code ?? inner?.message ?? (cause as Error)?.message ?? "unknown"
-      return new PipelineError({
-        reason: "backend-unreachable",
-        detail: `cannot reach the LLM endpoint ${baseUrl} (${reason})`,
-        hint: "start the server or fix backends.llm.baseUrl / --llm-base-url; nothing was run yet"
-      })
-    }
-  })
+  const unreachable = (reason: string) =>
+    new PipelineError({
+      reason: "backend-unreachable",
+      detail: `cannot reach the LLM endpoint ${baseUrl} (${reason})`,
+      hint: "start the server or fix backends.llm.baseUrl / --llm-base-url; nothing was run yet"
+    })
+  return HttpClient.get(`${baseUrl}/models`).pipe(
+    // any HTTP answer counts: the body is read (and dropped) so the connection is released
+    Effect.flatMap((response) => Effect.ignore(response.text)),
+    Effect.mapError((error) => unreachable(failureCode(error))),
+    Effect.timeoutOrElse({
+      duration: Duration.millis(5000),
+      orElse: () => Effect.fail(unreachable("no answer within 5 s"))
+    })
+  )
+}
+
+/**
+ * What a failed request's causes say: the first system error code (`ECONNREFUSED`, `ENOTFOUND`, …) anywhere in the
+ * chain of `cause`s (and an `AggregateError`'s `errors`), else the innermost message.
+ */
+const failureCode = (error: unknown): string => {
+  let message: string | undefined
+  const seen = new Set<unknown>()
+  const queue: Array<unknown> = [error]
+  while (queue.length > 0) {
+    const next = queue.shift()
+    if (typeof next !== "object" || next === null || seen.has(next)) continue
+    seen.add(next)
+    const e = next as { code?: unknown; message?: unknown; cause?: unknown; reason?: unknown; errors?: unknown }
+    if (typeof e.code === "string" && /^E[A-Z_]+$/.test(e.code)) return e.code
+    if (typeof e.message === "string" && e.message !== "") message = e.message
+    queue.push(e.reason, e.cause, ...(Array.isArray(e.errors) ? e.errors : []))
+  }
+  return message ?? String(error)
 }
 
 /**
@@ -306,13 +329,16 @@ export interface Logprobs {
  * @since 0.1.0
  * @category constructors
  */
-export const logprobsOf = (config: LlmBackend, onAttempt: () => void = () => {}): Effect.Effect<Logprobs> => {
+export const logprobsOf = (
+  config: LlmBackend,
+  onAttempt: () => void = () => {}
+): Effect.Effect<Logprobs, never, HttpClient.HttpClient> => {
   if (config.logprobs !== undefined) return Effect.succeed({ value: config.logprobs, source: "config" })
   if (config.gguf !== undefined) return Effect.succeed({ value: false, source: "gguf" })
   const preset = knownPreset(config)
   if (preset !== undefined) return Effect.succeed({ value: preset.quirks.logprobs, source: "preset" })
   // a flaky endpoint gets three tries before the answer is assumed
-  const attempt = (left: number): Effect.Effect<Logprobs> =>
+  const attempt = (left: number): Effect.Effect<Logprobs, never, HttpClient.HttpClient> =>
     Effect.sync(onAttempt).pipe(
       Effect.andThen(probeLogprobs(config)),
       Effect.flatMap((answer) => (answer.source === "assumed" && left > 1 ? attempt(left - 1) : Effect.succeed(answer)))
@@ -320,44 +346,46 @@ export const logprobsOf = (config: LlmBackend, onAttempt: () => void = () => {})
   return attempt(3)
 }
 
-const probeError = (cause: unknown) => {
-  const inner = (cause as { cause?: { cause?: { code?: string }; message?: string } })?.cause
-  return inner?.cause?.code ?? inner?.message ?? String(cause)
+interface ProbeAnswer {
+  readonly choices?: Array<{ logprobs?: { content?: Array<{ top_logprobs?: Array<unknown> | null }> | null } | null }>
 }
 
-const probeLogprobs = (config: LlmBackend): Effect.Effect<Logprobs> =>
-  Effect.tryPromise(async (): Promise<Logprobs> => {
-    const { key } = apiKeyOf(config)
-    const response = await fetch(`${baseUrlOf(config)}/chat/completions`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(key !== undefined && key !== "" ? { authorization: `Bearer ${key}` } : {})
-      },
-      body: JSON.stringify({
-        model: llmModel(config),
-        messages: [{ role: "user", content: "Answer with one digit: 1" }],
-        logprobs: true,
-        top_logprobs: 5,
-        n: 2,
-        max_tokens: 1
-      }),
-      signal: AbortSignal.timeout(config.timeoutMs ?? 30_000)
+const probeLogprobs = (config: LlmBackend): Effect.Effect<Logprobs, never, HttpClient.HttpClient> => {
+  const { key } = apiKeyOf(config)
+  const timeoutMs = config.timeoutMs ?? 30_000
+  const request = HttpClientRequest.post(`${baseUrlOf(config)}/chat/completions`).pipe(
+    HttpClientRequest.setHeaders(key !== undefined && key !== "" ? { authorization: `Bearer ${key}` } : {}),
+    HttpClientRequest.bodyJsonUnsafe({
+      model: llmModel(config),
+      messages: [{ role: "user", content: "Answer with one digit: 1" }],
+      logprobs: true,
+      top_logprobs: 5,
+      n: 2,
+      max_tokens: 1
     })
-    // a server that rejects the logprobs parameters answers 400 / 422: it returns none
-    if (response.status === 400 || response.status === 422) return { value: false, source: "probe" }
-    if (!response.ok) return { value: false, source: "assumed", detail: `the probe got HTTP ${response.status}` }
-    const body = (await response.json()) as {
-      choices?: Array<{ logprobs?: { content?: Array<{ top_logprobs?: Array<unknown> | null }> | null } | null }>
-    }
-    // a 200 without choices is no answer (a proxy's error page, a misbehaving server): assume, don't conclude
-    if ((body.choices?.length ?? 0) === 0)
-      return { value: false, source: "assumed", detail: "the probe's answer had no choices" }
-    const first = body.choices?.[0]?.logprobs?.content?.[0]
-    const value = (first?.top_logprobs?.length ?? 0) > 0
-    return { value, source: "probe", ...((body.choices?.length ?? 0) < 2 ? { maxN: 1 } : {}) }
-  }).pipe(
+  )
+  return HttpClient.execute(request).pipe(
+    Effect.flatMap((response): Effect.Effect<Logprobs, unknown> => {
+      // a server that rejects the logprobs parameters answers 400 / 422: it returns none
+      if (response.status === 400 || response.status === 422) return Effect.succeed({ value: false, source: "probe" })
+      if (response.status < 200 || response.status >= 300)
+        return Effect.succeed({ value: false, source: "assumed", detail: `the probe got HTTP ${response.status}` })
+      return Effect.map(response.json, (json): Logprobs => {
+        const body = json as ProbeAnswer
+        // a 200 without choices is no answer (a proxy's error page, a misbehaving server): assume, don't conclude
+        if ((body.choices?.length ?? 0) === 0)
+          return { value: false, source: "assumed", detail: "the probe's answer had no choices" }
+        const first = body.choices?.[0]?.logprobs?.content?.[0]
+        const value = (first?.top_logprobs?.length ?? 0) > 0
+        return { value, source: "probe", ...((body.choices?.length ?? 0) < 2 ? { maxN: 1 } : {}) }
+      })
+    }),
+    Effect.timeoutOrElse({
+      duration: Duration.millis(timeoutMs),
+      orElse: () => Effect.fail(new Error(`no answer within ${timeoutMs} ms`))
+    }),
     Effect.catch((cause) =>
-      Effect.succeed<Logprobs>({ value: false, source: "assumed", detail: `the probe failed (${probeError(cause)})` })
+      Effect.succeed<Logprobs>({ value: false, source: "assumed", detail: `the probe failed (${failureCode(cause)})` })
     )
   )
+}

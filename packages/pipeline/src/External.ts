@@ -10,7 +10,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Hash } from "@ssra/core"
 import { SftKit } from "@ssra/llm"
-import { Effect, type Scope } from "effect"
+import { Duration, Effect, type Scope } from "effect"
+import { HttpClient } from "effect/http"
 import * as Backends from "./Backends.js"
 import type { RunContext } from "./internal/context.js"
 import type { Endpoint } from "./PipelineConfig.js"
@@ -74,27 +75,37 @@ export const endpointOf = (ctx: RunContext, which: Which): Endpoint | undefined 
  * @since 0.1.0
  * @category constructors
  */
-export const modelOf = (endpoint: Endpoint, which: Which): Effect.Effect<string, PipelineError> =>
-  endpoint.model !== undefined
-    ? Effect.succeed(endpoint.model)
-    : Effect.tryPromise({
-        try: async () => {
-          const response = await fetch(`${endpoint.baseUrl.replace(/\/+$/, "")}/models`, {
-            signal: AbortSignal.timeout(10_000)
-          })
-          if (!response.ok) throw new Error(`GET /models answered ${response.status}`)
-          const body = (await response.json()) as { data?: Array<{ id?: unknown }> }
-          const ids = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string")
-          if (ids.length !== 1) throw new Error(`/models lists ${ids.length} models (${ids.slice(0, 5).join(", ")})`)
-          return ids[0]!
-        },
-        catch: (cause) =>
-          new PipelineError({
-            reason: "config",
-            detail: `cannot tell which model to ask ${endpoint.baseUrl} for (the ${described[which].model}): ${(cause as Error).message}`,
-            hint: `name it: ${described[which].flag} '${endpoint.baseUrl}#MODEL' (config backends.external.${which}.model)`
-          })
-      })
+export const modelOf = (
+  endpoint: Endpoint,
+  which: Which
+): Effect.Effect<string, PipelineError, HttpClient.HttpClient> => {
+  if (endpoint.model !== undefined) return Effect.succeed(endpoint.model)
+  const cannotTell = (why: string) =>
+    new PipelineError({
+      reason: "config",
+      detail: `cannot tell which model to ask ${endpoint.baseUrl} for (the ${described[which].model}): ${why}`,
+      hint: `name it: ${described[which].flag} '${endpoint.baseUrl}#MODEL' (config backends.external.${which}.model)`
+    })
+  return HttpClient.get(`${endpoint.baseUrl.replace(/\/+$/, "")}/models`).pipe(
+    Effect.mapError((error) => cannotTell(error.message)),
+    Effect.flatMap((response) =>
+      response.status < 200 || response.status >= 300
+        ? Effect.fail(cannotTell(`GET /models answered ${response.status}`))
+        : Effect.mapError(response.json, (error) => cannotTell(error.message))
+    ),
+    Effect.flatMap((json) => {
+      const body = json as { data?: Array<{ id?: unknown }> } | null
+      const ids = (body?.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string")
+      return ids.length === 1
+        ? Effect.succeed(ids[0]!)
+        : Effect.fail(cannotTell(`/models lists ${ids.length} models (${ids.slice(0, 5).join(", ")})`))
+    }),
+    Effect.timeoutOrElse({
+      duration: Duration.millis(10_000),
+      orElse: () => Effect.fail(cannotTell("GET /models gave no answer within 10 s"))
+    })
+  )
+}
 
 /**
  * Fails with `backend-unreachable`, naming the flag and the served model, when nothing answers at `endpoint`.
@@ -102,7 +113,10 @@ export const modelOf = (endpoint: Endpoint, which: Which): Effect.Effect<string,
  * @since 0.1.0
  * @category constructors
  */
-export const reachable = (which: Which, endpoint: Endpoint): Effect.Effect<void, PipelineError> =>
+export const reachable = (
+  which: Which,
+  endpoint: Endpoint
+): Effect.Effect<void, PipelineError, HttpClient.HttpClient> =>
   Backends.preflight({ baseUrl: endpoint.baseUrl, model: "" }).pipe(
     Effect.mapError(
       (e) =>
@@ -125,7 +139,11 @@ export const client = (
   ctx: RunContext,
   which: Which,
   endpoint: Endpoint
-): Effect.Effect<{ readonly llm: Backends.Llm; readonly model: string }, PipelineError, Scope.Scope> =>
+): Effect.Effect<
+  { readonly llm: Backends.Llm; readonly model: string },
+  PipelineError,
+  Scope.Scope | HttpClient.HttpClient
+> =>
   Effect.gen(function* () {
     const backend = {
       baseUrl: endpoint.baseUrl,

@@ -16,6 +16,7 @@ import { PairScorer } from "@ssra/evaluation"
 import { PairwiseJudge } from "@ssra/filters"
 import { PromptQueryModel } from "@ssra/query-model"
 import { Cause, Effect, Exit, Schema } from "effect"
+import type { HttpClient } from "effect/http"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as Evaluate from "./Evaluate.js"
@@ -92,14 +93,20 @@ export interface RunResult {
 }
 
 /**
- * Runs the loop for the chosen systems and writes the report.
+ * Runs the loop for the chosen systems and writes the report. Requires an `HttpClient` for the model endpoints a
+ * config may name (LLM, served fine-tuned models): the application provides it (`NodeHttpClient.layerUndici` in the
+ * `ssra` CLI); a run on embedded models sends nothing through it.
  *
  * @since 0.1.0
  * @category running
  */
 export const run = (
   options: RunOptions
-): Effect.Effect<RunResult, PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending> =>
+): Effect.Effect<
+  RunResult,
+  PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending,
+  HttpClient.HttpClient
+> =>
   Effect.gen(function* () {
     const { config } = options
     const runDir = path.resolve(config.runDir)

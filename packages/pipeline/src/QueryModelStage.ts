@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { AtomicFile, Hash, type Models, type Pair } from "@ssra/core"
 import { EmbeddedQueryModel, FineTunedQueryModel, SftData } from "@ssra/query-model"
 import { Effect, type Scope } from "effect"
+import type { HttpClient } from "effect/http"
 import * as Artifact from "./Artifact.js"
 import * as External from "./External.js"
 import { type RunContext, record, stageError } from "./internal/context.js"
@@ -41,7 +42,7 @@ export const run = (
   queryPool: ReadonlyArray<string>,
   grader: Models.Grader,
   graderInput: Artifact.Input
-): Effect.Effect<QueryModelResult, PipelineError, Scope.Scope> =>
+): Effect.Effect<QueryModelResult, PipelineError, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const stage = `query-model:${name}`
     if (ctx.config.backends.queryModel === "fine-tuned") return yield* fineTuned(ctx, name, d2q, grader)
@@ -142,7 +143,7 @@ export const fineTuned = (
   name: "vanilla" | "v1" | "v2",
   d2q: ReadonlyArray<Pair.D2QGroup>,
   grader: Models.Grader
-): Effect.Effect<QueryModelResult, PipelineError, Scope.Scope> =>
+): Effect.Effect<QueryModelResult, PipelineError, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const stage = `query-model:${name}`
     const set = SftData.stage1(d2q, [])

@@ -11,6 +11,7 @@ import { Hash, type Models, type Pair, Sampling } from "@ssra/core"
 import type { ChatClient } from "@ssra/llm"
 import { EmbeddedScoreModel, FineTunedJudge, LlmJudge, ScorePrompt, Sft, TrainingReport } from "@ssra/score-model"
 import { Effect, type Scope } from "effect"
+import type { HttpClient } from "effect/http"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
 import * as External from "./External.js"
@@ -51,7 +52,7 @@ export const run = (
   embedder: Models.TextEmbedder,
   embedderInput: Artifact.Input,
   llm?: Backends.Llm | undefined
-): Effect.Effect<ScoreStageResult, PipelineError, Scope.Scope> =>
+): Effect.Effect<ScoreStageResult, PipelineError, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const stage = "score-model"
     if (ctx.config.backends.scoreModel === "fine-tuned") return yield* fineTunedJudge(ctx, labeled, scale)
@@ -175,7 +176,7 @@ export const fineTunedJudge = (
   ctx: RunContext,
   labeled: ReadonlyArray<Pair.LabeledPair>,
   scale: { readonly max: 1 | 2 | 3 }
-): Effect.Effect<ScoreStageResult, PipelineError, Scope.Scope> =>
+): Effect.Effect<ScoreStageResult, PipelineError, Scope.Scope | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const { pool, evaluation } = split(ctx, labeled)
     const rows = pool.map((p) => Sft.scoreRow(scale, p))

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Faults, startOpenAiServer } from "@ssra/test-support"
 import { Effect, Exit } from "effect"
@@ -33,7 +34,11 @@ const config = (runDir: string, baseUrl: string) =>
   }) as PipelineConfig.Config
 
 const prepare = (c: PipelineConfig.Config) =>
-  Effect.runPromiseExit(Pipeline.run({ config: c, systems: ["base"], references: false, until: "prepare" }))
+  Effect.runPromiseExit(
+    Pipeline.run({ config: c, systems: ["base"], references: false, until: "prepare" }).pipe(
+      Effect.provide(NodeHttpClient.layerUndici)
+    )
+  )
 
 const preparedDocuments = (runDir: string) => {
   const dir = fs.readdirSync(path.join(runDir, "artifacts")).find((n) => n.startsWith("prepare-"))!

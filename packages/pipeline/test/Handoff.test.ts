@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
@@ -51,7 +52,9 @@ const manifestOf = (runDir: string) => JSON.parse(fs.readFileSync(path.join(runD
 
 const stopsAt = async (config: PipelineConfig.Config) => {
   const error = await Effect.runPromise(
-    Effect.flip(Pipeline.run({ config, systems: ["base", "ssra"], references: false }))
+    Effect.flip(Pipeline.run({ config, systems: ["base", "ssra"], references: false })).pipe(
+      Effect.provide(NodeHttpClient.layerUndici)
+    )
   )
   assert.instanceOf(error, PipelineError.PipelineError)
   return error as PipelineError.PipelineError
@@ -162,7 +165,9 @@ describe("hand-off to external training (backends: fine-tuned)", () => {
       assert.strictEqual(exit.signal, "SIGKILL", `the child ended on its own: ${stderr}`)
       assert.isTrue(killed, "killed while synthesis was half done")
       const resumed = await Effect.runPromise(
-        Pipeline.run({ config: fineTuned(runDir, all), systems: ["base", "ssra"], references: false })
+        Pipeline.run({ config: fineTuned(runDir, all), systems: ["base", "ssra"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
       )
       assert.strictEqual(resumed.rows.find((r) => r.system === "ssra")?.status, "ok")
       manifest = manifestOf(runDir)
@@ -176,7 +181,9 @@ describe("hand-off to external training (backends: fine-tuned)", () => {
 
       const reference = path.join(root, "reference")
       await Effect.runPromise(
-        Pipeline.run({ config: fineTuned(reference, all), systems: ["base", "ssra"], references: false })
+        Pipeline.run({ config: fineTuned(reference, all), systems: ["base", "ssra"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
       )
       assert.deepStrictEqual(snapshot(runDir, ["model", "query-model"]), snapshot(reference, ["model", "query-model"]))
     } finally {

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
@@ -73,7 +74,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
             const { client } = yield* Backends.llm({ baseUrl: server.url, model: "m", maxAttempts: 1 }, runDir, "test")
             yield* client.complete({ messages: [{ role: "user", content: "头疼怎么办" }], stage: "test" })
           })
-        )
+        ).pipe(Effect.provide(NodeHttpClient.layerUndici))
       )
       const chat = server.received.filter((r) => r.path.includes("/chat/completions"))
       assert.isAbove(chat.length, 0)
@@ -96,7 +97,9 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
         synthesis: { documents: 12 }
       })
       const result = await Effect.runPromise(
-        Pipeline.run({ config, systems: ["base", "prompt-only"], references: false })
+        Pipeline.run({ config, systems: ["base", "prompt-only"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
       )
       const row = result.rows.find((r) => r.system === "prompt-only")!
       assert.strictEqual(row.status, "ok")
@@ -122,7 +125,11 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
         ),
         { recursive: true }
       )
-      await Effect.runPromise(Pipeline.run({ config, systems: ["base", "prompt-only"], references: false }))
+      await Effect.runPromise(
+        Pipeline.run({ config, systems: ["base", "prompt-only"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
+      )
       assert.strictEqual(server.calls(), calls, "the rerun was served from the response cache")
     } finally {
       await server.close()
@@ -138,7 +145,9 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       const config = (maxCostUsd: number) => budgetConfig(runDir, server.url, maxCostUsd)
       const run = (cap: number) =>
         Effect.runPromise(
-          Effect.flip(Pipeline.run({ config: config(cap), systems: ["base", "prompt-only"], references: false }))
+          Effect.flip(Pipeline.run({ config: config(cap), systems: ["base", "prompt-only"], references: false })).pipe(
+            Effect.provide(NodeHttpClient.layerUndici)
+          )
         )
       const manifest = () => JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8"))
 
@@ -162,7 +171,9 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
 
       // a raised cap finishes; the cached answers cost nothing and nothing is asked twice
       const result = await Effect.runPromise(
-        Pipeline.run({ config: config(10), systems: ["base", "prompt-only"], references: false })
+        Pipeline.run({ config: config(10), systems: ["base", "prompt-only"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
       )
       const last = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
       assert.strictEqual(last.status, "complete")
@@ -191,7 +202,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
               systems: ["base", "prompt-only"],
               references: false
             })
-          )
+          ).pipe(Effect.provide(NodeHttpClient.layerUndici))
         )
       const first = await run(3)
       assert.strictEqual((first as { reason?: string }).reason, "budget")
@@ -231,7 +242,11 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
         synthesis: { documents: 10 },
         queryModel: { maxTrainingDocs: 20, candidatesPerDoc: 4 }
       })
-      const result = await Effect.runPromise(Pipeline.run({ config, systems: ["base", "ssra"], references: false }))
+      const result = await Effect.runPromise(
+        Pipeline.run({ config, systems: ["base", "ssra"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
+      )
       assert.strictEqual(result.rows.find((r) => r.system === "ssra")?.status, "ok")
       const manifest = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
       assert.isAbove(manifest.totals.llmCalls, 0)
@@ -295,7 +310,7 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
             systems: ["base"],
             references: false,
             until: "prepare"
-          })
+          }).pipe(Effect.provide(NodeHttpClient.layerUndici))
         )
       await run()
       const calls = server.calls()

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Hash } from "@ssra/core"
 import { PairwiseJudge } from "@ssra/filters"
@@ -72,7 +73,11 @@ describe("an LLM endpoint that misbehaves", () => {
     try {
       const run = (baseUrl: string) =>
         Effect.runPromise(
-          Pipeline.run({ config: judgeRun(baseUrl, { maxAttempts: 4 }), systems: ["base", "ssra"], references: false })
+          Pipeline.run({
+            config: judgeRun(baseUrl, { maxAttempts: 4 }),
+            systems: ["base", "ssra"],
+            references: false
+          }).pipe(Effect.provide(NodeHttpClient.layerUndici))
         )
       const a = await run(clean.url)
       const b = await run(faulty.url)
@@ -138,7 +143,7 @@ describe("set-aside work units", () => {
             Effect.map((a) => ({ a, traffic: llm.traffic.report() }))
           )
         )
-      )
+      ).pipe(Effect.provide(NodeHttpClient.layerUndici))
     )
 
   it("an item that always fails: above the budget the stage stops with a summary naming the set-aside count", async () => {
@@ -198,7 +203,7 @@ describe("the LLM client's settings reach every stage", () => {
     Effect.runPromiseExit(
       Effect.scoped(
         Effect.flatMap(Backends.llm(config, fs.mkdtempSync(path.join(os.tmpdir(), "ssra-llm-")), "test"), f)
-      )
+      ).pipe(Effect.provide(NodeHttpClient.layerUndici))
     )
 
   it("backends.llm.timeoutMs: a hanging server times out at the configured value, not after 120 s", async () => {
@@ -317,7 +322,9 @@ describe("the plan counts the LLM calls a run makes, stage by stage", () => {
         const made: Record<string, number> = {}
         let before = 0
         for (const until of ["score-model", "stage1", "stage2", "synthesis"] as const) {
-          await Effect.runPromise(Pipeline.run({ config, systems, references: false, until }))
+          await Effect.runPromise(
+            Pipeline.run({ config, systems, references: false, until }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+          )
           made[until] = calls - before
           before = calls
         }

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { type ChatReply, startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
@@ -53,7 +54,9 @@ describe("whether the endpoint returns logprobs: config, preset, else one probe 
     const server = await startServer(false)
     try {
       const config = judgeConfig(server.url)
-      const answer = await Effect.runPromise(Backends.logprobsOf(config.backends.llm!))
+      const answer = await Effect.runPromise(
+        Backends.logprobsOf(config.backends.llm!).pipe(Effect.provide(NodeHttpClient.layerUndici))
+      )
       assert.deepStrictEqual(answer, { value: false, source: "probe", maxN: 1 })
       const probes = chatRequests(server)
       assert.strictEqual(probes.length, 1)
@@ -67,7 +70,11 @@ describe("whether the endpoint returns logprobs: config, preset, else one probe 
         one.map(([stage, calls]) => [stage, calls * 5] as const)
       )
       // the run asks once more, records the answer, and its judge samples without asking for logprobs again
-      await Effect.runPromise(Pipeline.run({ config, systems, references: false, until: "score-model" }))
+      await Effect.runPromise(
+        Pipeline.run({ config, systems, references: false, until: "score-model" }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
+      )
       const manifest = JSON.parse(fs.readFileSync(path.join(config.runDir, "manifest.json"), "utf8"))
       assert.deepStrictEqual(manifest.llm.logprobs, { value: false, source: "probe", maxN: 1 })
       const after = chatRequests(server).slice(1)
@@ -83,7 +90,9 @@ describe("whether the endpoint returns logprobs: config, preset, else one probe 
     const server = await startServer(true)
     try {
       const config = judgeConfig(server.url)
-      const answer = await Effect.runPromise(Backends.logprobsOf(config.backends.llm!))
+      const answer = await Effect.runPromise(
+        Backends.logprobsOf(config.backends.llm!).pipe(Effect.provide(NodeHttpClient.layerUndici))
+      )
       assert.deepStrictEqual(answer, { value: true, source: "probe" })
       assert.strictEqual(chatRequests(server).length, 1)
       const planned = llmCalls(await planOf(config, answer))
@@ -105,7 +114,7 @@ describe("whether the endpoint returns logprobs: config, preset, else one probe 
           Backends.logprobsOf({ baseUrl: server.url, model: "m", logprobs: false }),
           Backends.logprobsOf({ baseUrl: server.url, model: "m", preset: "ollama" }),
           Backends.logprobsOf({ gguf: "models/x.gguf" })
-        ])
+        ]).pipe(Effect.provide(NodeHttpClient.layerUndici))
       )
       assert.deepStrictEqual(said, [
         { value: true, source: "config" },
@@ -122,7 +131,9 @@ describe("whether the endpoint returns logprobs: config, preset, else one probe 
   it("a probe with no usable answer assumes no logprobs (the plan's upper bound) and says why", async () => {
     const server = await startOpenAiServer({ models: ["m"], respond: () => ({ kind: "error", status: 503 }) })
     try {
-      const answer = await Effect.runPromise(Backends.logprobsOf({ baseUrl: server.url, model: "m" }))
+      const answer = await Effect.runPromise(
+        Backends.logprobsOf({ baseUrl: server.url, model: "m" }).pipe(Effect.provide(NodeHttpClient.layerUndici))
+      )
       assert.deepStrictEqual(answer, { value: false, source: "assumed", detail: "the probe got HTTP 503" })
     } finally {
       await server.close()

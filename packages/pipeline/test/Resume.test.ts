@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -12,7 +13,9 @@ import { tinyConfig } from "./fixtures/tiny.js"
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-resume-"))
 const reference = path.join(root, "reference")
 const runTiny = (runDir: string, shard?: WorkUnits.Shard) =>
-  Pipeline.run({ config: tinyConfig(runDir), systems: ["base", "ssra"], references: false, shard })
+  Pipeline.run({ config: tinyConfig(runDir), systems: ["base", "ssra"], references: false, shard }).pipe(
+    Effect.provide(NodeHttpClient.layerUndici)
+  )
 
 const child = (runDir: string): ChildProcess =>
   spawn(

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import type { Pair } from "@ssra/core"
 import { DualEncoder, Lexical } from "@ssra/embedding"
@@ -142,7 +143,9 @@ describe("training with the lexical channel (whole run)", () => {
       Effect.gen(function* () {
         const runDir = tmp("run")
         const config = tinyConfig(runDir, { training: { lexical: { dimensions: 256, weight: 0.8 } } })
-        const result = yield* Pipeline.run({ config, systems: ["base"], references: false })
+        const result = yield* Pipeline.run({ config, systems: ["base"], references: false }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici)
+        )
         const manifest = JSON.parse(fs.readFileSync(result.manifestFile, "utf8"))
         assert.deepStrictEqual(manifest.config.training.lexical, { dimensions: 256, weight: 0.8 })
         const train = (manifest.stages as Array<{ stage: string; dir: string; components: Array<any> }>).find(

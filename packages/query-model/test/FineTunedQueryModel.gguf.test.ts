@@ -3,8 +3,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Document } from "@ssra/core"
-import { LlamaCpp, TinyGguf } from "@ssra/llm"
+import { LlamaCpp } from "@ssra/llm"
 import { FineTunedQueryModel, PromptQueryModel } from "@ssra/query-model"
+import { writeTinyLlamaGguf } from "@ssra/test-support"
 import { Effect } from "effect"
 
 // The real local-GGUF path: node-llama-cpp loads a tiny random-weight llama written by the test, and the query
@@ -14,7 +15,7 @@ describe("query models over a local GGUF (node-llama-cpp)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qm-gguf-"))
     const file = path.join(dir, "tiny.gguf")
     try {
-      TinyGguf.writeTinyLlamaGguf(file)
+      writeTinyLlamaGguf(file)
       const document = Document.make({ id: "d1", title: "蜜蜂纪录片" })
       const result = await Effect.runPromise(
         Effect.scoped(

@@ -3,6 +3,7 @@
 // grader (a test stand-in for the score model whose grades follow a fixed rule: the share of the query's character
 // bigrams found in the document).
 
+import { NodeHttpClient } from "@effect/platform-node"
 import { Models, Text } from "@ssra/core"
 import { ChatClient, OpenAiCompatible } from "@ssra/llm"
 import { startOpenAiServer } from "@ssra/test-support"
@@ -23,7 +24,10 @@ export const withClient = <A, E>(
   model: string,
   f: (client: ChatClient.ChatClientShape) => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
-  ChatClient.ChatClient.use(f).pipe(Effect.provide(OpenAiCompatible.layer({ baseUrl, model, timeoutMs: 10_000 })))
+  ChatClient.ChatClient.use(f).pipe(
+    Effect.provide(OpenAiCompatible.layer({ baseUrl, model, timeoutMs: 10_000 })),
+    Effect.provide(NodeHttpClient.layerUndici)
+  )
 
 const bigrams = (text: string): Set<string> => {
   const cs = [...Text.dedupKey(text)]

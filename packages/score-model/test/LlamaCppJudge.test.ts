@@ -3,19 +3,16 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Grade } from "@ssra/core"
-import { LlamaCpp, TinyGguf } from "@ssra/llm"
+import { LlamaCpp } from "@ssra/llm"
 import { LlmJudge } from "@ssra/score-model"
+import { writeTinyLlamaGguf } from "@ssra/test-support"
 import { Effect } from "effect"
-
-// The tiny random-weight GGUF writer is exported by @ssra/llm.
-const loadWriter = async (): Promise<(file: string, seed?: number) => number> => TinyGguf.writeTinyLlamaGguf
 
 describe("LlmJudge on a local GGUF (node-llama-cpp)", () => {
   it("grades through the JSON-schema grammar and falls back to samples (no logprobs locally)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-judge-gguf-"))
     const file = path.join(dir, "tiny.gguf")
     try {
-      const writeTinyLlamaGguf = await loadWriter()
       writeTinyLlamaGguf(file)
       const { outcomes, counts } = await Effect.runPromise(
         Effect.scoped(

@@ -1,3 +1,4 @@
+import { NodeHttpClient } from "@effect/platform-node"
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Grade, Models } from "@ssra/core"
 import { ChatClient, OpenAiCompatible } from "@ssra/llm"
@@ -20,7 +21,10 @@ const withClient = <A, E>(
     Effect.gen(function* () {
       const client = yield* ChatClient.ChatClient
       return yield* use(client)
-    }).pipe(Effect.provide(OpenAiCompatible.layer({ preset, baseUrl, model: "judge-test" })))
+    }).pipe(
+      Effect.provide(OpenAiCompatible.layer({ preset, baseUrl, model: "judge-test" })),
+      Effect.provide(NodeHttpClient.layerUndici)
+    )
   )
 
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-9
@@ -279,7 +283,8 @@ describe("LlmJudge", () => {
     const judgments = await Effect.runPromise(
       ScoreModel.grade([{ query: "天气", doc: "今天天气" }]).pipe(
         Effect.provide(ScoreModel.layerLlmJudge({ scale: scale2 })),
-        Effect.provide(OpenAiCompatible.layer({ baseUrl: server.baseUrl, model: "judge-test" }))
+        Effect.provide(OpenAiCompatible.layer({ baseUrl: server.baseUrl, model: "judge-test" })),
+        Effect.provide(NodeHttpClient.layerUndici)
       )
     )
     assert.strictEqual(judgments[0]!.grade, 2)

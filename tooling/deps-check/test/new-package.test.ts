@@ -5,6 +5,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 // @ts-expect-error -- plain ESM script without declarations
+import { checkPackage as checkExports } from "../../exports/exports.mjs"
+// @ts-expect-error -- plain ESM script without declarations
 import { checkPackage } from "../deps-check.mjs"
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url))
@@ -59,6 +61,9 @@ describe("tooling/new-package.mjs", () => {
     expect(JSON.parse(readFileSync(join(work, ".changeset", "config.json"), "utf8")).fixed[0]).toContain("@ssra/widget")
     const rootDev = JSON.parse(readFileSync(join(work, "package.json"), "utf8")).devDependencies
     expect(checkPackage(dir, rootDev).problems).toEqual([])
+    // "." and the scaffold's module as a subpath, exactly as tooling/exports writes them
+    expect(Object.keys(pkg.exports)).toEqual([".", "./Greeting", "./internal/*", "./package.json"])
+    expect(checkExports(dir).problems).toEqual([])
   })
 
   it("builds, packs and passes publint --strict", () => {
@@ -75,6 +80,8 @@ describe("tooling/new-package.mjs", () => {
     const [tarball] = readdirSync(out)
     expect(tarball).toBe("ssra-widget-9.8.7.tgz")
     sh("tar", ["xzf", join(out, tarball!), "-C", out], out)
+    // one entry per module, the subpaths' targets (code they share goes to chunks)
+    expect(readdirSync(join(out, "package", "dist"))).toEqual(expect.arrayContaining(["Greeting.js", "index.js"]))
     const packed = JSON.parse(readFileSync(join(out, "package", "package.json"), "utf8"))
     expect(packed.devDependencies.effect).toMatch(/^\d+\.\d+\.\d+$/) // catalog: resolved by pnpm pack
     expect(sh(bin("publint"), ["run", join(out, "package"), "--pack", "false", "--strict"], repo)).toContain("All good")

@@ -22,3 +22,4 @@ export {
   unusedPort,
   wireLogprobs
 } from "./OpenAiServer.js"
+export { writeTinyLlamaGguf } from "./TinyGguf.js"

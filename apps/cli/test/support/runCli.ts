@@ -1,8 +1,8 @@
 // Runs the `ssra` CLI in-process with its console captured: the exit code and everything it printed.
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeServices } from "@effect/platform-node"
-import { Console, Effect } from "effect"
+import { NodeHttpClient, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Layer } from "effect"
 import { Cli } from "../../src/index.js"
 
 export const runCli = (argv: ReadonlyArray<string>) =>
@@ -14,7 +14,7 @@ export const runCli = (argv: ReadonlyArray<string>) =>
     const fake = { ...globalThis.console, log: capture, error: capture, info: capture, warn: capture }
     const code = yield* Cli.run(argv).pipe(
       Effect.provideService(Console.Console, fake as unknown as Console.Console),
-      Effect.provide(NodeServices.layer)
+      Effect.provide(Layer.mergeAll(NodeServices.layer, NodeHttpClient.layerUndici))
     )
     return { code, output: lines.join("\n") }
   })

@@ -2,9 +2,8 @@
  * Writes a tiny random-weight llama GGUF (v3) so the node-llama-cpp backend can be tested on the real code path
  * without downloading a model: SPM vocabulary with byte fallback, a ChatML chat template, one transformer block
  * and F32 tensors, seeded so every run writes the same bytes. Its answers are noise; use it to check wiring
- * (loading, grammars, structured output, embeddings), never quality.
- *
- * @since 0.1.0
+ * (loading, grammars, structured output, embeddings), never quality. Test-only: it lives here,
+ * in the private test-support package, not in a published one.
  */
 import * as fs from "node:fs"
 
@@ -105,12 +104,7 @@ const vocabulary = () => {
 const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 
-/**
- * Writes the model to `file` and returns its size in bytes.
- *
- * @since 0.1.0
- * @category constructors
- */
+/** Writes the model to `file` (the same bytes for the same `seed`) and returns its size in bytes. */
 export const writeTinyLlamaGguf = (file: string, seed = 42): number => {
   const nEmbd = 64
   const nHead = 4

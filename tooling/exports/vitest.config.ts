@@ -1,0 +1,4 @@
+import { preset } from "@ssra/tooling-vitest"
+import { defineConfig } from "vitest/config"
+
+export default defineConfig(preset("exports"))
