@@ -199,7 +199,7 @@ const globalMiddleware = (deps: {
             Effect.map((bytes) => Utf8.decode(new Uint8Array(bytes))),
             Effect.catch((error) =>
               Effect.succeed(
-                error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+                error.reason instanceof HttpServerError.RequestParseError && error.reason.reason === "BodyTooLarge"
                   ? ("too-large" as const)
                   : ("unreadable" as const)
               )
