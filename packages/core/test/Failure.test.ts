@@ -17,9 +17,17 @@ const thrown = (f: () => unknown): unknown => {
 
 describe("Failure", () => {
   it("an unclassified throwable is internal and not retryable", () => {
-    for (const thrown of [new Error("boom"), new TypeError("x"), "a string", 42, null, undefined, { _tag: "LlmError" }]) {
-      assert.deepStrictEqual(Failure.classify(thrown), { class: "internal", retryable: false })
-      assert.isFalse(Failure.isClassifiable(thrown))
+    for (const value of [
+      new Error("boom"),
+      new TypeError("x"),
+      "a string",
+      42,
+      null,
+      undefined,
+      { _tag: "LlmError" }
+    ]) {
+      assert.deepStrictEqual(Failure.classify(value), { class: "internal", retryable: false })
+      assert.isFalse(Failure.isClassifiable(value))
     }
   })
 
