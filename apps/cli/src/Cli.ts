@@ -6,8 +6,8 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
-import { Console, Effect, Exit } from "effect"
-import { CliOutput, Command } from "effect/cli"
+import { Cause, Console, Effect, Exit } from "effect"
+import { CliError, CliOutput, Command } from "effect/cli"
 import type { HttpClient } from "effect/http"
 import * as DataCommands from "./DataCommands.js"
 import * as ExitCode from "./ExitCode.js"
@@ -69,22 +69,9 @@ export const run = (argv: ReadonlyArray<string>) =>
       if (Exit.isSuccess(exit)) return Effect.succeed(ExitCode.codes.ok as number)
       const failure = exit.cause
       const squashed = ExitCode.fromCause(failure)
-      // effect/cli already printed help and parse errors for usage mistakes.
+      // effect/cli already printed help and parse errors for usage mistakes (a handler's UserError is no such)
       const isCliError = failure.reasons.some(
-        (r) =>
-          r._tag === "Fail" &&
-          typeof r.error === "object" &&
-          r.error !== null &&
-          "_tag" in r.error &&
-          [
-            "ShowHelp",
-            "MissingOption",
-            "InvalidValue",
-            "UnrecognizedOption",
-            "MissingArgument",
-            "UnknownSubcommand",
-            "DuplicateOption"
-          ].includes(String((r.error as { _tag: string })._tag))
+        (r) => Cause.isFailReason(r) && CliError.isCliError(r.error) && !(r.error instanceof CliError.UserError)
       )
       if (isCliError) return Effect.succeed(ExitCode.codes.usage as number)
       return Effect.as(

@@ -355,7 +355,9 @@ const convert = Command.make(
       const rows = yield* Formats.read(input.input, from, kind, { allowBom: input.allowBom }).pipe(
         // convert has no --skip-invalid: say what does fix it
         Effect.mapError((e) =>
-          e._tag === "DatasetError" && (e.reason === "invalid" || e.reason === "malformed") && e.hint === undefined
+          e instanceof DatasetError.DatasetError &&
+          (e.reason === "invalid" || e.reason === "malformed") &&
+          e.hint === undefined
             ? new DatasetError.DatasetError({
                 ...e,
                 hint:

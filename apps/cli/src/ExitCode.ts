@@ -1,6 +1,7 @@
 /**
  * Exit codes of `ssra` and the one-paragraph message printed for each failure, so scripts can tell bad input
- * from a missing backend or a full disk, and people read what to fix.
+ * from a missing backend or a full disk, and people read what to fix. Every package's errors classify
+ * themselves (`@ssra/core`'s `Failure`); this module maps each class to its code.
  *
  * | code | meaning |
  * |---|---|
@@ -12,12 +13,16 @@
  * | 5 | a backend endpoint is unreachable or failing |
  * | 6 | the budget cap was reached (finished work is kept; rerun with a higher cap to resume) |
  * | 7 | I/O error (disk full, permissions): finished work is kept, rerun to resume |
+ * | 8 | hand-off: a model must be fine-tuned and served outside ssra (see the run manifest's handoffs) |
  * | 130 | interrupted (Ctrl-C, SIGINT): finished work is kept, rerun the same command to resume |
  * | 143 | terminated (SIGTERM): the same as 130 |
  *
  * @since 0.1.0
  */
-import { Cause, Schema } from "effect"
+import { Failure } from "@ssra/core"
+import { WorkUnits } from "@ssra/pipeline"
+import { Cause, Predicate, Schema } from "effect"
+import { HttpServerError } from "effect/http"
 
 /**
  * @since 0.1.0
@@ -60,6 +65,9 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   override get message(): string {
     return this.detail
   }
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("usage", { label: "usage", hint: this.hint })
+  }
 }
 
 /**
@@ -71,107 +79,67 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 export const usage = (detail: string, hint?: string): UsageError =>
   new UsageError(hint === undefined ? { detail } : { detail, hint })
 
-const tagOf = (e: unknown): string | undefined =>
-  typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : undefined
+/**
+ * The exit code of each failure class (`Failure.Class`): the table above.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const codeOf: Readonly<Record<Failure.Class, number>> = {
+  usage: codes.usage,
+  input: codes.input,
+  "backend-missing": codes.backendMissing,
+  "backend-unreachable": codes.backendUnreachable,
+  budget: codes.budget,
+  io: codes.io,
+  "awaiting-training": codes.awaitingTraining,
+  internal: codes.internal
+}
 
 /**
- * The exit code and message for a failure.
+ * The platform's `ServeError` (the server could not listen) carries the listen failure (EADDRINUSE, EACCES, …)
+ * in its cause, a Node error with a `code`, not in its message: an I/O failure, with what to do for that code.
+ */
+const serveFailure = (
+  error: HttpServerError.ServeError
+): { readonly why: string; readonly classified: Failure.Classified } => {
+  const cause = error.cause
+  const code = Predicate.hasProperty(cause, "code") ? cause.code : undefined
+  const causeMessage = cause instanceof Error ? cause.message : cause === undefined ? "" : String(cause)
+  const why = [error.message, causeMessage].find((m) => m !== "") ?? "the server could not listen"
+  const hint =
+    code === "EADDRINUSE"
+      ? "another process listens on that port: stop it, pick another --port, or --port 0 for any free port"
+      : code === "EACCES"
+        ? "ports below 1024 need privileges: pick --port 8080 or above"
+        : "check --host and --port (--port 0 picks any free port)"
+  return { why, classified: Failure.make("io", { label: "cannot serve", hint }) }
+}
+
+/**
+ * The exit code and message for a failure: the code of its class (`Failure.classify`), the message its label,
+ * its own message and the classification's hint. A shard that finished its part (`WorkUnits.ShardPending`) is
+ * no failure (0); a throwable that carries no classification is an internal error, printed with its stack.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const classify = (error: unknown): { readonly code: number; readonly message: string } => {
-  const tag = tagOf(error)
+  if (error instanceof WorkUnits.ShardPending) return { code: codes.ok, message: error.message }
   const message = error instanceof Error ? error.message : String(error)
-  switch (tag) {
-    case "UsageError": {
-      const hint = (error as UsageError).hint
-      return { code: codes.usage, message: `usage: ${message}${hint ? `\n  → ${hint}` : ""}` }
-    }
-    case "DatasetError": {
-      const e = error as { reason: string; hint?: string }
-      // a failed read or write (disk full, permissions) is not bad input: say so, and what to check
-      if (e.reason === "io")
-        return {
-          code: codes.io,
-          message: `I/O error: ${message}${e.hint === undefined ? "\n  → check the path is accessible and the disk has space" : ""}`
-        }
-      // the error's own hint (in its message) wins over the generic one
-      const hint =
-        e.hint === undefined && (e.reason === "invalid" || e.reason === "malformed" || e.reason === "encoding")
-          ? "\n  → fix that row, or pass --skip-invalid to skip bad rows (each is written with its reason to a .rejects.jsonl file)"
-          : ""
-      return { code: codes.input, message: `invalid input: ${message}${hint}` }
-    }
-    case "PipelineError": {
-      const reason = (error as { reason: string }).reason
-      const code =
-        reason === "input"
-          ? codes.input
-          : reason === "config"
-            ? codes.usage
-            : reason === "backend-missing"
-              ? codes.backendMissing
-              : reason === "backend-unreachable"
-                ? codes.backendUnreachable
-                : reason === "budget"
-                  ? codes.budget
-                  : reason === "io"
-                    ? codes.io
-                    : reason === "awaiting-training"
-                      ? codes.awaitingTraining
-                      : codes.internal
-      return { code, message: reason === "awaiting-training" ? `hand-off: ${message}` : message }
-    }
-    case "ModelError": {
-      const e = error as { backend: string; reason: string; message: string }
-      const code =
-        e.reason === "unavailable"
-          ? codes.backendUnreachable
-          : e.reason === "budget-exceeded"
-            ? codes.budget
-            : codes.internal
-      const hint =
-        e.reason === "unavailable"
-          ? "\n  → check the endpoint is running and reachable (base URL, port, API key), then rerun the same command: finished work is kept"
-          : ""
-      return { code, message: `model backend ${e.backend} failed (${e.reason}): ${e.message}${hint}` }
-    }
-    case "LlmError": {
-      const e = error as { reason?: string; message: string }
-      const unreachable =
-        e.reason === undefined || /unavailable|connect|timeout|network|refused/i.test(`${e.reason} ${e.message}`)
-      return {
-        code: /budget/i.test(String(e.reason)) ? codes.budget : unreachable ? codes.backendUnreachable : codes.internal,
-        message: `LLM endpoint error: ${message}\n  → check the endpoint's base URL and API key; finished work is kept, rerun to resume`
-      }
-    }
-    case "ServerConfigError":
-      return { code: codes.usage, message: `server config: ${message}` }
-    case "ModelLoadError":
-      return {
-        code: codes.input,
-        message: `cannot load models: ${message}\n  → pass a finished run directory (--run) or checkpoint directories`
-      }
-    case "ServeError": {
-      // the platform's ServeError carries the listen failure (EADDRINUSE, EACCES, …) in its cause, not its message
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause
-      const why = [message, cause?.message ?? (cause === undefined ? "" : String(cause))].find((m) => m !== "")
-      const hint =
-        cause?.code === "EADDRINUSE"
-          ? "another process listens on that port: stop it, pick another --port, or --port 0 for any free port"
-          : cause?.code === "EACCES"
-            ? "ports below 1024 need privileges: pick --port 8080 or above"
-            : "check --host and --port (--port 0 picks any free port)"
-      return { code: codes.io, message: `cannot serve: ${why ?? "the server could not listen"}\n  → ${hint}` }
-    }
-    case "ShardPending":
-      return { code: codes.ok, message }
-    default:
-      return {
-        code: codes.internal,
-        message: `internal error: ${error instanceof Error ? (error.stack ?? message) : message}`
-      }
+  const { why, classified } =
+    error instanceof HttpServerError.ServeError
+      ? serveFailure(error)
+      : Failure.isClassifiable(error)
+        ? { why: message, classified: Failure.classify(error) }
+        : {
+            why: error instanceof Error ? (error.stack ?? message) : message,
+            classified: Failure.make("internal", { label: "internal error" })
+          }
+  const label = classified.label ?? (classified.class === "internal" ? "internal error" : undefined)
+  return {
+    code: codeOf[classified.class],
+    message: `${label !== undefined ? `${label}: ` : ""}${why}${classified.hint !== undefined ? `\n  → ${classified.hint}` : ""}`
   }
 }
 

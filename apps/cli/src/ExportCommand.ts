@@ -11,7 +11,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Document, Grade, Hash, Jsonl, Pair, SyntheticQuery, TrainingRow } from "@ssra/core"
-import { DualEncoder, Export, type TrainingError } from "@ssra/embedding"
+import { DualEncoder, Export } from "@ssra/embedding"
 import { BatchJobs, SftKit } from "@ssra/llm"
 import { Artifact, Pipeline, PipelineError, Synthesis } from "@ssra/pipeline"
 import { PromptQueryModel, SftData } from "@ssra/query-model"
@@ -32,22 +32,6 @@ const formats = [
 ] as const
 
 const stages = ["vanilla", "stage1", "stage2"] as const
-
-/** A kit or export refused for what the user asked (an occupied --out, a bad setting) is a usage error (exit 2),
- * bad rows are invalid input (3), a failed write is I/O (7). */
-const fromTrainingError = (e: TrainingError.TrainingError) =>
-  e.reason === "invalid-args"
-    ? usage(e.detail, e.hint)
-    : PipelineError.make(e.reason === "empty" || e.reason === "grade" ? "input" : "internal", e.message)
-
-const fromSftKitError = (e: SftKit.SftKitError) =>
-  e.reason === "exists" || e.reason === "invalid-config"
-    ? usage(e.detail, e.hint)
-    : PipelineError.make(
-        e.reason === "io" ? "io" : e.reason === "scripts" ? "internal" : "input",
-        e.message,
-        e.hint !== undefined && e.reason !== "invalid-row" ? { hint: e.hint } : {}
-      )
 
 /** The highest grade of the labeled pairs, as a scale. */
 const scaleOf = (labeled: ReadonlyArray<Pair.LabeledPair>) =>
@@ -210,17 +194,15 @@ const command_ = Command.make(
               rows,
               mining,
               ...(model !== undefined ? { config: { model } } : {})
-            }).pipe(Effect.catchTag("TrainingError", (e) => Effect.fail(fromTrainingError(e))))
+            })
             yield* Console.log(
               `wrote launch kit ${kit.dir} from ${stage} (${kit.data.rows} rows; negatives ${JSON.stringify(kit.data.negatives)}, ${minedBy}): ${kit.files.join(", ")}\n  train: ${kit.trainCommand}`
             )
             return
           }
-          const summary = yield* (
-            input.format === "sentence-transformers"
-              ? Export.sentenceTransformers(rows, input.out, { mining })
-              : Export.flagEmbedding(rows, input.out, { mining, weights: input.weights })
-          ).pipe(Effect.catchTag("TrainingError", (e) => Effect.fail(fromTrainingError(e))))
+          const summary = yield* input.format === "sentence-transformers"
+            ? Export.sentenceTransformers(rows, input.out, { mining })
+            : Export.flagEmbedding(rows, input.out, { mining, weights: input.weights })
           yield* Console.log(
             `wrote ${input.out} (${input.format}) from ${stage}, ${minedBy}: ${JSON.stringify(summary)}`
           )
@@ -248,7 +230,7 @@ const command_ = Command.make(
             ...(variant !== undefined ? { variant } : {}),
             rows,
             ...(model !== undefined ? { config: { model } } : {})
-          }).pipe(Effect.catchTag("SftKitError", (e) => Effect.fail(fromSftKitError(e))))
+          })
           yield* Console.log(
             `wrote SFT kit ${kit.dir} (${kit.rows} chat rows, ${what}): ${kit.files.join(", ")}\n  train: ${kit.trainCommand}\n  serve: ${kit.serveCommand}  → ${kit.endpoint.baseUrl}, model ${kit.endpoint.model}`
           )

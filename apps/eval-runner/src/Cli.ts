@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Jsonl } from "@ssra/core"
+import { Failure, Jsonl } from "@ssra/core"
 import { Comparison, EvaluationError, EvaluationResult, Metrics, Report, ResultFile, Trec } from "@ssra/evaluation"
 import { Cause, Console, Effect, Exit, Option, Schema } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Argument, CliError, Command, Flag } from "effect/cli"
 import * as Runner from "./Runner.js"
 import * as Suite from "./Suite.js"
 
@@ -284,15 +284,18 @@ export const command = Command.make("ssra-eval").pipe(
   Command.withSubcommands([runCommand, compareCommand, trecCommand, pairsCommand])
 )
 
-// a malformed request that names no file is about the arguments (a flag value, a metric name): usage
-const exitCodeOf = (error: EvaluationError.EvaluationError): number =>
-  error.reason === "io"
-    ? 7
-    : error.reason === "model"
-      ? 4
-      : error.reason === "malformed" && error.file === undefined
-        ? 2
-        : 3
+// the exit code of each failure class (EvaluationError: a malformed request that names no file is about the
+// arguments, a flag value or a metric name: usage)
+const exitCodes: Record<Failure.Class, number> = {
+  usage: 2,
+  input: 3,
+  "backend-missing": 4,
+  "backend-unreachable": 4,
+  budget: 4,
+  io: 7,
+  "awaiting-training": 1,
+  internal: 1
+}
 
 /**
  * Runs the CLI on `argv` (without `node` and the script); never fails: prints the error and returns the exit
@@ -307,16 +310,13 @@ export const run = (argv: ReadonlyArray<string>) =>
     Effect.flatMap((exit) => {
       if (Exit.isSuccess(exit)) return Effect.succeed(0)
       const error = Cause.squash(exit.cause)
-      if (error instanceof EvaluationError.EvaluationError)
-        return Effect.as(Console.error(`error: ${error.message}`), exitCodeOf(error))
-      if (
-        typeof error === "object" &&
-        error !== null &&
-        "_tag" in error &&
-        /ShowHelp|Missing|Invalid|Unrecognized|Unknown|Duplicate/.test(String((error as { _tag: string })._tag))
-      ) {
-        return Effect.succeed(2)
-      }
+      // effect/cli already printed help and parse errors for usage mistakes (a handler's UserError is no such)
+      if (CliError.isCliError(error) && !(error instanceof CliError.UserError)) return Effect.succeed(2)
+      if (Failure.isClassifiable(error))
+        return Effect.as(
+          Console.error(`error: ${error instanceof Error ? error.message : String(error)}`),
+          exitCodes[Failure.classify(error).class]
+        )
       return Effect.as(Console.error(`internal error: ${Cause.pretty(exit.cause)}`), 1)
     })
   )

@@ -8,7 +8,7 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { Grade, Models } from "@ssra/core"
+import { Failure, type Grade, type Models } from "@ssra/core"
 import { DualEncoder } from "@ssra/embedding"
 import { OpenAiCompatible, RemoteEmbedder } from "@ssra/llm"
 import { EmbeddedQueryModel } from "@ssra/query-model"
@@ -49,7 +49,15 @@ export class ModelLoadError extends Schema.TaggedError<ModelLoadError>()("ModelL
   source: Schema.String,
   message: Schema.String,
   cause: Schema.optionalKey(Schema.Defect())
-}) {}
+}) {
+  /** Models that cannot be loaded are bad input: a directory that holds no finished model. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("input", {
+      label: "cannot load models",
+      hint: "pass a finished run directory (--run) or checkpoint directories"
+    })
+  }
+}
 
 /**
  * Where the models come from: loaded objects, or an effect that loads them (run at start-up, after the server

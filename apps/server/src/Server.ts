@@ -17,7 +17,7 @@ import {
   HttpIncomingMessage,
   HttpRouter,
   HttpServer,
-  type HttpServerError,
+  HttpServerError,
   HttpServerRequest,
   HttpServerRespondable,
   HttpServerResponse
@@ -199,7 +199,7 @@ const globalMiddleware = (deps: {
             Effect.map((bytes) => Utf8.decode(new Uint8Array(bytes))),
             Effect.catch((error) =>
               Effect.succeed(
-                error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+                error.reason instanceof HttpServerError.RequestParseError && error.reason.reason === "BodyTooLarge"
                   ? ("too-large" as const)
                   : ("unreadable" as const)
               )
@@ -237,7 +237,7 @@ const globalMiddleware = (deps: {
         const respond = handle().pipe(
           Effect.catchCause((cause) => {
             const failure = Cause.findErrorOption(cause)
-            if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "RouteNotFound") {
+            if (Option.isSome(failure) && failure.value instanceof HttpServerError.RouteNotFound) {
               return notFound(request.method, path.slice(0, 200))
             }
             if (Option.isSome(failure) && HttpServerRespondable.isRespondable(failure.value)) {

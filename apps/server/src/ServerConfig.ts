@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { Failure } from "@ssra/core"
 import { Schema } from "effect"
 import { type BatchingOptions, defaultBatching } from "./EmbeddingBatcher.js"
 
@@ -84,7 +85,11 @@ export interface ServerConfig {
 export class ServerConfigError extends Schema.TaggedError<ServerConfigError>()("ServerConfigError", {
   field: Schema.String,
   message: Schema.String
-}) {}
+}) {
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("usage", { label: "server config" })
+  }
+}
 
 /**
  * The configuration with defaults filled in.

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as Failure from "./Failure.js"
 
 /**
  * @since 0.1.0
@@ -23,6 +24,25 @@ export class DatasetError extends Schema.TaggedError<DatasetError>()("DatasetErr
     const named = this.field !== undefined && this.field !== "" && !this.detail.startsWith(`${this.field}:`)
     const field = named ? ` field ${this.field}:` : ""
     return `${where}:${field} ${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
+  }
+  /**
+   * `io` is an I/O failure (disk full, permissions), every other reason bad input; the generic next step only
+   * when the error carries no hint of its own.
+   */
+  get [Failure.TypeId](): Failure.Classified {
+    if (this.reason === "io")
+      return Failure.make("io", {
+        label: "I/O error",
+        hint: this.hint === undefined ? "check the path is accessible and the disk has space" : undefined
+      })
+    const rowProblem = this.reason === "invalid" || this.reason === "malformed" || this.reason === "encoding"
+    return Failure.make("input", {
+      label: "invalid input",
+      hint:
+        this.hint === undefined && rowProblem
+          ? 'fix that row, or pass --skip-invalid to skip bad rows (in code: onInvalid: "skip"); each is written with its reason to a .rejects.jsonl file'
+          : undefined
+    })
   }
 }
 

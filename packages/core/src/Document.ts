@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as Failure from "./Failure.js"
 import { normalize } from "./Text.js"
 
 /**
@@ -78,7 +79,28 @@ export const render = (
 }
 
 /**
- * Builds a document from its fields, rendering `text` with the template.
+ * A document whose fields render to empty text (nothing a model could see): bad input.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EmptyDocumentError extends Schema.TaggedError<EmptyDocumentError>()("EmptyDocumentError", {
+  id: Schema.String
+}) {
+  override get message(): string {
+    return `document ${this.id} renders to empty text`
+  }
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("input", {
+      label: "invalid input",
+      hint: "give the document a title, OCR or ASR text, or leave it out"
+    })
+  }
+}
+
+/**
+ * Builds a document from its fields, rendering `text` with the template. Throws `EmptyDocumentError` when the
+ * fields render to empty text.
  *
  * @since 0.1.0
  * @category constructors
@@ -94,7 +116,7 @@ export const make = (
   template: RenderTemplate = defaultTemplate
 ): Document => {
   const text = render(input, template)
-  if (text.length === 0) throw new RangeError(`document ${input.id} renders to empty text`)
+  if (text.length === 0) throw new EmptyDocumentError({ id: input.id })
   return {
     id: input.id,
     title: input.title,

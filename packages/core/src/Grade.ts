@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as Failure from "./Failure.js"
 
 /**
  * A relevance grade: an integer 0..3 (the widest scale SSRA uses).
@@ -87,7 +88,25 @@ export const isOnScale = (s: GradeScale, value: number): value is Grade =>
   Number.isInteger(value) && value >= 0 && value <= s.max
 
 /**
- * Infers the smallest scale that contains every observed grade (at least 0–1).
+ * A grade beyond 0..3, the widest scale SSRA uses: bad input.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class GradeRangeError extends Schema.TaggedError<GradeRangeError>()("GradeRangeError", {
+  grade: Schema.Number
+}) {
+  override get message(): string {
+    return `grade ${this.grade} is outside 0..3`
+  }
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("input", { label: "invalid input", hint: "grades are integers 0..3: fix the labels" })
+  }
+}
+
+/**
+ * Infers the smallest scale that contains every observed grade (at least 0–1). Throws `GradeRangeError` for a
+ * grade above 3.
  *
  * @since 0.1.0
  * @category constructors
@@ -95,7 +114,7 @@ export const isOnScale = (s: GradeScale, value: number): value is Grade =>
 export const inferScale = (observed: Iterable<number>): GradeScale => {
   let max = 1
   for (const g of observed) if (g > max) max = g
-  if (max > 3) throw new RangeError(`grade ${max} is outside 0..3`)
+  if (max > 3) throw new GradeRangeError({ grade: max })
   return { max: max as 1 | 2 | 3 }
 }
 

@@ -9,6 +9,7 @@
 import type { Effect } from "effect"
 import { Schema } from "effect"
 import type { Document } from "./Document.js"
+import * as Failure from "./Failure.js"
 import type { Grade, GradeScale } from "./Grade.js"
 import type { QueryDocument } from "./Pair.js"
 
@@ -24,7 +25,23 @@ export class ModelError extends Schema.TaggedError<ModelError>()("ModelError", {
   message: Schema.String,
   raw: Schema.optionalKey(Schema.String),
   cause: Schema.optionalKey(Schema.Defect())
-}) {}
+}) {
+  /**
+   * `unavailable` is an unreachable or failing backend (retryable unless its cause says otherwise, e.g. a
+   * rejected API key), `budget-exceeded` a spent budget, the rest internal.
+   */
+  get [Failure.TypeId](): Failure.Classified {
+    const label = `model backend ${this.backend} failed (${this.reason})`
+    if (this.reason === "unavailable")
+      return Failure.make("backend-unreachable", {
+        retryable: Failure.isClassifiable(this.cause) ? Failure.classify(this.cause).retryable : true,
+        label,
+        hint: "check the endpoint is running and reachable (base URL, port, API key), then rerun the same command: finished work is kept"
+      })
+    if (this.reason === "budget-exceeded") return Failure.make("budget", { label })
+    return Failure.make("internal", { label })
+  }
+}
 
 /**
  * Whether an embedding is for a query or a document (asymmetric models embed them differently).

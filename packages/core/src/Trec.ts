@@ -12,6 +12,7 @@
 import { Buffer } from "node:buffer"
 import { Effect, Schema, Stream } from "effect"
 import { DatasetError } from "./DatasetError.js"
+import * as Failure from "./Failure.js"
 import type { GradeScale } from "./Grade.js"
 import { type LineReadOptions, readLines } from "./internal/lines.js"
 import { writeLines } from "./internal/lineWriter.js"
@@ -206,6 +207,10 @@ export class TrecReadError extends Schema.TaggedError<TrecReadError>()("TrecRead
 }) {
   override get message(): string {
     return this.toDatasetError().message
+  }
+  /** The classification of the same error as a `DatasetError`. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.classify(this.toDatasetError())
   }
   /** The same error as a `DatasetError` (what the other readers fail with). */
   toDatasetError(): DatasetError {

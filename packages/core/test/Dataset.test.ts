@@ -3,17 +3,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Dataset, type DatasetError, Grade, Pair, Trec } from "@ssra/core"
-import { Effect, Exit, Schema, Stream } from "effect"
+import { Dataset, Grade, Pair, Trec } from "@ssra/core"
+import { Effect, Schema, Stream } from "effect"
 
 const dataDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../data")
-
-const failureOf = <A>(exit: Exit.Exit<A, DatasetError.DatasetError>): DatasetError.DatasetError => {
-  assert.isTrue(Exit.isFailure(exit), "expected a failure")
-  const reason = (exit as Exit.Failure<A, DatasetError.DatasetError>).cause.reasons.find((r) => r._tag === "Fail")
-  assert.isDefined(reason)
-  return (reason as { error: DatasetError.DatasetError }).error
-}
 
 /** Row counts from each folder's stats.json, which the source documents next to the files. */
 const expected = {
@@ -50,7 +43,7 @@ describe("Dataset", () => {
   it.effect("the one bad row of the bundled data (an empty title in kuake_qtr/unlabeled.jsonl) is named exactly", () =>
     Effect.gen(function* () {
       const set = yield* Dataset.open(path.join(dataDir, "kuake_qtr"))
-      const error = failureOf(yield* Effect.exit(Stream.runDrain(Dataset.unlabeled(set))))
+      const error = yield* Effect.flip(Stream.runDrain(Dataset.unlabeled(set)))
       assert.strictEqual(error.file, set.files.unlabeled)
       assert.strictEqual(error.line, 3994)
       assert.strictEqual(error.field, "doc")
@@ -62,7 +55,7 @@ describe("Dataset", () => {
     Effect.gen(function* () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssra-dataset-"))
       fs.writeFileSync(path.join(dir, "labeled.jsonl"), '{"qid":"q","did":"d","query":"a","doc":"b","label":1}\n')
-      const error = failureOf(yield* Effect.exit(Dataset.files(dir)))
+      const error = yield* Effect.flip(Dataset.files(dir))
       assert.strictEqual(error.reason, "not-found")
       assert.strictEqual(error.file, path.join(dir, "unlabeled.jsonl"))
       assert.include(
@@ -76,7 +69,7 @@ describe("Dataset", () => {
       assert.strictEqual(onlyLabeled.documents, path.join(dir, "documents.jsonl"))
       assert.notInclude(error.detail, "documents.jsonl")
       assert.include(
-        failureOf(yield* Effect.exit(Dataset.files(dir, { require: ["documents"] }))).detail,
+        (yield* Effect.flip(Dataset.files(dir, { require: ["documents"] }))).detail,
         "missing documents.jsonl"
       )
       assert.deepStrictEqual(
@@ -85,7 +78,7 @@ describe("Dataset", () => {
       )
       const opened = yield* Dataset.open(dir, { require: [] })
       assert.deepStrictEqual(opened.scale, { max: 1, name: path.basename(dir) })
-      assert.strictEqual(failureOf(yield* Effect.exit(Dataset.files(path.join(dir, "nope")))).reason, "not-found")
+      assert.strictEqual((yield* Effect.flip(Dataset.files(path.join(dir, "nope")))).reason, "not-found")
     })
   )
 
@@ -97,10 +90,10 @@ describe("Dataset", () => {
       fs.writeFileSync(path.join(dir, "retrieval_qrels.trec"), "q 0 d 3\n")
       const set = yield* Dataset.open(dir, { require: ["pairTest", "qrels"] })
       assert.strictEqual(set.scale.max, 2)
-      const pairError = failureOf(yield* Effect.exit(Stream.runDrain(Dataset.labeled(set, "pairTest"))))
+      const pairError = yield* Effect.flip(Stream.runDrain(Dataset.labeled(set, "pairTest")))
       assert.strictEqual(pairError.field, "label")
       assert.include(pairError.detail, "0..2 scale")
-      const qrelsError = failureOf(yield* Effect.exit(Stream.runDrain(Dataset.qrels(set))))
+      const qrelsError = yield* Effect.flip(Stream.runDrain(Dataset.qrels(set)))
       assert.strictEqual(qrelsError.field, "grade")
     })
   )

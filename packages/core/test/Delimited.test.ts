@@ -2,8 +2,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Dataset, type DatasetError, Delimited, Jsonl, Pair } from "@ssra/core"
-import { Effect, Exit, Stream } from "effect"
+import { Dataset, Delimited, Jsonl, Pair } from "@ssra/core"
+import { Effect, Stream } from "effect"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-delimited-"))
 
@@ -13,16 +13,8 @@ const put = (name: string, content: string | Uint8Array) => {
   return file
 }
 
-const failureOf = <A>(exit: Exit.Exit<A, DatasetError.DatasetError>): DatasetError.DatasetError => {
-  assert.isTrue(Exit.isFailure(exit), "expected the read to fail")
-  const reason = (exit as Exit.Failure<A, DatasetError.DatasetError>).cause.reasons.find((r) => r._tag === "Fail")
-  assert.isDefined(reason)
-  return (reason as { error: DatasetError.DatasetError }).error
-}
-
 const readError = (file: string, options: Delimited.ReadOptions = {}) =>
-  Effect.map(Effect.exit(Delimited.readAll(file, Pair.LabeledPair, options)), (exit) => {
-    const error = failureOf(exit)
+  Effect.map(Effect.flip(Delimited.readAll(file, Pair.LabeledPair, options)), (error) => {
     assert.strictEqual(error.file, file)
     return error
   })
@@ -88,7 +80,7 @@ describe("Delimited", () => {
       assert.strictEqual(error.reason, "invalid")
       assert.include(error.message, `${csv}:5:`)
       const jsonl = put("bad.jsonl", '{"qid":"q","did":"d3","query":"a","doc":"b","label":"high"}\n')
-      const fromJsonl = failureOf(yield* Effect.exit(Jsonl.readAll(jsonl, Pair.LabeledPair)))
+      const fromJsonl = yield* Effect.flip(Jsonl.readAll(jsonl, Pair.LabeledPair))
       assert.strictEqual(error.detail, fromJsonl.detail)
       const outOfScale = yield* readError(put("scale.csv", `${header}\nq,d,a,b,4\n`))
       assert.strictEqual(outOfScale.line, 2)
@@ -186,7 +178,7 @@ describe("Delimited", () => {
         assert.deepStrictEqual(yield* Dataset.readAllRows(path.join(dir, name), Pair.LabeledPair), [row])
       assert.strictEqual(Dataset.rowFormatOf("X.TSV"), "tsv")
       assert.strictEqual(Dataset.rowFormatOf("x.ndjson"), "jsonl")
-      const empty = failureOf(yield* Effect.exit(Delimited.readAll(put("h.csv", `${header}\n`), Pair.LabeledPair)))
+      const empty = yield* Effect.flip(Delimited.readAll(put("h.csv", `${header}\n`), Pair.LabeledPair))
       assert.strictEqual(empty.reason, "empty")
     })
   )

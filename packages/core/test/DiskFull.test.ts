@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { AtomicFile, type DatasetError, Jsonl, Pair } from "@ssra/core"
-import { Effect, Exit, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { afterEach } from "vitest"
 
 const cjsFs = createRequire(import.meta.url)("node:fs") as typeof fs
@@ -88,13 +88,6 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-diskfull-"))
 /** Files AtomicFile leaves behind while writing (`.<name>.<pid>.<hex>.tmp`), in `dir`. */
 const tempFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith(".") || f.endsWith(".tmp"))
 
-const failureOf = <A>(exit: Exit.Exit<A, DatasetError.DatasetError>): DatasetError.DatasetError => {
-  assert.isTrue(Exit.isFailure(exit), "expected the write to fail")
-  const reason = (exit as Exit.Failure<A, DatasetError.DatasetError>).cause.reasons.find((r) => r._tag === "Fail")
-  assert.isDefined(reason, "expected a typed failure, not a defect")
-  return (reason as { error: DatasetError.DatasetError }).error
-}
-
 /** The promises for any failed write: typed, names the file, says it is the disk and what to do. */
 const assertDiskFullError = (error: DatasetError.DatasetError, target: string) => {
   assert.strictEqual(error._tag, "DatasetError")
@@ -122,7 +115,7 @@ describe("a full disk", () => {
       const target = path.join(dir, "new.bin")
       const content = Buffer.alloc(64 * 1024, 7)
       const disk = fillDiskAfter(dir, 10_000)
-      const error = failureOf(yield* Effect.exit(AtomicFile.writeFile(target, content)))
+      const error = yield* Effect.flip(AtomicFile.writeFile(target, content))
       assert.isAbove(disk.failures(), 0)
       // the short write really reached the disk before the error: the temp file held partial bytes
       assert.strictEqual(disk.written(), 10_000)
@@ -144,7 +137,7 @@ describe("a full disk", () => {
       const before = fs.readFileSync(target)
       const next = { status: "complete", stages: Array.from({ length: 500 }, (_, i) => `stage-${i}`) }
       const disk = fillDiskAfter(dir, 1_000)
-      const error = failureOf(yield* Effect.exit(AtomicFile.writeJson(target, next)))
+      const error = yield* Effect.flip(AtomicFile.writeJson(target, next))
       assert.isAbove(disk.failures(), 0)
       assertDiskFullError(error, target)
       assert.isTrue(fs.readFileSync(target).equals(before), "the old file is untouched")
@@ -184,7 +177,7 @@ describe("a full disk", () => {
         const before = fs.readFileSync(target)
         const rows = pairs(400)
         const disk = fillDiskAfter(dir, 5_000)
-        const error = failureOf(yield* Effect.exit(Jsonl.writeAll(target, rows, { schema: Pair.LabeledPair })))
+        const error = yield* Effect.flip(Jsonl.writeAll(target, rows, { schema: Pair.LabeledPair }))
         assert.isAbove(disk.failures(), 0)
         assertDiskFullError(error, target)
         assert.isTrue(fs.readFileSync(target).equals(before))
@@ -210,7 +203,7 @@ describe("a full disk", () => {
         Stream.tap(() => Effect.sync(() => pulled++))
       )
       const disk = fillDiskAfter(dir, 300_000)
-      const error = failureOf(yield* Effect.exit(Jsonl.write(target, stream, { schema: Pair.LabeledPair })))
+      const error = yield* Effect.flip(Jsonl.write(target, stream, { schema: Pair.LabeledPair }))
       assert.isAbove(disk.failures(), 0)
       assert.isBelow(pulled, rows.length, "the write stopped at the first failed flush, not at the end")
       assertDiskFullError(error, target)
@@ -234,9 +227,7 @@ describe("a full disk", () => {
       const lines = pairs(400).map((p, i) => JSON.stringify(i % 2 === 0 ? p : { ...p, label: undefined }))
       fs.writeFileSync(input, `${lines.join("\n")}\n`)
       const disk = fillDiskAfter(rejectsDir, 1_000)
-      const error = failureOf(
-        yield* Effect.exit(Jsonl.readAll(input, Pair.LabeledPair, { onInvalid: "skip", rejectsFile }))
-      )
+      const error = yield* Effect.flip(Jsonl.readAll(input, Pair.LabeledPair, { onInvalid: "skip", rejectsFile }))
       assert.isAbove(disk.failures(), 0)
       assert.strictEqual(error.reason, "io")
       assert.strictEqual(error.file, rejectsFile, "names the rejects file, not the input being read")

@@ -3,17 +3,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { type DatasetError, Grade, Jsonl, Pair, SyntheticQuery, TrainingRow } from "@ssra/core"
-import { Effect, Exit, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { labeledRows, syntheticRows, trainingRows, unlabeledRows } from "./fixtures/rows.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-core-"))
-
-const failureOf = <A>(exit: Exit.Exit<A, DatasetError.DatasetError>): DatasetError.DatasetError => {
-  assert.isTrue(Exit.isFailure(exit), "expected the read to fail")
-  const reason = (exit as Exit.Failure<A, DatasetError.DatasetError>).cause.reasons.find((r) => r._tag === "Fail")
-  assert.isDefined(reason)
-  return (reason as { error: DatasetError.DatasetError }).error
-}
 
 const good = '{"qid":"q1","did":"d1","query":"蜜蜂纪录片","doc":"搞笑蜜蜂猫咪","label":1}'
 
@@ -22,7 +15,7 @@ const readError = (content: string | Uint8Array, options: Jsonl.ReadOptions = {}
   Effect.gen(function* () {
     const file = path.join(tmp(), "bad.jsonl")
     fs.writeFileSync(file, content)
-    const error = failureOf(yield* Effect.exit(Jsonl.readAll(file, Pair.LabeledPair, options)))
+    const error = yield* Effect.flip(Jsonl.readAll(file, Pair.LabeledPair, options))
     assert.strictEqual(error._tag, "DatasetError")
     assert.strictEqual(error.file, file)
     assert.include(error.message, file)
@@ -114,7 +107,7 @@ describe("Jsonl", () => {
       Effect.gen(function* () {
         const file = path.join(tmp(), "qbqtc.jsonl")
         fs.writeFileSync(file, `${good}\n{"qid":"q","did":"d","query":"a","doc":"b","label":3}\n`)
-        const error = failureOf(yield* Effect.exit(Jsonl.readAll(file, Pair.labeledPairOn(Grade.scale(2, "qbqtc")))))
+        const error = yield* Effect.flip(Jsonl.readAll(file, Pair.labeledPairOn(Grade.scale(2, "qbqtc"))))
         assert.strictEqual(error.line, 2)
         assert.strictEqual(error.field, "label")
         assert.include(error.detail, "0..2 scale (qbqtc)")
@@ -138,7 +131,7 @@ describe("Jsonl", () => {
           file,
           '{"did":"d","doc":"文档","queries":[{"query":"a","grade":1,"origin":"human"},{"query":"","grade":2,"origin":"human"}]}\n'
         )
-        const error = failureOf(yield* Effect.exit(Jsonl.readAll(file, Pair.D2QGroup)))
+        const error = yield* Effect.flip(Jsonl.readAll(file, Pair.D2QGroup))
         assert.strictEqual(error.line, 1)
         assert.strictEqual(error.field, "queries[1].query")
       })
@@ -225,9 +218,9 @@ describe("Jsonl", () => {
     it.effect("a missing file and a directory", () =>
       Effect.gen(function* () {
         const dir = tmp()
-        const missing = failureOf(yield* Effect.exit(Jsonl.readAll(path.join(dir, "nope.jsonl"), Pair.LabeledPair)))
+        const missing = yield* Effect.flip(Jsonl.readAll(path.join(dir, "nope.jsonl"), Pair.LabeledPair))
         assert.strictEqual(missing.reason, "not-found")
-        const directory = failureOf(yield* Effect.exit(Jsonl.readAll(dir, Pair.LabeledPair)))
+        const directory = yield* Effect.flip(Jsonl.readAll(dir, Pair.LabeledPair))
         assert.include(directory.detail, "is a directory")
       })
     )
@@ -292,7 +285,7 @@ describe("Jsonl", () => {
       })
       assert.strictEqual(rows.length, 2)
       assert.strictEqual(rejected, 1)
-      const error = failureOf(yield* Effect.exit(Jsonl.readAll(file, Pair.LabeledPair, { maxLineBytes: 1000 })))
+      const error = yield* Effect.flip(Jsonl.readAll(file, Pair.LabeledPair, { maxLineBytes: 1000 }))
       assert.strictEqual(error.reason, "too-large")
       assert.strictEqual(error.line, 2)
     })
@@ -315,13 +308,13 @@ describe("Jsonl", () => {
         ...syntheticRows[0]!,
         judged: { ...syntheticRows[0]!.judged!, probabilities: [0.5, Number.NaN, 0.5] }
       }
-      const error = failureOf(
-        yield* Effect.exit(Jsonl.writeAll(file, [syntheticRows[1]!, nan], { schema: SyntheticQuery.SyntheticQuery }))
+      const error = yield* Effect.flip(
+        Jsonl.writeAll(file, [syntheticRows[1]!, nan], { schema: SyntheticQuery.SyntheticQuery })
       )
       assert.strictEqual(error.line, 2)
       assert.strictEqual(error.field, "judged.probabilities[1]")
       assert.include(error.message, "row 2: judged.probabilities[1] is not a finite number (NaN or infinite)")
-      const noSchema = failureOf(yield* Effect.exit(Jsonl.writeAll(file, [{ score: Number.POSITIVE_INFINITY }])))
+      const noSchema = yield* Effect.flip(Jsonl.writeAll(file, [{ score: Number.POSITIVE_INFINITY }]))
       assert.strictEqual(noSchema.field, "score")
       assert.strictEqual(fs.readFileSync(file, "utf8"), "old\n")
     })
@@ -332,7 +325,7 @@ describe("Jsonl", () => {
       const dir = tmp()
       const file = path.join(dir, "out.jsonl")
       const bad = [labeledRows[0]!, { ...labeledRows[1]!, label: 9 as 0 }]
-      const error = failureOf(yield* Effect.exit(Jsonl.writeAll(file, bad, { schema: Pair.LabeledPair })))
+      const error = yield* Effect.flip(Jsonl.writeAll(file, bad, { schema: Pair.LabeledPair }))
       assert.strictEqual(error.reason, "invalid")
       assert.strictEqual(error.line, 2)
       assert.strictEqual(error.field, "label")

@@ -3,18 +3,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { type DatasetError, Pair, Parquet, SyntheticQuery, TrainingRow } from "@ssra/core"
-import { Effect, Exit, Schema, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { parquetWriteBuffer } from "hyparquet-writer"
 import { labeledRows, syntheticRows, trainingRows, unlabeledRows } from "./fixtures/rows.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-parquet-"))
-
-const failureOf = <A>(exit: Exit.Exit<A, DatasetError.DatasetError>): DatasetError.DatasetError => {
-  assert.isTrue(Exit.isFailure(exit), "expected a failure")
-  const reason = (exit as Exit.Failure<A, DatasetError.DatasetError>).cause.reasons.find((r) => r._tag === "Fail")
-  assert.isDefined(reason)
-  return (reason as { error: DatasetError.DatasetError }).error
-}
 
 /** A Parquet file written column by column with the raw writer, as another tool would write it. */
 const rawFile = (
@@ -43,7 +36,7 @@ const pairColumns = (overrides: Partial<Record<"qid" | "did" | "query" | "doc" |
 
 const readError = (file: string, options: Parquet.ReadOptions = {}) =>
   Effect.gen(function* () {
-    const error = failureOf(yield* Effect.exit(Parquet.readAll(file, Pair.LabeledPair, options)))
+    const error = yield* Effect.flip(Parquet.readAll(file, Pair.LabeledPair, options))
     assert.strictEqual(error.file, file)
     assert.include(error.message, file)
     return error
@@ -112,7 +105,7 @@ describe("Parquet", () => {
         () => Parquet.columnsOf(Schema.Struct({ c: Schema.optionalKey(Schema.NullOr(Schema.Boolean)) })),
         /field c is both optional and nullable/
       )
-      const error = failureOf(yield* Effect.exit(Parquet.readAll(file, Schema.String)))
+      const error = yield* Effect.flip(Parquet.readAll(file, Schema.String))
       assert.strictEqual(error.reason, "invalid")
       assert.include(error.detail, "struct schema")
     })
@@ -251,7 +244,7 @@ describe("Parquet", () => {
           { name: "weight", data: [1, 0.5], type: "DOUBLE" },
           { name: "origin", data: ["labeled", "labeled"], type: "STRING" }
         ])
-        const error = failureOf(yield* Effect.exit(Parquet.readAll(file, TrainingRow.TrainingRow)))
+        const error = yield* Effect.flip(Parquet.readAll(file, TrainingRow.TrainingRow))
         assert.strictEqual(error.reason, "malformed")
         assert.strictEqual(error.line, 2)
         assert.strictEqual(error.field, "negatives")
@@ -327,18 +320,16 @@ describe("Parquet", () => {
       const dir = tmp()
       const file = path.join(dir, "syn.parquet")
       const nan = { ...syntheticRows[0]!, judged: { ...syntheticRows[0]!.judged!, expected: Number.NaN } }
-      const error = failureOf(
-        yield* Effect.exit(Parquet.writeAll(file, [syntheticRows[1]!, nan], { schema: SyntheticQuery.SyntheticQuery }))
+      const error = yield* Effect.flip(
+        Parquet.writeAll(file, [syntheticRows[1]!, nan], { schema: SyntheticQuery.SyntheticQuery })
       )
       assert.strictEqual(error.line, 2)
       assert.strictEqual(error.field, "judged.expected")
       assert.include(error.message, "row 2: judged.expected is not a finite number (NaN or infinite)")
       assert.deepStrictEqual(fs.readdirSync(dir), [])
 
-      const badGrade = failureOf(
-        yield* Effect.exit(
-          Parquet.writeAll(file, [{ ...labeledRows[0]!, label: 5 as 0 }], { schema: Pair.LabeledPair })
-        )
+      const badGrade = yield* Effect.flip(
+        Parquet.writeAll(file, [{ ...labeledRows[0]!, label: 5 as 0 }], { schema: Pair.LabeledPair })
       )
       assert.strictEqual(badGrade.field, "label")
       assert.deepStrictEqual(fs.readdirSync(dir), [])

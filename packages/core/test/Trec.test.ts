@@ -2,17 +2,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { type DatasetError, Grade, Trec } from "@ssra/core"
-import { Effect, Exit, Stream } from "effect"
+import { Grade, Trec } from "@ssra/core"
+import { Effect, Stream } from "effect"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ssra-trec-"))
-
-const failureOf = <A>(exit: Exit.Exit<A, DatasetError.DatasetError>): DatasetError.DatasetError => {
-  assert.isTrue(Exit.isFailure(exit), "expected a failure")
-  const reason = (exit as Exit.Failure<A, DatasetError.DatasetError>).cause.reasons.find((r) => r._tag === "Fail")
-  assert.isDefined(reason)
-  return (reason as { error: DatasetError.DatasetError }).error
-}
 
 const fileWith = (content: string) => {
   const file = path.join(tmp(), "f.trec")
@@ -23,7 +16,7 @@ const fileWith = (content: string) => {
 const qrelsError = (content: string, options: Parameters<typeof Trec.readQrels>[1] = {}) =>
   Effect.gen(function* () {
     const file = fileWith(content)
-    const error = failureOf(yield* Effect.exit(Stream.runCollect(Trec.readQrels(file, options))))
+    const error = yield* Effect.flip(Stream.runCollect(Trec.readQrels(file, options)))
     assert.strictEqual(error.file, file)
     return error
   })
@@ -31,7 +24,7 @@ const qrelsError = (content: string, options: Parameters<typeof Trec.readQrels>[
 const runError = (content: string) =>
   Effect.gen(function* () {
     const file = fileWith(content)
-    const error = failureOf(yield* Effect.exit(Stream.runCollect(Trec.readRun(file))))
+    const error = yield* Effect.flip(Stream.runCollect(Trec.readRun(file)))
     assert.strictEqual(error.file, file)
     return error
   })
@@ -169,7 +162,7 @@ describe("Trec", () => {
           file,
           Buffer.concat([Buffer.from("q1 0 d1 1\nq"), Buffer.from([0xe9]), Buffer.from(" 0 d1 1\n")])
         )
-        const error = failureOf(yield* Effect.exit(Stream.runCollect(Trec.readQrels(file))))
+        const error = yield* Effect.flip(Stream.runCollect(Trec.readQrels(file)))
         assert.strictEqual(error.reason, "encoding")
         assert.strictEqual(error.line, 2)
       })
@@ -245,18 +238,16 @@ describe("Trec", () => {
       Effect.gen(function* () {
         const dir = tmp()
         const file = path.join(dir, "run.trec")
-        const error = failureOf(
-          yield* Effect.exit(
-            Trec.writeRunAll(
-              file,
-              Trec.rank(
-                "q1",
-                [
-                  { did: "d1", score: 1 },
-                  { did: "d2", score: Number.NaN }
-                ],
-                "t"
-              )
+        const error = yield* Effect.flip(
+          Trec.writeRunAll(
+            file,
+            Trec.rank(
+              "q1",
+              [
+                { did: "d1", score: 1 },
+                { did: "d2", score: Number.NaN }
+              ],
+              "t"
             )
           )
         )
@@ -272,7 +263,7 @@ describe("Trec", () => {
         const file = path.join(dir, "run.trec")
         fs.writeFileSync(file, "old\n")
         const entry = { qid: "q1", q0: "Q0", did: "d1", rank: 1, score: 1, tag: "t" }
-        const error = failureOf(yield* Effect.exit(Trec.writeRunAll(file, [entry, { ...entry, rank: 2 }])))
+        const error = yield* Effect.flip(Trec.writeRunAll(file, [entry, { ...entry, rank: 2 }]))
         assert.strictEqual(error.line, 2)
         assert.include(error.detail, "qid q1 lists did d1 twice")
         assert.strictEqual(fs.readFileSync(file, "utf8"), "old\n")
@@ -281,10 +272,8 @@ describe("Trec", () => {
 
     it.effect("an id with whitespace", () =>
       Effect.gen(function* () {
-        const error = failureOf(
-          yield* Effect.exit(
-            Trec.writeQrelsAll(path.join(tmp(), "q.trec"), [{ qid: "q 1", iteration: "0", did: "d", grade: 1 }])
-          )
+        const error = yield* Effect.flip(
+          Trec.writeQrelsAll(path.join(tmp(), "q.trec"), [{ qid: "q 1", iteration: "0", did: "d", grade: 1 }])
         )
         assert.strictEqual(error.field, "qid")
         assert.include(error.detail, "whitespace")

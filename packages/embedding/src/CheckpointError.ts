@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { Failure } from "@ssra/core"
 import { Schema } from "effect"
 
 /**
@@ -17,5 +18,9 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>()("Chec
 }) {
   override get message(): string {
     return `${this.path}: ${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
+  }
+  /** A failed read or write is io; a missing, corrupt, foreign or mismatched checkpoint bad input. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make(this.reason === "io" ? "io" : "input")
   }
 }

@@ -14,6 +14,7 @@ import { Idf } from "@ssra/text"
 import { Cause, Effect, Exit, Schema } from "effect"
 import { AiError, EmbeddingModel } from "effect/ai"
 import { CheckpointError } from "./CheckpointError.js"
+import { EmbeddingOptionError } from "./EmbeddingOptionError.js"
 import * as Featurizer from "./Featurizer.js"
 import * as Lexical from "./Lexical.js"
 import * as Safetensors from "./Safetensors.js"
@@ -115,10 +116,17 @@ const validConfig = Schema.decodeUnknownExit(DualEncoderConfig, { errors: "all" 
 const checkConfig = (config: DualEncoderConfig): void => {
   // the schema first: an unknown pooling or tower layout, a NaN init scale must not build a model
   const checked = validConfig(config)
-  if (Exit.isFailure(checked)) throw new RangeError(`invalid DualEncoder config: ${Cause.squash(checked.cause)}`)
+  if (Exit.isFailure(checked))
+    throw new EmbeddingOptionError({
+      option: "config",
+      detail: `invalid DualEncoder config: ${Cause.squash(checked.cause)}`
+    })
   const m = config.matryoshkaDimensions
   if (m.length === 0 || m[m.length - 1] !== config.dimensions || m.some((d, i) => d < 1 || (i > 0 && d <= m[i - 1]!))) {
-    throw new RangeError(`matryoshkaDimensions must ascend and end at dimensions (${config.dimensions}), got [${m}]`)
+    throw new EmbeddingOptionError({
+      option: "matryoshkaDimensions",
+      detail: `matryoshkaDimensions must ascend and end at dimensions (${config.dimensions}), got [${m}]`
+    })
   }
 }
 
@@ -238,7 +246,7 @@ export const poolingScale = (n: number, pooling: "mean" | "sqrt"): number =>
 
 /**
  * Plain (throwing) batch encoding for hot loops: featurize, pool, keep the first `dimensions` values and
- * L2-normalize them. Throws `FeaturizeError` for an empty text and `RangeError` for a bad `dimensions`.
+ * L2-normalize them. Throws `FeaturizeError` for an empty text and `EmbeddingOptionError` for a bad `dimensions`.
  *
  * With a lexical channel, `dimensions` is either a learned prefix (≤ `config.dimensions`, the Matryoshka
  * nesting; learned part only) or the full `model.dimensions`: `[√(1−α)·learned (unit), √α·lexical, pad]`, where a
@@ -258,9 +266,10 @@ export const encodeTexts = (
   if (model.lexical !== null && dimensions === model.dimensions)
     return encodeWithLexical(model, model.lexical, texts, kind)
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > dim) {
-    throw new RangeError(
-      `dimensions must be an integer in 1..${dim}${model.lexical !== null ? ` (a learned prefix) or ${model.dimensions} (learned + lexical)` : ""}, got ${dimensions}`
-    )
+    throw new EmbeddingOptionError({
+      option: "dimensions",
+      detail: `dimensions must be an integer in 1..${dim}${model.lexical !== null ? ` (a learned prefix) or ${model.dimensions} (learned + lexical)` : ""}, got ${dimensions}`
+    })
   }
   const table = kind === "query" ? model.queryTable : model.documentTable
   const pooled = new Float32Array(dim)
@@ -308,7 +317,8 @@ const encodeWithLexical = (
  * @category training
  */
 export const fitLexical = (model: DualEncoderModel, corpus: ReadonlyArray<string>): void => {
-  if (model.lexical === null) throw new RangeError("fitLexical needs a model made with a lexical config")
+  if (model.lexical === null)
+    throw new EmbeddingOptionError({ option: "lexical", detail: "fitLexical needs a model made with a lexical config" })
   Lexical.fit(model.lexical, corpus)
 }
 
@@ -321,7 +331,10 @@ export const fitLexical = (model: DualEncoderModel, corpus: ReadonlyArray<string
  */
 export const withLexicalWeight = (model: DualEncoderModel, weight: number): DualEncoderModel => {
   if (model.config.lexical == null || model.lexical === null)
-    throw new RangeError("withLexicalWeight needs a model with a lexical channel")
+    throw new EmbeddingOptionError({
+      option: "lexical",
+      detail: "withLexicalWeight needs a model with a lexical channel"
+    })
   return build(
     { ...model.config, lexical: { ...model.config.lexical, weight } },
     model.queryTable,
@@ -361,7 +374,11 @@ export const clone = (model: DualEncoderModel): DualEncoderModel => {
  */
 export const fitFeatureWeights = (model: DualEncoderModel, corpus: ReadonlyArray<string>): void => {
   const weights = model.featureWeights
-  if (weights === null) throw new RangeError('fitFeatureWeights needs a model made with featureWeighting: "idf"')
+  if (weights === null)
+    throw new EmbeddingOptionError({
+      option: "featureWeighting",
+      detail: 'fitFeatureWeights needs a model made with featureWeighting: "idf"'
+    })
   const df = new Int32Array(weights.length)
   const seen = new Int32Array(weights.length).fill(-1)
   corpus.forEach((text, t) => {
@@ -465,9 +482,10 @@ export const writeFilesSync = (model: DualEncoderModel, dir: string): void => {
 const toCheckpointError = (dir: string) => (cause: unknown) =>
   cause instanceof CheckpointError
     ? cause
-    : cause instanceof RangeError
-      ? // a config the model refuses (bad Matryoshka widths, unknown pooling): the checkpoint, not the disk
-        new CheckpointError({
+    : // a config the model refuses (bad Matryoshka widths, unknown pooling): the checkpoint, not the disk; the
+      // featurizer and the lexical channel throw the same for theirs
+      cause instanceof EmbeddingOptionError
+      ? new CheckpointError({
           path: dir,
           reason: "invalid",
           detail: cause.message,

@@ -220,7 +220,7 @@ const assignNegatives = (
         guardMinGrade: mining.guardMinGrade
       }).pipe(
         Effect.mapError((e) =>
-          e._tag === "TrainingError"
+          e instanceof TrainingError
             ? e
             : new TrainingError({
                 reason: "model",

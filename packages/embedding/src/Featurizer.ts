@@ -5,9 +5,10 @@
  *
  * @since 0.1.0
  */
-import { Text } from "@ssra/core"
+import { Failure, Text } from "@ssra/core"
 import { Jieba } from "@ssra/text"
 import { Schema } from "effect"
+import { EmbeddingOptionError } from "./EmbeddingOptionError.js"
 
 /**
  * How texts become features. `charNgrams` lists the n of the character n-grams (taken inside runs of letters
@@ -63,6 +64,10 @@ export class FeaturizeError extends Schema.TaggedError<FeaturizeError>()("Featur
 }) {
   override get message(): string {
     return `cannot featurize ${JSON.stringify(this.text.slice(0, 80))}: ${this.detail}`
+  }
+  /** A text the featurizer cannot read is bad input: fix or drop that row. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("input", { label: "invalid input" })
   }
 }
 
@@ -153,8 +158,12 @@ const collect = (config: FeaturizerConfig, text: string, emit: (feature: string,
 export const make = (config: Partial<FeaturizerConfig> = {}): Featurizer => {
   const full: FeaturizerConfig = { ...defaultConfig, ...config }
   if (!Number.isInteger(full.buckets) || full.buckets < 16)
-    throw new RangeError(`buckets must be an integer ≥ 16, got ${full.buckets}`)
-  if (full.charNgrams.length === 0 && !full.words) throw new RangeError("a featurizer needs char n-grams or words")
+    throw new EmbeddingOptionError({
+      option: "featurizer",
+      detail: `buckets must be an integer ≥ 16, got ${full.buckets}`
+    })
+  if (full.charNgrams.length === 0 && !full.words)
+    throw new EmbeddingOptionError({ option: "featurizer", detail: "a featurizer needs char n-grams or words" })
   const buckets = full.buckets
   const seed = full.seed >>> 0
   return {

@@ -12,6 +12,7 @@
  */
 import { Bm25, Idf } from "@ssra/text"
 import { Schema } from "effect"
+import { EmbeddingOptionError } from "./EmbeddingOptionError.js"
 import * as Featurizer from "./Featurizer.js"
 
 /**
@@ -87,7 +88,10 @@ export interface LexicalChannel {
  */
 export const make = (config: LexicalConfig, stats?: LexicalStats): LexicalChannel => {
   if (!(config.weight >= 0 && config.weight <= 1))
-    throw new RangeError(`lexical weight must be in [0, 1], got ${config.weight}`)
+    throw new EmbeddingOptionError({
+      option: "lexical",
+      detail: `lexical weight must be in [0, 1], got ${config.weight}`
+    })
   const featurizer = Featurizer.make(config.featurizer)
   return {
     config,

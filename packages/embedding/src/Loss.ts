@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { EmbeddingOptionError } from "./EmbeddingOptionError.js"
 
 /**
  * @since 0.1.0
@@ -141,7 +142,11 @@ export const compute = (batch: LossBatch, options: LossOptions): LossResult => {
   let gradLogTemperature = 0
   let masked = 0
   for (const m of options.dimensions) {
-    if (m < 1 || m > D) throw new RangeError(`Matryoshka dimension ${m} is outside 1..${D}`)
+    if (m < 1 || m > D)
+      throw new EmbeddingOptionError({
+        option: "dimensions",
+        detail: `Matryoshka dimension ${m} is outside 1..${D}`
+      })
     const q = new Float64Array(B * m)
     const p = new Float64Array(B * m)
     const n = new Float64Array(M * m)

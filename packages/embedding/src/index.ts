@@ -7,6 +7,7 @@
  */
 export * as CheckpointError from "./CheckpointError.js"
 export * as DualEncoder from "./DualEncoder.js"
+export * as EmbeddingOptionError from "./EmbeddingOptionError.js"
 export * as EmbeddingTrainer from "./EmbeddingTrainer.js"
 export * as Export from "./Export.js"
 export * as Featurizer from "./Featurizer.js"

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Failure } from "@ssra/core"
 import { Schema } from "effect"
 
 /**
@@ -20,7 +21,9 @@ export class EvaluationError extends Schema.TaggedError<EvaluationError>()("Eval
     "malformed",
     "mismatch",
     "io",
-    "model"
+    "model",
+    /** An option out of its range (e.g. `resamples: 0`). */
+    "invalid-option"
   ]),
   file: Schema.optionalKey(Schema.String),
   line: Schema.optionalKey(Schema.Int),
@@ -33,5 +36,26 @@ export class EvaluationError extends Schema.TaggedError<EvaluationError>()("Eval
     const where = this.file === undefined ? "" : `${this.file}${this.line === undefined ? "" : `:${this.line}`}: `
     const id = this.id === undefined ? "" : `${this.id}: `
     return `${where}${id}${this.detail}${this.hint === undefined ? "" : ` (${this.hint})`}`
+  }
+  /**
+   * `io` is io; `model` (the model or grader being evaluated failed) an unreachable backend, retryable when its
+   * cause is; a bad option, or a malformed value that names no file (a flag, a metric name), usage; the rest
+   * bad input.
+   */
+  get [Failure.TypeId](): Failure.Classified {
+    switch (this.reason) {
+      case "io":
+        return Failure.make("io")
+      case "model":
+        return Failure.make("backend-unreachable", {
+          retryable: Failure.isClassifiable(this.cause) && Failure.classify(this.cause).retryable
+        })
+      case "invalid-option":
+        return Failure.make("usage")
+      case "malformed":
+        return Failure.make(this.file === undefined ? "usage" : "input")
+      default:
+        return Failure.make("input")
+    }
   }
 }

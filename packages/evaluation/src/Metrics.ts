@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Trec as CoreTrec } from "@ssra/core"
+import { EvaluationError } from "./EvaluationError.js"
 import { evaluateRankingsWith, rankingFamilies as internalRankingFamilies, selectTop } from "./internal/rankings.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -160,7 +161,8 @@ const rankedRun = (qrels: DocumentValues, run: DocumentValues, k: number) => {
   const scores = new Float64Array(docs.length)
   for (let i = 0; i < docs.length; i++) {
     const s = docs[i]![1]
-    if (Number.isNaN(s)) throw new RangeError(`score of document ${ids[i]} is NaN`)
+    if (Number.isNaN(s))
+      throw new EvaluationError({ reason: "nan-score", id: ids[i]!, detail: `score of document ${ids[i]} is NaN` })
     scores[i] = s
   }
   const top = rankTop(scores, ids, k)
@@ -172,7 +174,7 @@ const rankedRun = (qrels: DocumentValues, run: DocumentValues, k: number) => {
 /**
  * nDCG@k of one query exactly as trec_eval `ndcg_cut.k`: the run ranked by score descending with ties broken
  * by document id descending (UTF-8 bytes), linear gain = grade, ideal DCG from all judgments (relevant
- * documents the run missed included), 0 for a query without relevant judgments. Throws `RangeError` on a NaN
+ * documents the run missed included), 0 for a query without relevant judgments. Throws an `EvaluationError` (`nan-score`) on a NaN
  * score (validate input at the boundary: `Trec` and the evaluators do).
  *
  * @since 0.1.0
@@ -313,13 +315,14 @@ export const averagePrecisionAtThresholds = (
   thresholds: ReadonlyArray<number>
 ): Array<number | null> => {
   const n = labels.length
-  if (scores.length !== n) throw new RangeError(`${n} labels but ${scores.length} scores`)
+  if (scores.length !== n)
+    throw new EvaluationError({ reason: "mismatch", detail: `${n} labels but ${scores.length} scores` })
   const t = thresholds.length
   const all = new Float64Array(n)
   const positives = new Uint32Array(t)
   for (let i = 0; i < n; i++) {
     const s = scores[i]!
-    if (Number.isNaN(s)) throw new RangeError(`score at index ${i} is NaN`)
+    if (Number.isNaN(s)) throw new EvaluationError({ reason: "nan-score", detail: `score at index ${i} is NaN` })
     all[i] = s
     const l = labels[i]!
     for (let j = 0; j < t; j++) if (l >= thresholds[j]!) positives[j]!++
@@ -420,7 +423,10 @@ export const meanDefined = (values: Iterable<number | null>): number | null => {
 
 const classesOf = (truth: ArrayLike<number>, predicted: ArrayLike<number>, classes?: ReadonlyArray<number>) => {
   if (truth.length !== predicted.length)
-    throw new RangeError(`${truth.length} labels but ${predicted.length} predictions`)
+    throw new EvaluationError({
+      reason: "mismatch",
+      detail: `${truth.length} labels but ${predicted.length} predictions`
+    })
   if (classes !== undefined) return [...classes]
   const set = new Set<number>()
   for (let i = 0; i < truth.length; i++) {
@@ -461,7 +467,10 @@ export const confusionMatrix = (
  */
 export const accuracy = (truth: ArrayLike<number>, predicted: ArrayLike<number>): number | null => {
   if (truth.length !== predicted.length)
-    throw new RangeError(`${truth.length} labels but ${predicted.length} predictions`)
+    throw new EvaluationError({
+      reason: "mismatch",
+      detail: `${truth.length} labels but ${predicted.length} predictions`
+    })
   if (truth.length === 0) return null
   let ok = 0
   for (let i = 0; i < truth.length; i++) if (truth[i] === predicted[i]) ok++

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Sampling } from "@ssra/core"
+import { EvaluationError } from "./EvaluationError.js"
 import type { EvaluationResult } from "./EvaluationResult.js"
 
 /**
@@ -57,8 +58,12 @@ const mean = (xs: ArrayLike<number>): number => {
 }
 
 const checkPaired = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  if (a.length !== b.length) throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`)
-  if (a.length === 0) throw new RangeError("paired samples are empty")
+  if (a.length !== b.length)
+    throw new EvaluationError({
+      reason: "mismatch",
+      detail: `paired samples differ in length: ${a.length} vs ${b.length}`
+    })
+  if (a.length === 0) throw new EvaluationError({ reason: "empty", detail: "paired samples are empty" })
 }
 
 /**
@@ -75,7 +80,10 @@ export const bootstrapInterval = (
 ): { readonly ci: readonly [number, number] | null; readonly values: Float64Array } => {
   const resamples = options.resamples ?? 2000
   if (!(Number.isInteger(resamples) && resamples >= 1))
-    throw new RangeError(`resamples must be an integer >= 1, got ${resamples}`)
+    throw new EvaluationError({
+      reason: "invalid-option",
+      detail: `resamples must be an integer >= 1, got ${resamples}`
+    })
   const confidence = options.confidence ?? 0.95
   const rng = new Sampling.SeededRandom(options.seed ?? 0)
   const indices = new Uint32Array(n)
@@ -315,7 +323,10 @@ export const pairedRandomization = (
   const n = a.length
   const permutations = options.permutations ?? 10000
   if (!(Number.isInteger(permutations) && permutations >= 1))
-    throw new RangeError(`permutations must be an integer >= 1, got ${permutations}`)
+    throw new EvaluationError({
+      reason: "invalid-option",
+      detail: `permutations must be an integer >= 1, got ${permutations}`
+    })
   const seed = options.seed ?? 0
   const d = new Float64Array(n)
   for (let i = 0; i < n; i++) d[i] = b[i]! - a[i]!

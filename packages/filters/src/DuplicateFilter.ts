@@ -10,6 +10,7 @@
 import { Sampling, Text } from "@ssra/core"
 import { Effect } from "effect"
 import * as Filter from "./Filter.js"
+import { invalidOption } from "./FilterError.js"
 
 /**
  * @since 0.1.0
@@ -109,15 +110,16 @@ export const make = (options: DuplicateOptions = {}): Filter.Filter => {
   const permutations = options.permutations ?? 64
   const bands = options.bands ?? 16
   const seed = options.seed ?? 0
-  if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${threshold}`)
-  if (!(Number.isInteger(ngram) && ngram >= 1)) throw new RangeError(`ngram must be a positive integer, got ${ngram}`)
+  if (!(threshold > 0 && threshold <= 1)) throw invalidOption(name, `threshold must be in (0, 1], got ${threshold}`)
+  if (!(Number.isInteger(ngram) && ngram >= 1))
+    throw invalidOption(name, `ngram must be a positive integer, got ${ngram}`)
   if (!(Number.isInteger(bands) && bands >= 1 && permutations % bands === 0)) {
-    throw new RangeError(`bands (${bands}) must be a positive integer dividing permutations (${permutations})`)
+    throw invalidOption(name, `bands (${bands}) must be a positive integer dividing permutations (${permutations})`)
   }
   const rows = permutations / bands
   const existing = options.existing ?? []
   if (scope === "document" && existing.length > 0) {
-    throw new RangeError('existing queries carry no document: use them with scope "global"')
+    throw invalidOption(name, 'existing queries carry no document: use them with scope "global"')
   }
   return {
     name,

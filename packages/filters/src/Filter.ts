@@ -8,6 +8,7 @@
 
 import type { SyntheticQuery } from "@ssra/core"
 import { Effect, Stream } from "effect"
+import { FilterError } from "./FilterError.js"
 
 /**
  * What a filter reads and writes: a synthetic query with its provenance and the verdicts so far.
@@ -108,7 +109,8 @@ export const withVerdict = (candidate: Candidate, name: string, decision: Decisi
 }
 
 /**
- * Builds a result from index-aligned decisions, preserving input order in both lists.
+ * Builds a result from index-aligned decisions, preserving input order in both lists. Throws a `FilterError`
+ * (`decisions`) when there are not as many decisions as candidates.
  *
  * @since 0.1.0
  * @category constructors
@@ -120,7 +122,11 @@ export const collect = (
   statistics?: Readonly<Record<string, number | null>>
 ): FilterResult => {
   if (decisions.length !== items.length) {
-    throw new RangeError(`filter ${name}: ${decisions.length} decisions for ${items.length} candidates`)
+    throw new FilterError({
+      filter: name,
+      reason: "decisions",
+      detail: `${decisions.length} decisions for ${items.length} candidates`
+    })
   }
   const kept: Array<Candidate> = []
   const rejected: Array<Candidate> = []

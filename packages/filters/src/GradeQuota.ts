@@ -10,6 +10,7 @@
 import { Sampling } from "@ssra/core"
 import { Effect } from "effect"
 import * as Filter from "./Filter.js"
+import { invalidOption } from "./FilterError.js"
 
 /**
  * @since 0.1.0
@@ -109,17 +110,20 @@ export const make = (options: GradeQuotaOptions): Filter.Filter => {
   const seed = options.seed ?? 0
   const others = options.others ?? "keep"
   for (const [g, s] of Object.entries(options.shares)) {
-    if (!GRADES.includes(Number(g) as 0)) throw new RangeError(`share for grade ${g}: grades are 0..3`)
+    if (!GRADES.includes(Number(g) as 0)) throw invalidOption(name, `share for grade ${g}: grades are 0..3`)
     if (!(typeof s === "number" && s >= 0 && s <= 1))
-      throw new RangeError(`share for grade ${g} must be in [0, 1], got ${s}`)
+      throw invalidOption(name, `share for grade ${g} must be in [0, 1], got ${s}`)
   }
   const shareSum = Object.values(options.shares).reduce<number>((a, s) => a + (s ?? 0), 0)
-  if (shareSum <= 0) throw new RangeError("at least one grade needs a positive share")
+  if (shareSum <= 0) throw invalidOption(name, "at least one grade needs a positive share")
   if (options.existing !== undefined && shareSum >= 1) {
-    throw new RangeError(`in lift mode (existing counts given) the shares must sum to less than 1, got ${shareSum}`)
+    throw invalidOption(
+      name,
+      `in lift mode (existing counts given) the shares must sum to less than 1, got ${shareSum}`
+    )
   }
   if (options.total !== undefined && !(Number.isInteger(options.total) && options.total >= 0)) {
-    throw new RangeError(`total must be a non-negative integer, got ${options.total}`)
+    throw invalidOption(name, `total must be a non-negative integer, got ${options.total}`)
   }
   return {
     name,

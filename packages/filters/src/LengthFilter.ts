@@ -9,6 +9,7 @@
 import { Text } from "@ssra/core"
 import { Effect } from "effect"
 import * as Filter from "./Filter.js"
+import { invalidOption } from "./FilterError.js"
 
 /**
  * @since 0.1.0
@@ -41,7 +42,10 @@ export const make = (options: LengthOptions = {}): Filter.Filter => {
   const minChars = options.minChars ?? 2
   const maxChars = options.maxChars ?? 64
   if (!(Number.isInteger(minChars) && minChars >= 0 && Number.isInteger(maxChars) && maxChars >= minChars)) {
-    throw new RangeError(`length bounds must be integers with 0 <= minChars <= maxChars, got ${minChars}..${maxChars}`)
+    throw invalidOption(
+      name,
+      `length bounds must be integers with 0 <= minChars <= maxChars, got ${minChars}..${maxChars}`
+    )
   }
   return {
     name,

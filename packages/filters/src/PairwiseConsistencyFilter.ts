@@ -10,6 +10,7 @@
 import { Models, Sampling } from "@ssra/core"
 import { Effect } from "effect"
 import * as Filter from "./Filter.js"
+import { invalidOption } from "./FilterError.js"
 import type { PairwiseAnswer, PairwiseJudge, PairwiseQuestion } from "./PairwiseJudge.js"
 
 /**
@@ -77,7 +78,7 @@ export const make = (options: PairwiseConsistencyOptions): Filter.Filter<Models.
   const maxPairs = options.maxPairsPerDocument
   const seed = options.seed ?? 0
   if (maxPairs !== undefined && !(Number.isInteger(maxPairs) && maxPairs >= 1)) {
-    throw new RangeError(`maxPairsPerDocument must be a positive integer, got ${maxPairs}`)
+    throw invalidOption(name, `maxPairsPerDocument must be a positive integer, got ${maxPairs}`)
   }
   return {
     name,

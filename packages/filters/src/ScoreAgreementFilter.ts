@@ -9,6 +9,7 @@
 import { Models } from "@ssra/core"
 import { Effect } from "effect"
 import * as Filter from "./Filter.js"
+import { invalidOption } from "./FilterError.js"
 
 /**
  * @since 0.1.0
@@ -52,10 +53,10 @@ export const make = (options: ScoreAgreementOptions): Filter.Filter<Models.Model
   const grader = options.grader
   const scaleMax = grader.scale.max
   if (!(minProbability >= 0 && minProbability <= 1))
-    throw new RangeError(`minProbability must be in [0, 1], got ${minProbability}`)
-  if (!(minMargin >= 0 && minMargin <= 1)) throw new RangeError(`minMargin must be in [0, 1], got ${minMargin}`)
+    throw invalidOption(name, `minProbability must be in [0, 1], got ${minProbability}`)
+  if (!(minMargin >= 0 && minMargin <= 1)) throw invalidOption(name, `minMargin must be in [0, 1], got ${minMargin}`)
   if (!(Number.isInteger(batchSize) && batchSize > 0))
-    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`)
+    throw invalidOption(name, `batchSize must be a positive integer, got ${batchSize}`)
   return {
     name,
     scope: "item",

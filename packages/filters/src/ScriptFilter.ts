@@ -8,6 +8,7 @@
 import { Text } from "@ssra/core"
 import { Effect } from "effect"
 import * as Filter from "./Filter.js"
+import { invalidOption } from "./FilterError.js"
 
 /**
  * @since 0.1.0
@@ -54,9 +55,9 @@ export const make = (options: ScriptOptions = {}): Filter.Filter => {
   try {
     new RegExp(`\\p{Script=${script}}`, "u")
   } catch {
-    throw new RangeError(`unknown Unicode script ${JSON.stringify(script)} (use e.g. Han, Latin, Cyrillic)`)
+    throw invalidOption(name, `unknown Unicode script ${JSON.stringify(script)} (use e.g. Han, Latin, Cyrillic)`)
   }
-  if (!(minRatio >= 0 && minRatio <= 1)) throw new RangeError(`minRatio must be in [0, 1], got ${minRatio}`)
+  if (!(minRatio >= 0 && minRatio <= 1)) throw invalidOption(name, `minRatio must be in [0, 1], got ${minRatio}`)
   return {
     name,
     scope: "item",

@@ -6,6 +6,7 @@
  */
 export * as DuplicateFilter from "./DuplicateFilter.js"
 export * as Filter from "./Filter.js"
+export * as FilterError from "./FilterError.js"
 export * as GradeQuota from "./GradeQuota.js"
 export * as LengthFilter from "./LengthFilter.js"
 export * as PairwiseConsistencyFilter from "./PairwiseConsistencyFilter.js"

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Models } from "@ssra/core"
+import { Failure, Models } from "@ssra/core"
 import type { Effect } from "effect"
 import { Context, Schema } from "effect"
 import { completeObjectWith, jsonSchemaOf } from "./internal/structured.js"
@@ -113,7 +113,8 @@ export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
     "invalid-output",
     "budget-exceeded",
     "circuit-open",
-    "unavailable"
+    "unavailable",
+    "not-installed"
   ]),
   endpoint: Schema.String,
   message: Schema.String,
@@ -122,7 +123,52 @@ export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", {
   retryAfterMs: Schema.optionalKey(Schema.Number),
   /** For `invalid-output`: the raw model text that could not be decoded. */
   raw: Schema.optionalKey(Schema.String)
-}) {}
+}) {
+  /**
+   * The endpoint's transient trouble (rate limits, 5xx, timeouts, dropped connections, an open breaker) is an
+   * unreachable backend, a spent budget `budget`, a rejected API key `usage`, anything else internal; `retryable`
+   * is the error's own field.
+   */
+  get [Failure.TypeId](): Failure.Classified {
+    const label = "LLM endpoint error"
+    const retryable = this.retryable
+    switch (this.reason) {
+      case "rate-limited":
+      case "server-error":
+      case "timeout":
+      case "connection":
+      case "circuit-open":
+      case "unavailable":
+        return Failure.make("backend-unreachable", {
+          retryable,
+          label,
+          hint: "check the endpoint is running and reachable (base URL, port, API key); finished work is kept, rerun to resume"
+        })
+      case "not-installed":
+        return Failure.make("backend-missing", {
+          retryable,
+          label,
+          hint: "install the missing local backend (the message names the command), or use a served endpoint instead"
+        })
+      case "budget-exceeded":
+        return Failure.make("budget", {
+          retryable,
+          label,
+          hint: "raise the cost cap and rerun: finished work is kept"
+        })
+      case "auth":
+        return Failure.make("usage", {
+          retryable,
+          label,
+          hint: "check the API key (the environment variable it is read from) and that it may use this model"
+        })
+      case "not-found":
+        return Failure.make("internal", { retryable, label, hint: "check the endpoint's base URL and the model name" })
+      default: // bad-request, invalid-output: a wrong request or answer, not the user's to fix
+        return Failure.make("internal", { retryable, label })
+    }
+  }
+}
 
 /**
  * The `Models.ModelError` a chat-backed model (LLM judge, query writer, pairwise judge) fails with when its
@@ -157,14 +203,10 @@ export const toModelError = (backend: string, error: LlmError): Models.ModelErro
  * @since 0.1.0
  * @category errors
  */
-export const isTransient = (error: unknown): boolean => {
-  const e = error as { _tag?: string; reason?: string; cause?: unknown } | undefined
-  if (e?._tag === "ModelError") return isTransient(e.cause)
-  return (
-    e?._tag === "LlmError" &&
-    ["rate-limited", "server-error", "timeout", "connection", "circuit-open", "unavailable"].includes(e.reason ?? "")
-  )
-}
+export const isTransient = (error: unknown): boolean =>
+  error instanceof Models.ModelError
+    ? isTransient(error.cause)
+    : error instanceof LlmError && Failure.classify(error).class === "backend-unreachable"
 
 /**
  * A chat-completion backend.

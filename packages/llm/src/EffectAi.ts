@@ -31,6 +31,7 @@ export const toAiError = (method: string, error: LlmError): AiError.AiError => {
       case "connection":
       case "circuit-open":
       case "unavailable":
+      case "not-installed":
         return new AiError.InternalProviderError({ description } as ConstructorParameters<
           typeof AiError.InternalProviderError
         >[0])

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AtomicFile } from "@ssra/core"
+import { AtomicFile, Failure } from "@ssra/core"
 import { Effect, Schema } from "effect"
 
 /**
@@ -28,6 +28,14 @@ export class KitDirectoryError extends Schema.TaggedError<KitDirectoryError>()("
 }) {
   override get message(): string {
     return `${this.reason} [${this.file}]: ${this.detail}${this.hint !== undefined ? ` — ${this.hint}` : ""}`
+  }
+  /** `exists`: the caller chose a target it may not replace (usage); `io`: the file system failed. */
+  get [Failure.TypeId](): Failure.Classified {
+    return this.reason === "io"
+      ? Failure.make("io", {
+          hint: this.hint === undefined ? "check the disk has space and the folder is writable" : undefined
+        })
+      : Failure.make("usage")
   }
 }
 

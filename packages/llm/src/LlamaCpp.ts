@@ -66,10 +66,12 @@ const importModule = (moduleName = "node-llama-cpp"): Effect.Effect<typeof impor
   Effect.tryPromise({
     try: () => import(moduleName) as Promise<typeof import("node-llama-cpp")>,
     catch: (error) =>
-      unavailable(
-        `llama.cpp:${moduleName}`,
-        `cannot load ${moduleName} (${(error as Error)?.message ?? String(error)}); install node-llama-cpp to use local GGUF models: ${installCommand}`
-      )
+      new LlmError({
+        reason: "not-installed",
+        endpoint: `llama.cpp:${moduleName}`,
+        message: `cannot load ${moduleName} (${(error as Error)?.message ?? String(error)}); install node-llama-cpp to use local GGUF models: ${installCommand}`,
+        retryable: false
+      })
   })
 
 /**

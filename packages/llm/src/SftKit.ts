@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import { type DatasetError, Jsonl } from "@ssra/core"
+import { type DatasetError, Failure, Jsonl } from "@ssra/core"
 import { Effect, Schema } from "effect"
 import * as kit from "./internal/sftKitFiles.js"
 
@@ -192,7 +192,23 @@ export class SftKitError extends Schema.TaggedError<SftKitError>()("SftKitError"
     const file = this.file !== undefined ? ` [${this.file}]` : ""
     return `${this.reason}${where}${file}: ${this.detail}${this.hint !== undefined ? ` — ${this.hint}` : ""}`
   }
+  /**
+   * An output directory that is something else or an invalid config is usage, bad rows or none input, a file
+   * system failure io, the kit's scripts missing from this runner internal.
+   */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make(sftKitClass[this.reason])
+  }
 }
+
+const sftKitClass = {
+  exists: "usage",
+  "invalid-config": "usage",
+  "invalid-row": "input",
+  empty: "input",
+  io: "io",
+  scripts: "internal"
+} as const satisfies Record<SftKitError["reason"], Failure.Class>
 
 /**
  * A chat row as callers build it (`@ssra/query-model`'s `SftData.toChat`, `@ssra/score-model`'s `Sft.scoreRow`);

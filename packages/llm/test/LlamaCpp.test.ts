@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { Failure } from "@ssra/core"
 import { writeTinyLlamaGguf } from "@ssra/test-support"
 import { Effect, Exit, Schema } from "effect"
 import { LlamaCpp } from "../src/index.js"
@@ -58,7 +59,8 @@ describe("LlamaCpp", () => {
     )
     assert.isTrue(Exit.isFailure(exit))
     const error = (exit as any).cause.reasons[0].error
-    assert.strictEqual(error.reason, "unavailable")
+    assert.strictEqual(error.reason, "not-installed")
+    assert.strictEqual(Failure.classify(error).class, "backend-missing")
     assert.include(error.message, "install node-llama-cpp")
   })
 })

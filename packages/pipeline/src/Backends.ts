@@ -244,7 +244,7 @@ const ggufClient = (
       ...(config.threads !== undefined ? { threads: config.threads } : {})
     }).pipe(
       Effect.mapError((e) =>
-        e.message.includes(LlamaCpp.installCommand)
+        e.reason === "not-installed"
           ? new PipelineError({
               reason: "backend-missing",
               detail: `backends.llm.gguf ${file} needs node-llama-cpp, which is not installed (${e.message})`,

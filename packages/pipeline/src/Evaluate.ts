@@ -11,7 +11,7 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AtomicFile, Hash, type Models, type Pair } from "@ssra/core"
+import { AtomicFile, Failure, Hash, type Models, type Pair } from "@ssra/core"
 import { PairClassificationEvaluator, PairScorer, ResultFile, RetrievalEvaluator, Statistics } from "@ssra/evaluation"
 import { Effect, Schema } from "effect"
 import * as Artifact from "./Artifact.js"
@@ -109,16 +109,15 @@ export const evaluate = (
           )
     return { system, retrieval, pairs }
   }).pipe(
-    Effect.mapError(
-      (err) =>
-        new PipelineError({
-          reason: /unavailable|unreachable|connect/i.test(String((err as { reason?: string }).reason))
-            ? "backend-unreachable"
-            : "input",
-          stage: `eval:${system}`,
-          detail: err.message
-        })
-    )
+    Effect.mapError((err) => {
+      // the error's own classification: the model under evaluation unreachable, a failed write, or bad test data
+      const failure = Failure.classify(err).class
+      return new PipelineError({
+        reason: failure === "backend-unreachable" || failure === "io" ? failure : "input",
+        stage: `eval:${system}`,
+        detail: err.message
+      })
+    })
   )
 
 /**

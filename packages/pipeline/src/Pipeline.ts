@@ -11,11 +11,19 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { AtomicFile, type DatasetError, type Document, type Models, type Pair, type SyntheticQuery } from "@ssra/core"
+import {
+  AtomicFile,
+  type DatasetError,
+  type Document,
+  Failure,
+  type Models,
+  type Pair,
+  type SyntheticQuery
+} from "@ssra/core"
 import { PairScorer } from "@ssra/evaluation"
 import { PairwiseJudge } from "@ssra/filters"
 import { PromptQueryModel } from "@ssra/query-model"
-import { Cause, Effect, Exit, Schema } from "effect"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { HttpClient } from "effect/http"
 import * as Artifact from "./Artifact.js"
 import * as Backends from "./Backends.js"
@@ -132,22 +140,23 @@ const recordOutcome = (
 ): Effect.Effect<void, PipelineError> => {
   if (Exit.isSuccess(exit))
     return Effect.andThen(recorder.finish("complete"), Progress.emit({ type: "run-end", outcome: "complete" }))
-  const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-  const failure =
-    error && "error" in error ? (error.error as { _tag?: string; reason?: string; message?: string }) : undefined
+  const found = Cause.findErrorOption(exit.cause)
+  const failure = Option.isSome(found) ? found.value : undefined
   const status: Exclude<RunManifest.RunManifest["status"], "running"> =
     failure === undefined
       ? Cause.hasInterruptsOnly(exit.cause)
         ? "interrupted"
         : "failed"
-      : failure._tag === "ShardPending"
+      : failure instanceof WorkUnits.ShardPending
         ? "shard-done"
-        : failure._tag === "PipelineError" && failure.reason === "awaiting-training"
+        : Failure.classify(failure).class === "awaiting-training"
           ? "awaiting-training"
           : "failed"
   const detail =
     failure !== undefined
-      ? String(failure.message)
+      ? failure instanceof Error
+        ? failure.message
+        : String(failure)
       : status === "interrupted"
         ? "interrupted (Ctrl-C or SIGTERM): finished stages are kept, rerun the same command to resume"
         : "defect"

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Failure } from "@ssra/core"
 import { Schema } from "effect"
 
 /**
@@ -42,7 +43,21 @@ export class PipelineError extends Schema.TaggedError<PipelineError>()("Pipeline
     const where = this.stage !== undefined ? `[${this.stage}] ` : ""
     return `${where}${this.detail}${this.hint !== undefined ? `\n  → ${this.hint}` : ""}`
   }
+  /** The class of the `reason` (`config` is usage); the hint is already in the message. */
+  get [Failure.TypeId](): Failure.Classified {
+    return this.reason === "awaiting-training"
+      ? Failure.make("awaiting-training", { label: "hand-off" })
+      : Failure.make(this.reason === "config" ? "usage" : this.reason)
+  }
 }
+
+/**
+ * The pipeline reason of a failure class (`usage` is `config`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const reasonOf = (kind: Failure.Class): Reason => (kind === "usage" ? "config" : kind)
 
 /**
  * Shorthand constructor.

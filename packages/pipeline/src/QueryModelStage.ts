@@ -7,8 +7,8 @@
  */
 
 import * as path from "node:path"
-import { AtomicFile, Hash, type Models, type Pair } from "@ssra/core"
-import { EmbeddedQueryModel, FineTunedQueryModel, SftData } from "@ssra/query-model"
+import { AtomicFile, Hash, Models, type Pair } from "@ssra/core"
+import { EmbeddedQueryModel, FineTunedQueryModel, QueryModelError, SftData } from "@ssra/query-model"
 import { Effect, type Scope } from "effect"
 import type { HttpClient } from "effect/http"
 import * as Artifact from "./Artifact.js"
@@ -103,14 +103,14 @@ export const run = (
         }
       }).pipe(
         Effect.mapError((e) =>
-          e._tag === "QueryCheckpointError"
+          e instanceof QueryModelError.QueryCheckpointError
             ? new PipelineError({
                 reason: "io",
                 stage,
                 detail: e.message,
                 hint: "check the disk has space, then rerun the same command: finished work is kept"
               })
-            : e._tag === "ModelError"
+            : e instanceof Models.ModelError
               ? // the grader behind the query model is an LLM judge when backends.scoreModel is llm: an
                 // unreachable endpoint or a spent budget is what it is, not an internal error
                 stageError(stage)(e)

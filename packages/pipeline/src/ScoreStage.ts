@@ -7,9 +7,17 @@
  */
 
 import * as path from "node:path"
-import { Hash, type Models, type Pair, Sampling } from "@ssra/core"
+import { Hash, Models, type Pair, Sampling } from "@ssra/core"
 import type { ChatClient } from "@ssra/llm"
-import { EmbeddedScoreModel, FineTunedJudge, LlmJudge, ScorePrompt, Sft, TrainingReport } from "@ssra/score-model"
+import {
+  EmbeddedScoreModel,
+  FineTunedJudge,
+  LlmJudge,
+  ScoreModelError,
+  ScorePrompt,
+  Sft,
+  TrainingReport
+} from "@ssra/score-model"
 import { Effect, type Scope } from "effect"
 import type { HttpClient } from "effect/http"
 import * as Artifact from "./Artifact.js"
@@ -103,7 +111,12 @@ export const run = (
         Effect.mapError(
           (e) =>
             new PipelineError({
-              reason: e._tag === "ScoreCheckpointError" ? "io" : e._tag === "ModelError" ? "internal" : "input",
+              reason:
+                e instanceof ScoreModelError.ScoreCheckpointError
+                  ? "io"
+                  : e instanceof Models.ModelError
+                    ? "internal"
+                    : "input",
               stage,
               detail: e.message
             })

@@ -12,8 +12,8 @@
  */
 
 import * as path from "node:path"
-import { Hash, Jsonl, type Pair, type SyntheticQuery, TrainingRow } from "@ssra/core"
-import { DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
+import { DatasetError, Hash, Jsonl, Models, type Pair, type SyntheticQuery, TrainingRow } from "@ssra/core"
+import { CheckpointError, DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
 import { Effect, Result, Schema } from "effect"
 import * as Artifact from "./Artifact.js"
 import { type RunContext, record } from "./internal/context.js"
@@ -226,9 +226,9 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
           (e) =>
             new PipelineError({
               reason:
-                e._tag === "CheckpointError" || e._tag === "DatasetError"
+                e instanceof CheckpointError.CheckpointError || e instanceof DatasetError.DatasetError
                   ? "io"
-                  : e._tag === "ModelError"
+                  : e instanceof Models.ModelError
                     ? "internal"
                     : "input",
               stage,

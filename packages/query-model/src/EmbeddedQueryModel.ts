@@ -20,7 +20,7 @@ import * as KeyPhrases from "./internal/KeyPhrases.js"
 import * as QueryPool from "./internal/QueryPool.js"
 import { validate } from "./internal/requests.js"
 import * as Selector from "./internal/Selector.js"
-import { CheckpointError, TrainingError } from "./QueryModelError.js"
+import { QueryCheckpointError, QueryTrainingError } from "./QueryModelError.js"
 
 /**
  * The generator version recorded in provenance.
@@ -473,7 +473,9 @@ export const trainingGradings = (options: Omit<TrainOptions, "grader" | "scale">
  * @since 0.1.0
  * @category constructors
  */
-export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, TrainingError | Models.ModelError> =>
+export const train = (
+  options: TrainOptions
+): Effect.Effect<EmbeddedQueryModel, QueryTrainingError | Models.ModelError> =>
   Effect.gen(function* () {
     const { scale, grader, seed } = options
     const K = scale.max + 1
@@ -490,19 +492,19 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     }
     for (const [name, v] of Object.entries(positiveInt)) {
       if (!(Number.isInteger(v) && v >= 1))
-        return yield* new TrainingError({
+        return yield* new QueryTrainingError({
           reason: "invalid-option",
           detail: `${name} must be a positive integer, got ${v}`
         })
     }
     if (!(heldOutFraction >= 0 && heldOutFraction < 1)) {
-      return yield* new TrainingError({
+      return yield* new QueryTrainingError({
         reason: "invalid-option",
         detail: `heldOutFraction must be in [0, 1), got ${heldOutFraction}`
       })
     }
     if (grader.scale.max !== scale.max) {
-      return yield* new TrainingError({
+      return yield* new QueryTrainingError({
         reason: "invalid-option",
         detail: `the grader ${grader.id} grades 0..${grader.scale.max} but the scale is 0..${scale.max}`,
         hint: "train the score model on the same data set"
@@ -510,7 +512,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     }
     const groups = usableGroups(options.d2q)
     if (groups.length === 0) {
-      return yield* new TrainingError({
+      return yield* new QueryTrainingError({
         reason: "no-groups",
         detail: "no D2Q group with a document and at least one query",
         hint: "build D2Q groups from the labeled and re-annotated unlabeled pairs"
@@ -519,7 +521,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     for (const g of groups) {
       for (const q of g.queries) {
         if (!Grade.isOnScale(scale, q.grade)) {
-          return yield* new TrainingError({
+          return yield* new QueryTrainingError({
             reason: "grade-off-scale",
             detail: `document ${g.did}: query ${JSON.stringify(q.query)} has grade ${q.grade}, outside 0..${scale.max}`
           })
@@ -528,7 +530,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     }
     const pool = QueryPool.make([...options.queryPool, ...groups.flatMap((g) => g.queries.map((q) => q.query))])
     if (pool.queries.length === 0)
-      return yield* new TrainingError({ reason: "empty-pool", detail: "the query pool has no non-blank query" })
+      return yield* new QueryTrainingError({ reason: "empty-pool", detail: "the query pool has no non-blank query" })
     const rng = new Sampling.SeededRandom(seed)
     const docs = [...new Set(groups.map((g) => g.doc))]
     const corpus = Sampling.sample(docs, options.corpusSize ?? 5000, rng.fork("corpus")).sort()
@@ -575,7 +577,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedQueryModel, 
     }
     rows.push(...pending)
     if (rows.length === 0)
-      return yield* new TrainingError({ reason: "no-candidates", detail: "no training rows were built" })
+      return yield* new QueryTrainingError({ reason: "no-candidates", detail: "no training rows were built" })
 
     const labelsBySource: Record<string, Array<number>> = {}
     for (const s of SOURCES) labelsBySource[s] = new Array<number>(K).fill(0)
@@ -714,14 +716,14 @@ export const checkpointFile = "query-model.json"
  * @since 0.1.0
  * @category persistence
  */
-export const save = (model: EmbeddedQueryModel, dir: string): Effect.Effect<void, CheckpointError> =>
+export const save = (model: EmbeddedQueryModel, dir: string): Effect.Effect<void, QueryCheckpointError> =>
   Effect.try({
     try: () => {
       fs.mkdirSync(dir, { recursive: true })
       AtomicFile.writeFileSync(path.join(dir, checkpointFile), JSON.stringify(model.checkpoint) + "\n")
     },
     catch: (cause) =>
-      new CheckpointError({
+      new QueryCheckpointError({
         dir,
         file: checkpointFile,
         reason: "io",
@@ -732,18 +734,18 @@ export const save = (model: EmbeddedQueryModel, dir: string): Effect.Effect<void
 
 /**
  * Loads a model saved by `save`. A missing file, malformed JSON or a checkpoint of another format fails with a
- * `CheckpointError` naming the file.
+ * `QueryCheckpointError` naming the file.
  *
  * @since 0.1.0
  * @category persistence
  */
-export const load = (dir: string): Effect.Effect<EmbeddedQueryModel, CheckpointError> =>
+export const load = (dir: string): Effect.Effect<EmbeddedQueryModel, QueryCheckpointError> =>
   Effect.gen(function* () {
     const file = path.join(dir, checkpointFile)
     const text = yield* Effect.try({
       try: () => fs.readFileSync(file, "utf8"),
       catch: (cause) =>
-        new CheckpointError({
+        new QueryCheckpointError({
           dir,
           file: checkpointFile,
           reason: (cause as NodeJS.ErrnoException).code === "ENOENT" ? "not-found" : "io",
@@ -754,7 +756,7 @@ export const load = (dir: string): Effect.Effect<EmbeddedQueryModel, CheckpointE
     const json = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
       catch: (cause) =>
-        new CheckpointError({
+        new QueryCheckpointError({
           dir,
           file: checkpointFile,
           reason: "malformed",
@@ -764,7 +766,7 @@ export const load = (dir: string): Effect.Effect<EmbeddedQueryModel, CheckpointE
     const checkpoint = yield* Schema.decodeUnknownEffect(Checkpoint)(json).pipe(
       Effect.mapError(
         (e) =>
-          new CheckpointError({
+          new QueryCheckpointError({
             dir,
             file: checkpointFile,
             reason: "incompatible",
@@ -776,7 +778,7 @@ export const load = (dir: string): Effect.Effect<EmbeddedQueryModel, CheckpointE
     const K = checkpoint.scale.max + 1
     const expected = [...ScoreFeatures.lexicalNames, ...extraFeatureNames]
     if (checkpoint.featureNames.join(",") !== expected.join(",")) {
-      return yield* new CheckpointError({
+      return yield* new QueryCheckpointError({
         dir,
         file: checkpointFile,
         reason: "incompatible",
@@ -788,7 +790,7 @@ export const load = (dir: string): Effect.Effect<EmbeddedQueryModel, CheckpointE
       checkpoint.weights.length !== K * (checkpoint.featureNames.length + 1) ||
       checkpoint.pool.queries.length !== checkpoint.pool.frequency.length
     ) {
-      return yield* new CheckpointError({
+      return yield* new QueryCheckpointError({
         dir,
         file: checkpointFile,
         reason: "incompatible",

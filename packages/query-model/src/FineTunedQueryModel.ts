@@ -12,6 +12,7 @@ import { ChatClient } from "@ssra/llm"
 import { Effect } from "effect"
 import { distinct, parseQueries, queriesJsonSchema } from "./internal/llmOutput.js"
 import { validate } from "./internal/requests.js"
+import { QueryOptionError } from "./QueryModelError.js"
 import * as SftData from "./SftData.js"
 
 /**
@@ -53,7 +54,10 @@ export const make = (options: FineTunedQueryModelOptions): Models.QueryWriter =>
   const model = options.model ?? client.model
   const maxRounds = options.maxRounds ?? 3
   if (!(Number.isInteger(maxRounds) && maxRounds >= 1))
-    throw new RangeError(`maxRounds must be a positive integer, got ${maxRounds}`)
+    throw new QueryOptionError({
+      option: "maxRounds",
+      detail: `maxRounds must be a positive integer, got ${maxRounds}`
+    })
   const id = `${options.label ?? "fine-tuned"}:${client.id}#${model}`
   const generator = { id, promptVersion: SftData.promptVersion }
   const one = (request: Models.QueryRequest) =>

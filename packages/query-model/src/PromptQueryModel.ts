@@ -11,6 +11,7 @@ import { ChatClient } from "@ssra/llm"
 import { Effect } from "effect"
 import { distinct, parseQueries, queriesJsonSchema } from "./internal/llmOutput.js"
 import { validate } from "./internal/requests.js"
+import { QueryOptionError } from "./QueryModelError.js"
 
 /**
  * The prompt version recorded in every generated query's provenance.
@@ -96,7 +97,10 @@ export const make = (options: PromptQueryModelOptions): Models.QueryWriter => {
   const generator = { id, promptVersion }
   const invalidRetries = options.invalidRetries ?? 2
   if (!(Number.isInteger(invalidRetries) && invalidRetries >= 0))
-    throw new RangeError(`invalidRetries must be an integer >= 0, got ${invalidRetries}`)
+    throw new QueryOptionError({
+      option: "invalidRetries",
+      detail: `invalidRetries must be an integer >= 0, got ${invalidRetries}`
+    })
   const one = (request: Models.QueryRequest): Effect.Effect<Array<Models.GeneratedQuery>, Models.ModelError> =>
     Effect.catchIf(
       ask(request, 0),

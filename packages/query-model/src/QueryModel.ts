@@ -12,7 +12,7 @@ import { Context, Effect, Layer } from "effect"
 import * as EmbeddedQueryModel from "./EmbeddedQueryModel.js"
 import * as FineTunedQueryModel from "./FineTunedQueryModel.js"
 import * as PromptQueryModel from "./PromptQueryModel.js"
-import type { CheckpointError } from "./QueryModelError.js"
+import type { QueryCheckpointError } from "./QueryModelError.js"
 
 /**
  * The query model service.
@@ -36,7 +36,7 @@ export const layer = (writer: Models.QueryWriter): Layer.Layer<QueryModel> => La
  * @since 0.1.0
  * @category layers
  */
-export const layerEmbedded = (dir: string): Layer.Layer<QueryModel, CheckpointError> =>
+export const layerEmbedded = (dir: string): Layer.Layer<QueryModel, QueryCheckpointError> =>
   Layer.effect(QueryModel, EmbeddedQueryModel.load(dir))
 
 /**

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Failure } from "@ssra/core"
 import { Schema } from "effect"
 
 /**
@@ -12,13 +13,17 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category errors
  */
-export class TrainingError extends Schema.TaggedError<TrainingError>()("QueryTrainingError", {
+export class QueryTrainingError extends Schema.TaggedError<QueryTrainingError>()("QueryTrainingError", {
   reason: Schema.Literals(["no-groups", "empty-pool", "grade-off-scale", "invalid-option", "no-candidates"]),
   detail: Schema.String,
   hint: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
     return `${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
+  }
+  /** A bad option is usage, everything else (no groups, an empty pool, a grade off the scale) bad input. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make(this.reason === "invalid-option" ? "usage" : "input")
   }
 }
 
@@ -28,7 +33,7 @@ export class TrainingError extends Schema.TaggedError<TrainingError>()("QueryTra
  * @since 0.1.0
  * @category errors
  */
-export class CheckpointError extends Schema.TaggedError<CheckpointError>()("QueryCheckpointError", {
+export class QueryCheckpointError extends Schema.TaggedError<QueryCheckpointError>()("QueryCheckpointError", {
   dir: Schema.String,
   file: Schema.String,
   reason: Schema.Literals(["not-found", "malformed", "incompatible", "io"]),
@@ -37,5 +42,27 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>()("Quer
 }) {
   override get message(): string {
     return `${this.dir}/${this.file}: ${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
+  }
+  /** A failed read or write is io, a missing or bad checkpoint input. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make(this.reason === "io" ? "io" : "input")
+  }
+}
+
+/**
+ * An option out of its range given to a query-model constructor or helper (e.g. `maxRounds: 0`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class QueryOptionError extends Schema.TaggedError<QueryOptionError>()("QueryOptionError", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("usage")
   }
 }

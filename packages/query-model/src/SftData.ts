@@ -11,6 +11,7 @@
 import { type DatasetError, Grade, Jsonl, type Pair, Sampling, type SyntheticQuery, Text } from "@ssra/core"
 import type { ChatClient } from "@ssra/llm"
 import type { Effect } from "effect"
+import { QueryOptionError } from "./QueryModelError.js"
 
 /**
  * The prompt version of the fine-tuned query model's messages.
@@ -155,7 +156,10 @@ export const dedupLabeled = (
 ): Array<Pair.LabeledPair> => {
   const max = options.maxDocsPerQuery ?? 1
   if (!(Number.isInteger(max) && max >= 1))
-    throw new RangeError(`maxDocsPerQuery must be a positive integer, got ${max}`)
+    throw new QueryOptionError({
+      option: "maxDocsPerQuery",
+      detail: `maxDocsPerQuery must be a positive integer, got ${max}`
+    })
   const groups = new Map<string, Array<Pair.LabeledPair>>()
   for (const p of labeled) {
     const k = `${p.label}\u0000${Text.dedupKey(p.query)}`

@@ -14,7 +14,7 @@ import { Effect, Schema } from "effect"
 import { bm25Threshold, majority } from "./Baselines.js"
 import * as Features from "./Features.js"
 import * as network from "./internal/network.js"
-import { CheckpointError, TrainingError } from "./ScoreModelError.js"
+import { ScoreCheckpointError, ScoreTrainingError } from "./ScoreModelError.js"
 import * as TrainingReport from "./TrainingReport.js"
 
 /**
@@ -260,11 +260,13 @@ const runFitter = (
  * @since 0.1.0
  * @category constructors
  */
-export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, TrainingError | Models.ModelError> =>
+export const train = (
+  options: TrainOptions
+): Effect.Effect<EmbeddedScoreModel, ScoreTrainingError | Models.ModelError> =>
   Effect.gen(function* () {
     const pairs = options.pairs
     if (pairs.length === 0) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "no-pairs",
         detail: "no labeled pairs to train on",
         hint: "pass the labeled set, e.g. data/<set>/labeled.jsonl"
@@ -272,7 +274,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
     }
     const empty = Features.firstEmpty(pairs)
     if (empty !== undefined) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "empty-text",
         detail: `pair ${empty.index} has an empty ${empty.field === "doc" ? "document" : "query"}`,
         hint: "drop pairs without text before training"
@@ -281,7 +283,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
     for (let i = 0; i < pairs.length; i++) {
       const l = pairs[i]!.label
       if (!Number.isInteger(l) || l < 0 || l > 3) {
-        return yield* new TrainingError({
+        return yield* new ScoreTrainingError({
           reason: "label-off-scale",
           detail: `pair ${i} (query ${JSON.stringify(pairs[i]!.query)}) has label ${l}`,
           hint: "labels are integers 0..3"
@@ -291,7 +293,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
     const scale = options.scale ?? Grade.inferScale(pairs.map((p) => p.label))
     const bad = pairs.findIndex((p) => p.label > scale.max)
     if (bad >= 0) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "label-off-scale",
         detail: `pair ${bad} has label ${pairs[bad]!.label} but the scale stops at ${scale.max}`,
         hint: "pass the dataset's scale or fix the label"
@@ -317,7 +319,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
       !(fit.learningRate > 0 && Number.isFinite(fit.learningRate)) ||
       !(fit.l2 >= 0 && Number.isFinite(fit.l2))
     ) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "invalid-option",
         detail: `invalid options: heldOutFraction=${heldOutFraction} hidden=${hidden} epochs=${fit.epochs} batchSize=${fit.batchSize} patience=${fit.patience} learningRate=${fit.learningRate} l2=${fit.l2}`,
         hint: "heldOutFraction in [0,1), hidden an integer ≥ 0, epochs, batchSize and patience integers ≥ 1, learningRate > 0, l2 ≥ 0"
@@ -383,7 +385,7 @@ export const train = (options: TrainOptions): Effect.Effect<EmbeddedScoreModel, 
         (Number.isFinite(result.initialValidLoss) && h.validLoss > 2 * result.initialValidLoss)
     )
     if (!result.params.every(Number.isFinite) || (blewUp && result.bestEpoch === 0)) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "diverged",
         detail: result.params.every(Number.isFinite)
           ? `the loss became non-finite and no epoch improved on the starting weights (learningRate ${fit.learningRate})`
@@ -477,11 +479,11 @@ const CORPUS = "corpus.json"
  * @since 0.1.0
  * @category persistence
  */
-export const save = (model: EmbeddedScoreModel, dir: string): Effect.Effect<void, CheckpointError> =>
+export const save = (model: EmbeddedScoreModel, dir: string): Effect.Effect<void, ScoreCheckpointError> =>
   Effect.gen(function* () {
     const state = internals.get(model)
     if (state === undefined) {
-      return yield* new CheckpointError({
+      return yield* new ScoreCheckpointError({
         dir,
         file: CONFIG,
         reason: "incompatible",
@@ -490,7 +492,7 @@ export const save = (model: EmbeddedScoreModel, dir: string): Effect.Effect<void
       })
     }
     const io = (file: string) => (e: { readonly message: string }) =>
-      new CheckpointError({
+      new ScoreCheckpointError({
         dir,
         file,
         reason: "io",
@@ -508,12 +510,12 @@ export const save = (model: EmbeddedScoreModel, dir: string): Effect.Effect<void
 const readJson = (
   dir: string,
   file: string
-): Effect.Effect<{ readonly text: string; readonly value: unknown }, CheckpointError> =>
+): Effect.Effect<{ readonly text: string; readonly value: unknown }, ScoreCheckpointError> =>
   Effect.try({
     try: () => {
       const full = path.join(dir, file)
       if (!fs.existsSync(full))
-        throw new CheckpointError({
+        throw new ScoreCheckpointError({
           dir,
           file,
           reason: "not-found",
@@ -524,7 +526,7 @@ const readJson = (
       try {
         return { text, value: JSON.parse(text) as unknown }
       } catch (e) {
-        throw new CheckpointError({
+        throw new ScoreCheckpointError({
           dir,
           file,
           reason: "malformed",
@@ -534,9 +536,9 @@ const readJson = (
       }
     },
     catch: (e) =>
-      e instanceof CheckpointError
+      e instanceof ScoreCheckpointError
         ? e
-        : new CheckpointError({ dir, file, reason: "io", detail: String((e as Error)?.message ?? e) })
+        : new ScoreCheckpointError({ dir, file, reason: "io", detail: String((e as Error)?.message ?? e) })
   })
 
 /**
@@ -549,13 +551,13 @@ const readJson = (
 export const load = (
   dir: string,
   options: { readonly embedder?: Models.TextEmbedder | undefined } = {}
-): Effect.Effect<EmbeddedScoreModel, CheckpointError> =>
+): Effect.Effect<EmbeddedScoreModel, ScoreCheckpointError> =>
   Effect.gen(function* () {
     const raw = yield* readJson(dir, CONFIG)
     const config = yield* Schema.decodeUnknownEffect(Config)(raw.value).pipe(
       Effect.mapError(
         (e) =>
-          new CheckpointError({
+          new ScoreCheckpointError({
             dir,
             file: CONFIG,
             reason: "incompatible",
@@ -567,7 +569,7 @@ export const load = (
     const weights = yield* readJson(dir, WEIGHTS)
     const corpus = yield* readJson(dir, CORPUS)
     if (Hash.sha256(weights.text) !== config.files.weights) {
-      return yield* new CheckpointError({
+      return yield* new ScoreCheckpointError({
         dir,
         file: WEIGHTS,
         reason: "corrupt",
@@ -576,7 +578,7 @@ export const load = (
       })
     }
     if (Hash.sha256(corpus.text) !== config.files.corpus) {
-      return yield* new CheckpointError({
+      return yield* new ScoreCheckpointError({
         dir,
         file: CORPUS,
         reason: "corrupt",
@@ -587,7 +589,7 @@ export const load = (
     const shape = shapeOf(config)
     const params = Float64Array.from(weights.value as ReadonlyArray<number>)
     if (params.length !== network.layout(shape).total || config.featureNames.length !== shape.inputs) {
-      return yield* new CheckpointError({
+      return yield* new ScoreCheckpointError({
         dir,
         file: WEIGHTS,
         reason: "incompatible",
@@ -596,7 +598,7 @@ export const load = (
     }
     if (config.embedder !== null) {
       if (options.embedder === undefined) {
-        return yield* new CheckpointError({
+        return yield* new ScoreCheckpointError({
           dir,
           file: CONFIG,
           reason: "embedder-missing",
@@ -605,7 +607,7 @@ export const load = (
         })
       }
       if (options.embedder.id !== config.embedder.id) {
-        return yield* new CheckpointError({
+        return yield* new ScoreCheckpointError({
           dir,
           file: CONFIG,
           reason: "embedder-mismatch",

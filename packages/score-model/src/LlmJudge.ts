@@ -11,6 +11,7 @@ import { Grade, Models } from "@ssra/core"
 import { ChatClient, StructuredOutput } from "@ssra/llm"
 import { Effect, Schema } from "effect"
 import * as Features from "./Features.js"
+import { ScoreOptionError } from "./ScoreModelError.js"
 import * as ScorePrompt from "./ScorePrompt.js"
 
 /**
@@ -232,7 +233,7 @@ export const make = (options: Options): LlmJudge => {
   const promptVersion = options.promptVersion ?? ScorePrompt.version
   const samples = options.samples ?? 5
   if (!(Number.isInteger(samples) && samples > 1))
-    throw new RangeError(`samples must be an integer > 1, got ${samples}`)
+    throw new ScoreOptionError({ option: "samples", detail: `samples must be an integer > 1, got ${samples}` })
   const mode = options.probabilities ?? "auto"
   const seed = options.seed ?? 0
   const stage = options.stage ?? "score"
@@ -247,7 +248,10 @@ export const make = (options: Options): LlmJudge => {
 
   const invalidRetries = options.invalidRetries ?? 2
   if (!(Number.isInteger(invalidRetries) && invalidRetries >= 0))
-    throw new RangeError(`invalidRetries must be an integer >= 0, got ${invalidRetries}`)
+    throw new ScoreOptionError({
+      option: "invalidRetries",
+      detail: `invalidRetries must be an integer >= 0, got ${invalidRetries}`
+    })
   // seeds of re-ask k: shifted by a prime well past any index, so no two (pair, attempt) share a seed
   const RESEED = 104_729
 

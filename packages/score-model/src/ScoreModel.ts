@@ -10,7 +10,7 @@ import { ChatClient } from "@ssra/llm"
 import { Context, Effect, Layer } from "effect"
 import * as EmbeddedScoreModel from "./EmbeddedScoreModel.js"
 import * as LlmJudge from "./LlmJudge.js"
-import type { CheckpointError } from "./ScoreModelError.js"
+import type { ScoreCheckpointError } from "./ScoreModelError.js"
 
 /**
  * The score model service.
@@ -37,7 +37,7 @@ export const layer = (grader: Models.Grader): Layer.Layer<ScoreModel> => Layer.s
 export const layerEmbedded = (
   dir: string,
   options: { readonly embedder?: Models.TextEmbedder | undefined } = {}
-): Layer.Layer<ScoreModel, CheckpointError> => Layer.effect(ScoreModel, EmbeddedScoreModel.load(dir, options))
+): Layer.Layer<ScoreModel, ScoreCheckpointError> => Layer.effect(ScoreModel, EmbeddedScoreModel.load(dir, options))
 
 /**
  * An LLM judge over the `ChatClient` in context.

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Failure } from "@ssra/core"
 import { Schema } from "effect"
 
 /**
@@ -12,13 +13,17 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category errors
  */
-export class TrainingError extends Schema.TaggedError<TrainingError>()("ScoreTrainingError", {
+export class ScoreTrainingError extends Schema.TaggedError<ScoreTrainingError>()("ScoreTrainingError", {
   reason: Schema.Literals(["no-pairs", "empty-text", "label-off-scale", "invalid-option", "diverged"]),
   detail: Schema.String,
   hint: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
     return `${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
+  }
+  /** Bad training pairs are input, a bad option usage, a diverged run internal. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make(this.reason === "invalid-option" ? "usage" : this.reason === "diverged" ? "internal" : "input")
   }
 }
 
@@ -28,7 +33,7 @@ export class TrainingError extends Schema.TaggedError<TrainingError>()("ScoreTra
  * @since 0.1.0
  * @category errors
  */
-export class CheckpointError extends Schema.TaggedError<CheckpointError>()("ScoreCheckpointError", {
+export class ScoreCheckpointError extends Schema.TaggedError<ScoreCheckpointError>()("ScoreCheckpointError", {
   dir: Schema.String,
   file: Schema.String,
   reason: Schema.Literals([
@@ -45,5 +50,33 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>()("Scor
 }) {
   override get message(): string {
     return `${this.dir}/${this.file}: ${this.detail}${this.hint !== undefined ? ` (${this.hint})` : ""}`
+  }
+  /** A failed read or write is io, a missing or other embedder than the checkpoint's usage, a bad checkpoint input. */
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make(
+      this.reason === "io"
+        ? "io"
+        : this.reason === "embedder-missing" || this.reason === "embedder-mismatch"
+          ? "usage"
+          : "input"
+    )
+  }
+}
+
+/**
+ * An option out of its range given to a score-model constructor (e.g. `LlmJudge.make({ samples: 1 })`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ScoreOptionError extends Schema.TaggedError<ScoreOptionError>()("ScoreOptionError", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+  get [Failure.TypeId](): Failure.Classified {
+    return Failure.make("usage")
   }
 }

@@ -8,7 +8,7 @@
  */
 import { type DatasetError, Grade, Jsonl } from "@ssra/core"
 import { Effect } from "effect"
-import { TrainingError } from "./ScoreModelError.js"
+import { ScoreTrainingError } from "./ScoreModelError.js"
 import * as ScorePrompt from "./ScorePrompt.js"
 
 /**
@@ -47,14 +47,14 @@ export const exportScoreSft = (
   options: { readonly scale?: Grade.GradeScale | undefined } = {}
 ): Effect.Effect<
   { readonly rows: number; readonly promptVersion: string },
-  TrainingError | DatasetError.DatasetError
+  ScoreTrainingError | DatasetError.DatasetError
 > =>
   Effect.gen(function* () {
     if (pairs.length === 0)
-      return yield* new TrainingError({ reason: "no-pairs", detail: `no labeled pairs to write to ${file}` })
+      return yield* new ScoreTrainingError({ reason: "no-pairs", detail: `no labeled pairs to write to ${file}` })
     const bad = pairs.findIndex((p) => !Number.isInteger(p.label) || p.label < 0 || p.label > 3)
     if (bad >= 0) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "label-off-scale",
         detail: `pair ${bad} has label ${pairs[bad]!.label}`,
         hint: "labels are integers 0..3"
@@ -63,7 +63,7 @@ export const exportScoreSft = (
     const scale = options.scale ?? Grade.inferScale(pairs.map((p) => p.label))
     const off = pairs.findIndex((p) => !Grade.isOnScale(scale, p.label))
     if (off >= 0) {
-      return yield* new TrainingError({
+      return yield* new ScoreTrainingError({
         reason: "label-off-scale",
         detail: `pair ${off} has label ${pairs[off]!.label} but the scale stops at ${scale.max}`
       })

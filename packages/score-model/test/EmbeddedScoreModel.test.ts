@@ -102,7 +102,7 @@ describe("EmbeddedScoreModel", () => {
       weights[0] = weights[0]! + 1
       fs.writeFileSync(path.join(dir, "weights.json"), JSON.stringify(weights))
       const error = yield* Effect.flip(EmbeddedScoreModel.load(dir))
-      assert.instanceOf(error, ScoreModelError.CheckpointError)
+      assert.instanceOf(error, ScoreModelError.ScoreCheckpointError)
       assert.strictEqual(error.reason, "corrupt")
       assert.strictEqual(error.file, "weights.json")
       const missing = yield* Effect.flip(EmbeddedScoreModel.load(path.join(dir, "nope")))
@@ -150,23 +150,23 @@ describe("EmbeddedScoreModel", () => {
   it.effect("rejects bad training input with typed errors", () =>
     Effect.gen(function* () {
       const empty = yield* Effect.flip(EmbeddedScoreModel.train({ pairs: [], seed: 1 }))
-      assert.instanceOf(empty, ScoreModelError.TrainingError)
-      assert.strictEqual((empty as ScoreModelError.TrainingError).reason, "no-pairs")
+      assert.instanceOf(empty, ScoreModelError.ScoreTrainingError)
+      assert.strictEqual((empty as ScoreModelError.ScoreTrainingError).reason, "no-pairs")
       const pairs = [
         { query: "a", doc: "b", label: 1 },
         { query: "c", doc: "d", label: 3 }
       ]
       const off = yield* Effect.flip(EmbeddedScoreModel.train({ pairs, seed: 1, scale: Grade.scale(2) }))
-      assert.strictEqual((off as ScoreModelError.TrainingError).reason, "label-off-scale")
+      assert.strictEqual((off as ScoreModelError.ScoreTrainingError).reason, "label-off-scale")
       assert.include(off.message, "pair 1")
       const blank = yield* Effect.flip(
         EmbeddedScoreModel.train({ pairs: [{ query: "a", doc: " \u3000 ", label: 1 }], seed: 1 })
       )
-      assert.strictEqual((blank as ScoreModelError.TrainingError).reason, "empty-text")
+      assert.strictEqual((blank as ScoreModelError.ScoreTrainingError).reason, "empty-text")
       const five = yield* Effect.flip(
         EmbeddedScoreModel.train({ pairs: [{ query: "a", doc: "b", label: 5 }], seed: 1 })
       )
-      assert.strictEqual((five as ScoreModelError.TrainingError).reason, "label-off-scale")
+      assert.strictEqual((five as ScoreModelError.ScoreTrainingError).reason, "label-off-scale")
       for (const classifier of [
         { learningRate: Number.NaN },
         { learningRate: -1 },
@@ -174,7 +174,11 @@ describe("EmbeddedScoreModel", () => {
         { patience: -1 }
       ]) {
         const bad = yield* Effect.flip(EmbeddedScoreModel.train({ pairs, seed: 1, classifier }))
-        assert.strictEqual((bad as ScoreModelError.TrainingError).reason, "invalid-option", JSON.stringify(classifier))
+        assert.strictEqual(
+          (bad as ScoreModelError.ScoreTrainingError).reason,
+          "invalid-option",
+          JSON.stringify(classifier)
+        )
       }
     })
   )
@@ -185,7 +189,7 @@ describe("EmbeddedScoreModel", () => {
       const error = yield* Effect.flip(
         EmbeddedScoreModel.train({ pairs: train, seed: 1, classifier: { learningRate: 1e6, epochs: 3 } })
       )
-      assert.strictEqual((error as ScoreModelError.TrainingError).reason, "diverged")
+      assert.strictEqual((error as ScoreModelError.ScoreTrainingError).reason, "diverged")
       assert.include(error.message, "lower classifier.learningRate")
     })
   )

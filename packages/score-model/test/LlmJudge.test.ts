@@ -2,7 +2,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Grade, Models } from "@ssra/core"
 import { ChatClient, OpenAiCompatible } from "@ssra/llm"
-import { FineTunedJudge, LlmJudge, ScoreModel, ScorePrompt } from "@ssra/score-model"
+import { FineTunedJudge, LlmJudge, ScoreModel, ScoreModelError, ScorePrompt } from "@ssra/score-model"
 import { Effect } from "effect"
 import * as ChatServer from "./support/ChatServer.js"
 
@@ -241,7 +241,8 @@ describe("LlmJudge", () => {
     assert.strictEqual(server.requests.length, 2, "the ask and completeObject's one repair attempt, no re-ask")
     assert.throws(
       () => LlmJudge.make({ client: { model: "m" } as never, scale: scale2, invalidRetries: -1 }),
-      RangeError
+      ScoreModelError.ScoreOptionError,
+      "invalidRetries must be an integer >= 0"
     )
   })
 

@@ -33,7 +33,7 @@ describe("Sft", () => {
       const off = yield* Effect.flip(
         Sft.exportScoreSft([{ query: "a", doc: "b", label: 3 }], file, { scale: Grade.scale(2) })
       )
-      assert.instanceOf(off, ScoreModelError.TrainingError)
+      assert.instanceOf(off, ScoreModelError.ScoreTrainingError)
     })
   )
 })

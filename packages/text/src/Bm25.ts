@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Idf from "./Idf.js"
+import { TextOptionError } from "./TextOptionError.js"
 import type * as Tokenize from "./Tokenize.js"
 import { byName } from "./Tokenize.js"
 
@@ -68,7 +69,8 @@ export const make = (corpus: ReadonlyArray<string>, options: Bm25Options = {}): 
   const k1 = options.k1 ?? 1.2
   const b = options.b ?? 0.75
   const tokenizer = options.tokenizer ?? "char-1-2"
-  if (!(k1 >= 0) || !(b >= 0 && b <= 1)) throw new RangeError(`BM25 needs k1 >= 0 and 0 <= b <= 1, got k1=${k1} b=${b}`)
+  if (!(k1 >= 0) || !(b >= 0 && b <= 1))
+    throw new TextOptionError({ option: "bm25", detail: `BM25 needs k1 >= 0 and 0 <= b <= 1, got k1=${k1} b=${b}` })
   const tokenize = byName(tokenizer)
   const df = new Map<string, number>()
   let totalLength = 0

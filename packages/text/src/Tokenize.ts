@@ -6,6 +6,7 @@
  */
 import { Text } from "@ssra/core"
 import * as Jieba from "./Jieba.js"
+import { TextOptionError } from "./TextOptionError.js"
 
 const SPACE = /\s/u
 
@@ -29,7 +30,8 @@ export const chars = (text: string): Array<string> => {
  * @category tokenizers
  */
 export const charNgrams = (text: string, n: number): Array<string> => {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n-gram size must be a positive integer, got ${n}`)
+  if (!Number.isInteger(n) || n < 1)
+    throw new TextOptionError({ option: "n", detail: `n-gram size must be a positive integer, got ${n}` })
   const cs = chars(text)
   if (n === 1) return cs
   if (cs.length === 0) return []

@@ -1,4 +1,5 @@
-import { Bm25, Idf } from "@ssra/text"
+import { Failure } from "@ssra/core"
+import { Bm25, Idf, TextOptionError } from "@ssra/text"
 import { describe, expect, it } from "vitest"
 
 describe("Idf.bm25", () => {
@@ -50,6 +51,17 @@ describe("Bm25", () => {
   })
   it("rejects bad parameters and supports the other tokenizers", () => {
     expect(() => Bm25.make(corpus, { b: 2 })).toThrow(/b <= 1/)
+    // a typed, classified error (a usage error: exit 2 in the CLI), not a RangeError
+    const error = (() => {
+      try {
+        Bm25.make(corpus, { b: 2 })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(TextOptionError.TextOptionError)
+    expect(error).not.toBeInstanceOf(RangeError)
+    expect(Failure.classify(error).class).toBe("usage")
     expect(Bm25.make(corpus, { tokenizer: "jieba" }).score("咽喉炎", "治疗咽喉炎的偏方")).toBeGreaterThan(0)
     expect(Bm25.make(corpus, { tokenizer: "char" }).tokenizer).toBe("char")
     expect(Bm25.make([]).score("a", "a")).toBeGreaterThan(0)

@@ -1,4 +1,4 @@
-import { CharNgram, Jieba, Tokenize } from "@ssra/text"
+import { CharNgram, Jieba, TextOptionError, Tokenize } from "@ssra/text"
 import { describe, expect, it } from "vitest"
 
 describe("Tokenize", () => {
@@ -16,6 +16,7 @@ describe("Tokenize", () => {
     expect(Tokenize.charNgrams("AI 医疗", 2)).toEqual(["ai", "i医", "医疗"])
     expect(Tokenize.charUnigramsAndBigrams("Go语言")).toEqual(["g", "o", "语", "言", "go", "o语", "语言"])
     expect(() => Tokenize.charNgrams("中文", 0)).toThrow(/positive integer/)
+    expect(() => Tokenize.charNgrams("中文", 1.5)).toThrow(TextOptionError.TextOptionError)
   })
   it("jieba words: precise mode with HMM, normalized and lower-cased, whitespace dropped", () => {
     expect(Tokenize.jiebaWords("我爱北京天安门 and Node.js 2024年")).toEqual([

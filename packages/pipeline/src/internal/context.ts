@@ -1,7 +1,9 @@
+import { DatasetError, Failure, Models } from "@ssra/core"
+import { ChatClient } from "@ssra/llm"
 import type { Effect } from "effect"
 import type { Artifact } from "../Artifact.js"
 import type { Config } from "../PipelineConfig.js"
-import { PipelineError } from "../PipelineError.js"
+import { PipelineError, reasonOf } from "../PipelineError.js"
 import type { Recorder, StageEntry } from "../RunManifest.js"
 import type { Shard } from "../WorkUnits.js"
 import type { Strings } from "./strings.js"
@@ -45,55 +47,31 @@ export const record = (
 /** The pipeline error for a failure inside a stage, keeping tagged pipeline errors and shard signals as they are. */
 export const stageError =
   (stage: string) =>
-  <E extends { readonly _tag: string; readonly message: string }>(
-    e: E
-  ): PipelineError | Exclude<E, { readonly _tag: "ModelError" | "DatasetError" | "LlmError" }> => {
-    if (e._tag === "ModelError") {
-      const reason = (e as unknown as { reason: string }).reason
-      return new PipelineError({
-        reason: reason === "unavailable" ? "backend-unreachable" : reason === "budget-exceeded" ? "budget" : "internal",
-        stage,
-        detail: e.message,
-        ...(reason === "unavailable"
-          ? { hint: "check the endpoint is running and reachable; finished chunks are kept, rerun to resume" }
-          : reason === "budget-exceeded"
-            ? { hint: "raise backends.llm.maxCostUsd and rerun: finished chunks are kept" }
-            : {})
-      })
-    }
-    if (e._tag === "LlmError") {
-      const reason = (e as unknown as { reason: string }).reason
-      const unreachable = [
-        "connection",
-        "timeout",
-        "unavailable",
-        "circuit-open",
-        "server-error",
-        "rate-limited"
-      ].includes(reason)
-      return new PipelineError({
-        reason: unreachable
-          ? "backend-unreachable"
-          : reason === "budget-exceeded"
-            ? "budget"
-            : reason === "auth"
-              ? "config"
-              : "internal",
-        stage,
-        detail: e.message,
-        hint: unreachable
-          ? "check the endpoint is running and reachable; finished chunks are kept, rerun to resume"
-          : reason === "budget-exceeded"
-            ? "raise backends.llm.maxCostUsd and rerun: finished chunks are kept"
-            : "check backends.llm (model name, API key env variable)"
-      })
-    }
-    if (e._tag === "DatasetError")
+  <E>(e: E): PipelineError | Exclude<E, Models.ModelError | DatasetError.DatasetError | ChatClient.LlmError> => {
+    // a dataset failure inside a stage reads or writes the run directory: the disk, not the user's input
+    if (e instanceof DatasetError.DatasetError)
       return new PipelineError({
         reason: "io",
         stage,
         detail: e.message,
         hint: "check the run directory and the disk; rerun to resume"
       })
-    return e as never
+    if (!(e instanceof Models.ModelError || e instanceof ChatClient.LlmError))
+      return e as Exclude<E, Models.ModelError | DatasetError.DatasetError | ChatClient.LlmError>
+    // a model or endpoint failure: its own classification, with the run's next step as the hint
+    const kind = Failure.classify(e).class
+    const hint =
+      kind === "backend-unreachable"
+        ? "check the endpoint is running and reachable; finished chunks are kept, rerun to resume"
+        : kind === "budget"
+          ? "raise backends.llm.maxCostUsd and rerun: finished chunks are kept"
+          : e instanceof ChatClient.LlmError
+            ? "check backends.llm (model name, API key env variable)"
+            : undefined
+    return new PipelineError({
+      reason: reasonOf(kind),
+      stage,
+      detail: e.message,
+      ...(hint !== undefined ? { hint } : {})
+    })
   }
