@@ -4,7 +4,6 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Faults, startOpenAiServer } from "@ssra/test-support"
 import { Effect } from "effect"
-import { ExitCode } from "../src/index.js"
 import { runCli, smallConfig, smallRunArgs } from "./support/runCli.js"
 
 // An OpenAI-wire server (the boundary we do not own) acting as the pairwise judge of stage 2. Every question about

@@ -39,7 +39,7 @@ const timed = <A, E>(effect: Effect.Effect<A, E>) =>
     return (performance.now() - t0) / 1000
   })
 
-const main = (baseUrl: string) =>
+const main = () =>
   Effect.gen(function* () {
     const base = yield* ChatClient.ChatClient
     console.log(`latency ${latencyMs} ms, ${pairs} pairs per judge\n`)
@@ -77,7 +77,7 @@ const main = (baseUrl: string) =>
 const server = await startServer()
 try {
   await Effect.runPromise(
-    main(server.baseUrl).pipe(
+    main().pipe(
       Effect.provide(OpenAiCompatible.layer({ baseUrl: server.baseUrl, model: "bench-model", timeoutMs: 30_000 })),
       Effect.provide(NodeHttpClient.layerUndici)
     )

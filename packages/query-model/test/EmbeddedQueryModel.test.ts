@@ -74,7 +74,11 @@ describe("EmbeddedQueryModel", () => {
       const base = lexicalGrader(3)
       const counting: Models.Grader = {
         ...base,
-        grade: (pairs) => Effect.suspend(() => ((graded += pairs.length), base.grade(pairs)))
+        grade: (pairs) =>
+          Effect.suspend(() => {
+            graded += pairs.length
+            return base.grade(pairs)
+          })
       }
       const options = { d2q: d2q.slice(0, 40), queryPool: pool, seed: 4, maxTrainingDocs: 30, candidatesPerDoc: 4 }
       yield* EmbeddedQueryModel.train({ ...options, grader: counting, scale: { max: 3 }, iterations: 20 })
