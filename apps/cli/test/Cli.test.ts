@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
+import { PipelineConfig } from "@ssra/pipeline"
 import { unreachableBaseUrl } from "@ssra/test-support"
 import { Effect } from "effect"
 import { ConfigLoader, ExitCode } from "../src/index.js"
@@ -222,6 +223,38 @@ describe("ssra CLI", () => {
     })
   )
 
+  it.effect(
+    "every run trains the lexical channel with α selected on held-out data unless a config fixes or drops it",
+    () =>
+      Effect.gen(function* () {
+        const auto: PipelineConfig.LexicalSection = {
+          dimensions: 2048,
+          weight: "auto",
+          k1: 1.2,
+          b: 0.75,
+          heldOutFraction: 0.5,
+          heldOutMinCandidates: 5
+        }
+        // run / experiment (defaults), demo (its base layer) and the shipped example
+        assert.deepStrictEqual((yield* ConfigLoader.resolve({})).training.lexical, auto)
+        const demo = yield* ConfigLoader.resolve({ base: PipelineConfig.demo("data/kuake_qtr", "runs/demo") })
+        assert.deepStrictEqual(demo.training.lexical, auto)
+        const example = yield* ConfigLoader.resolve({
+          file: path.resolve(import.meta.dirname, "../../../examples/ssra.yaml")
+        })
+        assert.deepStrictEqual(example.training.lexical, auto)
+        const dir = tmp()
+        fs.writeFileSync(path.join(dir, "fixed.yaml"), "training:\n  lexical:\n    weight: 0.7\n")
+        const fixed = yield* ConfigLoader.resolve({ file: path.join(dir, "fixed.yaml") })
+        assert.deepStrictEqual(fixed.training.lexical, { ...auto, weight: 0.7 })
+        fs.writeFileSync(path.join(dir, "off.yaml"), "training:\n  lexical: null\n")
+        assert.isNull((yield* ConfigLoader.resolve({ file: path.join(dir, "off.yaml") })).training.lexical)
+        fs.writeFileSync(path.join(dir, "bad.yaml"), "training:\n  lexical:\n    weight: best\n")
+        const bad = yield* Effect.flip(ConfigLoader.resolve({ file: path.join(dir, "bad.yaml") }))
+        assert.include(bad.message, `["training"]["lexical"]["weight"]`)
+      })
+  )
+
   it.effect("an invalid config file: exit 2 naming the field", () =>
     Effect.gen(function* () {
       const dir = tmp()
@@ -246,6 +279,7 @@ describe("ssra CLI", () => {
       assert.strictEqual(r.code, 0)
       assert.include(r.output, "synthesis:prompt-only")
       assert.include(r.output, "needs an LLM backend")
+      assert.include(r.output, "lexical channel, α selected on a held-out 50% of the labeled queries")
       assert.isFalse(fs.existsSync(runDir))
       // with --skip-invalid and a bad row too: the rejects go nowhere near the run directory
       const data = sliceOfBundled(tmp())

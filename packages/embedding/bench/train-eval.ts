@@ -24,8 +24,8 @@
 
 import * as path from "node:path"
 import { parseArgs } from "node:util"
-import { Grade, Jsonl, Pair, Sampling } from "@ssra/core"
-import { DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
+import { Grade, Jsonl, Pair } from "@ssra/core"
+import { DualEncoder, EmbeddingTrainer, Lexical, LexicalWeight, TrainingSet } from "@ssra/embedding"
 import { Statistics } from "@ssra/evaluation"
 import { Bm25 } from "@ssra/text"
 import { Effect } from "effect"
@@ -77,7 +77,7 @@ const { values } = parseArgs({
   }
 })
 
-const ALPHAS = [0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99, 1]
+const ALPHAS = LexicalWeight.defaultGrid
 
 const program = Effect.gen(function* () {
   const dir = path.join(values.data!, values.set!)
@@ -148,43 +148,36 @@ const program = Effect.gen(function* () {
         )
     })
 
-  // α: picked on a held-out split of labeled.jsonl (by query), never on retrieval_test
+  // α: picked on a held-out split of labeled.jsonl (by query), never on retrieval_test (LexicalWeight's protocol)
   let alpha = values.alpha === "auto" ? Number.NaN : Number(values.alpha)
   let tuning: Record<string, number> | undefined
   if (lexicalDims > 0 && values.alpha === "auto") {
-    const minCandidates = Number(values["tune-min-candidates"])
-    const eligible = new Set(
-      groupByQuery(labeled, minCandidates)
-        .filter((q) => new Set(q.candidates.map((c) => c.label)).size > 1)
-        .map((q) => q.qid)
-    )
-    const pool = labeled.filter((p) => eligible.has(p.qid))
-    const split = Sampling.splitByGroup(pool, (p) => p.qid, Number(values["tune-fraction"]), Number(values.seed))
-    const heldOutIds = new Set(split.second.map((p) => p.qid))
-    const first = labeled.filter((p) => !heldOutIds.has(p.qid))
-    const heldOut = groupByQuery(split.second, minCandidates)
-    console.error(`tuning α: training on ${first.length} pairs, ${heldOut.length} held-out queries`)
-    const tuned = (yield* trainOn(first, makeModel(first, 0.5))).model
-    tuning = {}
-    let best = -1
-    for (const a of ALPHAS) {
-      const v = yield* evaluateRetrieval(DualEncoder.withLexicalWeight(tuned, a), heldOut)
-      tuning[String(a)] = Number(v.toFixed(4))
-      if (v > best + 1e-9) {
-        best = v
-        alpha = a
-      }
-    }
+    const split = yield* LexicalWeight.split(labeled, {
+      seed: Number(values.seed),
+      fraction: Number(values["tune-fraction"]),
+      minCandidates: Number(values["tune-min-candidates"])
+    })
+    console.error(`tuning α: training on ${split.train.length} pairs, ${split.heldOut.length} held-out queries`)
+    const tuned = (yield* trainOn(split.train, makeModel(split.train, LexicalWeight.trainingWeight))).model
+    const selection = yield* LexicalWeight.select(tuned, split.heldOut, { grid: ALPHAS })
+    // the script's own trec_eval-style scoring agrees with the library's at the chosen α
+    const check = yield* evaluateRetrieval(DualEncoder.withLexicalWeight(tuned, selection.weight), split.heldOut)
+    if (Math.abs(check - selection.ndcg) > 1e-12)
+      throw new Error(`held-out nDCG mismatch at α ${selection.weight}: ${check} vs ${selection.ndcg}`)
+    tuning = Object.fromEntries(selection.byWeight.map((s) => [String(s.weight), Number(s.ndcg.toFixed(4))]))
+    alpha = selection.weight
     console.error(`held-out nDCG@10 by α: ${JSON.stringify(tuning)} → α ${alpha}`)
     if (values["tune-only"]) {
-      console.log(JSON.stringify({ set: values.set, heldOutQueries: heldOut.length, alpha, heldOutByAlpha: tuning }))
+      console.log(
+        JSON.stringify({ set: values.set, heldOutQueries: split.heldOut.length, alpha, heldOutByAlpha: tuning })
+      )
       return
     }
   }
   if (!(alpha >= 0 && alpha <= 1)) alpha = 0
 
   // with α = auto both models train at α 0.5 (residual offset scale 1) and the picked α is applied afterwards
-  const trainAlpha = values.alpha === "auto" ? 0.5 : alpha
+  const trainAlpha = values.alpha === "auto" ? LexicalWeight.trainingWeight : alpha
   const model = makeModel(labeled, trainAlpha)
   const atAlpha = (m: DualEncoder.DualEncoderModel) => (lexicalDims > 0 ? DualEncoder.withLexicalWeight(m, alpha) : m)
   const beforePerQuery = yield* retrievalPerQuery(atAlpha(model), test)

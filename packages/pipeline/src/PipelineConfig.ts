@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Lexical, TrainingArgs } from "@ssra/embedding"
+import { Lexical, LexicalWeight, TrainingArgs } from "@ssra/embedding"
 import { Effect, Schema } from "effect"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -15,24 +15,27 @@ const OpenShare = Schema.Number.check(Schema.isGreaterThan(0), Schema.isLessThan
 const GradeValue = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3 }))
 
 /**
- * The defaults of `training.lexical`'s fields: 2048 hashed dimensions, α 0.8 (the lexical share of the cosine;
- * @ssra/embedding's BENCHMARKS.md has the held-out α per bundled set: 0.7–1 with the current protocol), BM25's k1
- * 1.2 and b 0.75.
+ * The defaults of `training.lexical`'s fields: 2048 hashed dimensions, α `"auto"` (selected on held-out labeled
+ * queries, `@ssra/embedding`'s `LexicalWeight`: half of the labeled queries with ≥ 5 judged candidates and ≥ 2
+ * grades, split with the run's seed), BM25's k1 1.2 and b 0.75.
  *
  * @since 0.1.0
  * @category constants
  */
 export const lexicalDefaults = {
   dimensions: 2048,
-  weight: 0.8,
+  weight: "auto",
   k1: Lexical.defaultConfig.k1,
-  b: Lexical.defaultConfig.b
+  b: Lexical.defaultConfig.b,
+  heldOutFraction: LexicalWeight.defaults.fraction,
+  heldOutMinCandidates: LexicalWeight.defaults.minCandidates
 } as const
 
 /**
- * `training.lexical`: the dual encoder's optional fixed lexical channel (`@ssra/embedding`'s `Lexical`: BM25 over
- * hashed char 1+2-grams and jieba words, appended to the learned embedding so `cos = α·lexical + (1 − α)·learned`).
- * Every field is optional (absent: `lexicalDefaults`); the whole section `null` or absent turns the channel off.
+ * `training.lexical`: the dual encoder's fixed lexical channel (`@ssra/embedding`'s `Lexical`: BM25 over hashed
+ * char 1+2-grams and jieba words, appended to the learned embedding so `cos = α·lexical + (1 − α)·learned`). On by
+ * default (`defaults.training.lexical`, every field at `lexicalDefaults`); every field is optional; the whole
+ * section `null` turns the channel off (the learned embedding alone).
  *
  * @since 0.1.0
  * @category schemas
@@ -42,14 +45,25 @@ export const LexicalSection = Schema.Struct({
   dimensions: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1 << 16 })).pipe(
     Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.dimensions))
   ),
-  /** α, the lexical part's share of the cosine, in [0, 1]. */
-  weight: Share.pipe(Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.weight))),
+  /**
+   * α, the lexical part's share of the cosine: a number in [0, 1] (fixed), or `"auto"`: selected per trained
+   * model on held-out labeled queries (`heldOutFraction`, `heldOutMinCandidates`, the run's seed).
+   */
+  weight: Schema.Union([Share, Schema.Literal("auto")]).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed<number | "auto">(lexicalDefaults.weight))
+  ),
   /** BM25 term-frequency saturation, ≥ 0. */
   k1: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)).pipe(
     Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.k1))
   ),
   /** BM25 length normalization, in [0, 1]. */
-  b: Share.pipe(Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.b)))
+  b: Share.pipe(Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.b))),
+  /** `weight: "auto"`: share of the eligible labeled queries held out to select α on, 0 < f < 1. */
+  heldOutFraction: OpenShare.pipe(Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.heldOutFraction))),
+  /** `weight: "auto"`: judged candidates (≥ 2 grades among them) a labeled query needs to be held out, ≥ 2. */
+  heldOutMinCandidates: Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(lexicalDefaults.heldOutMinCandidates))
+  )
 })
 
 /**
@@ -275,7 +289,7 @@ export const Config = Schema.Struct({
     weightScheme: Schema.Literals(["raw", "normalized", "negatives-kept"]),
     hardNegatives: NonNegativeInt,
     maxRows: Schema.optionalKey(PositiveInt),
-    /** The fixed lexical channel (`LexicalSection`); null or absent: none (the learned embedding alone). */
+    /** The fixed lexical channel (`LexicalSection`, on by default); null or absent: none (the learned embedding alone). */
     lexical: Schema.optionalKey(Schema.NullOr(LexicalSection))
   }),
   evaluation: Schema.Struct({
@@ -319,7 +333,7 @@ export const defaults: Config = {
     batchSize: 64,
     weightScheme: "raw",
     hardNegatives: 0,
-    lexical: null
+    lexical: { ...lexicalDefaults }
   },
   evaluation: { minCandidates: 10, bootstrapSamples: 1000 },
   generation: { chunkSize: 50 }

@@ -56,6 +56,14 @@ export const callsPerJudgment = (config: Config, known?: Pick<Logprobs, "value" 
   return logprobs ? 1 : Math.ceil(5 / Math.max(1, maxN))
 }
 
+/** The plan's words for `training.lexical`: the channel and how its α is chosen (every trained system has it). */
+const lexicalWork = (lexical: Config["training"]["lexical"]): string =>
+  lexical == null
+    ? ""
+    : lexical.weight === "auto"
+      ? ` + lexical channel, α selected on a held-out ${Math.round(lexical.heldOutFraction * 100)}% of the labeled queries with ≥ ${lexical.heldOutMinCandidates} graded candidates (one more training per system)`
+      : ` + lexical channel (α ${lexical.weight})`
+
 const estimateOf = (
   config: Config,
   sample: ReadonlyArray<ChatClient.ChatRequest>,
@@ -177,7 +185,7 @@ export const make = (
   out.push({
     stage: "train:base",
     backend: "embedded",
-    work: `dual encoder on the labeled pairs, ${config.training.epochs} epoch(s)`,
+    work: `dual encoder on the labeled pairs, ${config.training.epochs} epoch(s)${lexicalWork(config.training.lexical)}`,
     calls: 0
   })
   out.push(

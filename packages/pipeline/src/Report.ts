@@ -430,7 +430,9 @@ export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, Readonly
   }
   const training = input.rows.filter((r) => r.trainingRows !== undefined)
   if (training.length > 0) {
-    out += `\n### Training sets\n\n| system | rows | labeled | synthetic | by grade |\n|---|---|---|---|---|\n`
+    // the lexical channel's α per trained model (selected on held-out labeled queries, or fixed): a column when any has one
+    const lexical = training.some((r) => r.trainingRows!.lexicalWeight !== undefined)
+    out += `\n### Training sets\n\n| system | rows | labeled | synthetic | by grade |${lexical ? " lexical α |" : ""}\n|---|---|---|---|---|${lexical ? "---|" : ""}\n`
     for (const r of training) {
       const c = r.trainingRows!
       const grades = Object.entries(c)
@@ -438,7 +440,18 @@ export const markdown = (input: ReportInput, diffs: ReadonlyMap<string, Readonly
         .sort(([a], [b]) => Number(a.slice(5)) - Number(b.slice(5)))
         .map(([k, v]) => `${k.slice(5)}: ${v}`)
         .join(", ")
-      out += `| ${r.label} | ${c.rows ?? ""} | ${c.labeledRows ?? ""} | ${c.syntheticRows ?? ""} | ${grades} |\n`
+      const alpha = !lexical
+        ? ""
+        : c.lexicalWeight === undefined
+          ? " none |"
+          : ` ${c.lexicalWeight} (${
+              c.lexicalHeldOutQueries === undefined
+                ? "fixed"
+                : c.lexicalHeldOutQueries > 0
+                  ? `selected on ${c.lexicalHeldOutQueries} held-out queries`
+                  : "not selected: no query to hold out"
+            }) |`
+      out += `| ${r.label} | ${c.rows ?? ""} | ${c.labeledRows ?? ""} | ${c.syntheticRows ?? ""} | ${grades} |${alpha}\n`
     }
   }
   out += gradeMixTable(input)

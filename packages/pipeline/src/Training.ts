@@ -3,17 +3,20 @@
  * by the score model), optionally restricted to the binary grades {0, max} — turned into grade-weighted rows and
  * trained with `@ssra/embedding`'s EmbeddingTrainer. The checkpoint is the artifact (`model/`).
  *
- * With `training.lexical` the dual encoder carries the fixed lexical channel (BM25 over hashed char 1+2-grams and
- * jieba words, appended to the learned dimensions): its corpus statistics are fitted on the distinct documents of
- * the training rows (no labels) before training, the learned part trains as a residual of it, and the checkpoint
- * (format 2) serves the full embedding, `cos = α·lexical + (1 − α)·learned`.
+ * With `training.lexical` (on by default) the dual encoder carries the fixed lexical channel (BM25 over hashed char
+ * 1+2-grams and jieba words, appended to the learned dimensions): its corpus statistics are fitted on the distinct
+ * documents of the training rows (no labels) before training, the learned part trains as a residual of it, and the
+ * checkpoint (format 2) serves the full embedding, `cos = α·lexical + (1 − α)·learned`. With `weight: "auto"` (the
+ * default) α is selected as `@ssra/embedding`'s quality script does (`LexicalWeight`): a seeded share of the
+ * labeled queries with several graded candidates is held out, a model trained on the rest at α 0.5 is scored at
+ * each α of `LexicalWeight.defaultGrid` on them, and the best α is applied to the model trained on all the rows.
  *
  * @since 0.1.0
  */
 
 import * as path from "node:path"
 import { DatasetError, Hash, Jsonl, Models, type Pair, type SyntheticQuery, TrainingRow } from "@ssra/core"
-import { CheckpointError, DualEncoder, EmbeddingTrainer, Lexical, TrainingSet } from "@ssra/embedding"
+import { CheckpointError, DualEncoder, EmbeddingTrainer, Lexical, LexicalWeight, TrainingSet } from "@ssra/embedding"
 import { Effect, Result, Schema } from "effect"
 import * as Artifact from "./Artifact.js"
 import { type RunContext, record } from "./internal/context.js"
@@ -75,6 +78,8 @@ export const rowsOf = (ctx: RunContext, data: TrainingData): Array<TrainingRow.T
 /**
  * The dual encoder's lexical channel config of `training.lexical` (its absent fields from
  * `PipelineConfig.lexicalDefaults`, the featurizer `Lexical.defaultConfig`'s), or null when the section is off.
+ * With `weight: "auto"` this is the config the model trains with (α = `LexicalWeight.trainingWeight`); the
+ * served α is selected afterwards (`lexicalSelection`).
  *
  * @since 0.1.0
  * @category constructors
@@ -85,13 +90,54 @@ export const lexicalConfig = (
   if (section == null) return null
   const pick = <K extends keyof PipelineConfig.LexicalSection>(key: K) =>
     section[key] ?? PipelineConfig.lexicalDefaults[key]
+  const weight = pick("weight")
   return {
     ...Lexical.defaultConfig,
     dimensions: pick("dimensions"),
-    weight: pick("weight"),
+    weight: weight === "auto" ? LexicalWeight.trainingWeight : weight,
     k1: pick("k1"),
     b: pick("b")
   }
+}
+
+/**
+ * How α is selected for `training.lexical`'s `weight: "auto"`: the held-out share and the candidates a query
+ * needs (absent fields from `PipelineConfig.lexicalDefaults`); null when the channel is off or α is fixed.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const lexicalSelection = (
+  section: Partial<PipelineConfig.LexicalSection> | null | undefined
+): { readonly fraction: number; readonly minCandidates: number } | null => {
+  if (section == null || (section.weight ?? PipelineConfig.lexicalDefaults.weight) !== "auto") return null
+  return {
+    fraction: section.heldOutFraction ?? PipelineConfig.lexicalDefaults.heldOutFraction,
+    minCandidates: section.heldOutMinCandidates ?? PipelineConfig.lexicalDefaults.heldOutMinCandidates
+  }
+}
+
+/**
+ * What the manifest records of an α selection (the `train:<system>` component's `lexicalWeight`): the settings,
+ * the split's sizes, every α tried with its held-out nDCG@k, and the α served. `heldOutQueries` 0: no labeled
+ * query qualified, α stayed at the training weight (`reason` says so).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LexicalWeightRecord {
+  readonly weight: number
+  readonly selection: "held-out"
+  readonly seed: number
+  readonly fraction: number
+  readonly minCandidates: number
+  readonly eligibleQueries: number
+  readonly heldOutQueries: number
+  readonly tuningRows: number
+  readonly k: number
+  readonly heldOutNdcg: number | null
+  readonly heldOutNdcgByWeight: ReadonlyArray<{ readonly weight: number; readonly ndcg: number }>
+  readonly reason?: string | undefined
 }
 
 /**
@@ -109,6 +155,61 @@ export const documentsOf = (rows: ReadonlyArray<TrainingRow.TrainingRow>): Array
   }
   return [...seen]
 }
+
+/**
+ * Selects α on the held-out split: a model trained on the system's rows without the held-out queries is scored at
+ * each α of the grid on them. No held-out query, or too few rows left to train on: α stays at the training
+ * weight and the record says why.
+ */
+const selectWeight = <E, R>(
+  ctx: RunContext,
+  data: TrainingData,
+  split: LexicalWeight.Split<Pair.LabeledPair>,
+  selection: { readonly fraction: number; readonly minCandidates: number },
+  trainModel: (
+    rows: ReadonlyArray<TrainingRow.TrainingRow>,
+    task: string
+  ) => Effect.Effect<{ readonly result: EmbeddingTrainer.TrainResult }, E, R>
+) =>
+  Effect.gen(function* () {
+    const stage = `train:${data.system}`
+    const tuningRows = rowsOf(ctx, { ...data, labeled: split.train })
+    const base = {
+      selection: "held-out" as const,
+      seed: ctx.config.seed,
+      ...selection,
+      eligibleQueries: split.eligibleQueries,
+      heldOutQueries: split.heldOut.length,
+      tuningRows: tuningRows.length,
+      k: LexicalWeight.defaults.k
+    }
+    const keep = (reason: string) =>
+      Effect.as(Progress.note(stage, `lexical α ${LexicalWeight.trainingWeight} (not selected: ${reason})`), {
+        ...base,
+        weight: LexicalWeight.trainingWeight,
+        heldOutNdcg: null,
+        heldOutNdcgByWeight: [],
+        reason
+      } satisfies LexicalWeightRecord)
+    if (split.heldOut.length === 0)
+      return yield* keep(
+        `no labeled query has ${selection.minCandidates} judged candidates with two grades to hold out`
+      )
+    if (tuningRows.filter((r) => r.weight > 0).length < 2)
+      return yield* keep("fewer than 2 weighted training rows are left beside the held-out queries")
+    const { result } = yield* trainModel(tuningRows, "α selection steps")
+    const chosen = yield* LexicalWeight.select(result.model, split.heldOut)
+    yield* Progress.note(
+      stage,
+      `lexical α ${chosen.weight} selected on ${chosen.queries} held-out labeled queries (nDCG@${chosen.k} ${chosen.ndcg.toFixed(4)})`
+    )
+    return {
+      ...base,
+      weight: chosen.weight,
+      heldOutNdcg: chosen.ndcg,
+      heldOutNdcgByWeight: chosen.byWeight
+    } satisfies LexicalWeightRecord
+  })
 
 /**
  * Trains (or reuses) the system's embedding model; the checkpoint is `<artifact>/model/`.
@@ -131,6 +232,7 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
       })
     }
     const lexical = lexicalConfig(t.lexical)
+    const selection = lexical !== null ? lexicalSelection(t.lexical) : null
     if (lexical !== null) {
       // a config decoded by `PipelineConfig.decodeResolved` is already valid; a programmatic one is checked here
       const checked = Schema.decodeUnknownResult(Lexical.LexicalConfig, { errors: "all" })(lexical)
@@ -139,10 +241,25 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
           reason: "input",
           stage,
           detail: `invalid training.lexical: ${checked.failure.message}`,
-          hint: "dimensions must be an integer in 1..65536, weight and b in [0, 1], k1 ≥ 0"
+          hint: 'dimensions must be an integer in 1..65536, weight in [0, 1] or "auto", b in [0, 1], k1 ≥ 0'
         })
       }
     }
+    // α selection: the held-out labeled queries, the same for every system of the run (the run's seed)
+    const split =
+      selection === null
+        ? null
+        : yield* LexicalWeight.split(data.labeled, { seed: ctx.config.seed, ...selection }).pipe(
+            Effect.mapError(
+              (e) =>
+                new PipelineError({
+                  reason: "input",
+                  stage,
+                  detail: `invalid training.lexical: ${e.detail}`,
+                  hint: "heldOutFraction must be in (0, 1), heldOutMinCandidates an integer ≥ 2"
+                })
+            )
+          )
     // without a lexical channel the config (and so the artifact key) is exactly what it was before the option
     const modelConfig = {
       dimensions: t.dimensions,
@@ -174,29 +291,54 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
         args,
         weightScheme: t.weightScheme,
         binary: data.binary,
-        maxRows: t.maxRows ?? null
+        maxRows: t.maxRows ?? null,
+        ...(selection !== null
+          ? {
+              lexicalWeight: {
+                selection: "held-out",
+                seed: ctx.config.seed,
+                ...selection,
+                grid: LexicalWeight.defaultGrid,
+                k: LexicalWeight.defaults.k
+              }
+            }
+          : {})
       },
-      inputs: [{ name: "rows", sha256: Hash.hashValue(rows) }]
+      inputs: [
+        { name: "rows", sha256: Hash.hashValue(rows) },
+        ...(split !== null ? [{ name: "lexical-held-out", sha256: Hash.hashValue(split.heldOut) }] : [])
+      ]
     }
     const grades: Record<string, number> = {}
     for (const r of rows) grades[`grade${r.grade}`] = (grades[`grade${r.grade}`] ?? 0) + 1
     const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
       Effect.gen(function* () {
-        const model = DualEncoder.make(modelConfig, ctx.config.seed)
-        // corpus statistics only (IDF, average length, norm cap): the training rows' documents, no labels
-        const lexicalDocuments = lexical !== null ? documentsOf(rows) : []
-        if (lexical !== null) DualEncoder.fitLexical(model, lexicalDocuments)
         const sink = yield* Progress.Progress
-        const result = yield* EmbeddingTrainer.train({
-          model,
-          rows,
-          args,
-          onProgress: (e) =>
-            sink.emit({ type: "progress", stage, task: "steps", done: e.step, total: e.totalSteps, unit: "steps" })
-        })
-        yield* DualEncoder.save(result.model, path.join(dir, "model"))
+        const trainModel = (trainRows: ReadonlyArray<TrainingRow.TrainingRow>, task: string) =>
+          Effect.gen(function* () {
+            const model = DualEncoder.make(modelConfig, ctx.config.seed)
+            // corpus statistics only (IDF, average length, norm cap): the training rows' documents, no labels
+            const lexicalDocuments = lexical !== null ? documentsOf(trainRows) : []
+            if (lexical !== null) DualEncoder.fitLexical(model, lexicalDocuments)
+            const result = yield* EmbeddingTrainer.train({
+              model,
+              rows: trainRows,
+              args: { ...args, batchSize: Math.min(t.batchSize, trainRows.length) },
+              onProgress: (e) =>
+                sink.emit({ type: "progress", stage, task, done: e.step, total: e.totalSteps, unit: "steps" })
+            })
+            return { result, lexicalDocuments }
+          })
+        const weightRecord =
+          split === null || selection === null ? null : yield* selectWeight(ctx, data, split, selection, trainModel)
+        const { result, lexicalDocuments } = yield* trainModel(rows, "steps")
+        const served =
+          weightRecord === null ? result.model : DualEncoder.withLexicalWeight(result.model, weightRecord.weight)
+        yield* DualEncoder.save(served, path.join(dir, "model"))
         yield* Jsonl.writeAll(path.join(dir, "rows.jsonl"), rows, { schema: TrainingRow.TrainingRow })
         const last = result.history.at(-1)
+        const servedConfig =
+          served.config.lexical != null ? { ...modelConfig, lexical: served.config.lexical } : modelConfig
         return {
           counts: {
             rows: rows.length,
@@ -204,18 +346,30 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
             syntheticRows: rows.filter((r) => r.origin === "synthetic").length,
             weightedRows: weighted,
             steps: result.steps,
-            ...grades
+            ...grades,
+            ...(served.config.lexical != null ? { lexicalWeight: served.config.lexical.weight } : {}),
+            ...(weightRecord !== null ? { lexicalHeldOutQueries: weightRecord.heldOutQueries } : {})
           },
           info: {
-            components: [{ name: "embedding", id: result.model.id, config: { model: modelConfig, args } }],
+            components: [
+              {
+                name: "embedding",
+                id: served.id,
+                config: {
+                  model: servedConfig,
+                  args,
+                  ...(weightRecord !== null ? { lexicalWeight: weightRecord } : {})
+                }
+              }
+            ],
             finalLoss: last?.loss ?? null,
-            ...(result.model.lexical !== null
+            ...(served.lexical !== null
               ? {
                   lexical: {
                     documents: lexicalDocuments.length,
-                    averageLength: result.model.lexical.stats.averageLength,
-                    normCap: result.model.lexical.stats.normCap,
-                    embeddingDimensions: result.model.dimensions
+                    averageLength: served.lexical.stats.averageLength,
+                    normCap: served.lexical.stats.normCap,
+                    embeddingDimensions: served.dimensions
                   }
                 }
               : {})
