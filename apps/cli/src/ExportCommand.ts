@@ -98,6 +98,186 @@ const queryModelSet = (
     }
   })
 
+/** The flags `ssra export` parses, as its handler sees them. */
+interface ExportInput {
+  readonly run: string
+  readonly format: (typeof formats)[number]
+  readonly out: string
+  readonly system: (typeof Pipeline.systems)[number]
+  readonly mineWith: "trained" | "base" | "none"
+  readonly weights: "none" | "repeat"
+}
+
+/**
+ * The dual encoder that mines hard negatives for an embedding export: none, the exported system's own trained
+ * model, or the base system's.
+ */
+const minerOf = (
+  runDir: string,
+  system: string,
+  mineWith: ExportInput["mineWith"],
+  artifact: { readonly dir: string; readonly record: Artifact.ArtifactRecord }
+) =>
+  Effect.gen(function* () {
+    const miner =
+      mineWith === "none"
+        ? undefined
+        : mineWith === "trained" || system === "base"
+          ? artifact
+          : yield* latest(runDir, "train:base")
+    const mining =
+      miner === undefined
+        ? undefined
+        : {
+            model: yield* DualEncoder.load(path.join(miner.dir, "model")).pipe(
+              Effect.mapError((e) =>
+                PipelineError.make("input", `cannot load ${miner.record.stage}'s model to mine with: ${e.message}`, {
+                  hint: "pass --mine-with none to export without mined negatives"
+                })
+              )
+            )
+          }
+    const minedBy = miner === undefined ? "no mining" : `mined with ${miner.record.stage}'s model`
+    return { mining, minedBy }
+  })
+
+/** `--format sentence-transformers | flag-embedding | launch-kit`: a system's embedding training set. */
+const exportEmbedding = (
+  input: ExportInput,
+  format: "sentence-transformers" | "flag-embedding" | "launch-kit",
+  model: string | undefined
+) =>
+  Effect.gen(function* () {
+    const runDir = input.run
+    const system = input.system === "ssra-no-stage1-2" ? "vanilla-sft" : input.system
+    const stage = `train:${system}`
+    const artifact = yield* latest(runDir, stage)
+    const rows = yield* Jsonl.readAll(path.join(artifact.dir, "rows.jsonl"), TrainingRow.TrainingRow)
+    const { mining, minedBy } = yield* minerOf(runDir, system, input.mineWith, artifact)
+    if (format === "launch-kit") {
+      const kit = yield* Export.launchKit(input.out, {
+        rows,
+        mining,
+        ...(model !== undefined ? { config: { model } } : {})
+      })
+      yield* Console.log(
+        `wrote launch kit ${kit.dir} from ${stage} (${kit.data.rows} rows; negatives ${JSON.stringify(kit.data.negatives)}, ${minedBy}): ${kit.files.join(", ")}\n  train: ${kit.trainCommand}`
+      )
+      return
+    }
+    const summary = yield* format === "sentence-transformers"
+      ? Export.sentenceTransformers(rows, input.out, { mining })
+      : Export.flagEmbedding(rows, input.out, { mining, weights: input.weights })
+    yield* Console.log(`wrote ${input.out} (${format}) from ${stage}, ${minedBy}: ${JSON.stringify(summary)}`)
+  })
+
+/** `--format sft-kit-query | sft-kit-score`: an SFT launch kit for the query or the score model. */
+const exportSftKit = (
+  runDir: string,
+  format: "sft-kit-query" | "sft-kit-score",
+  out: string,
+  model: string | undefined,
+  wanted: (typeof stages)[number] | undefined
+) =>
+  Effect.gen(function* () {
+    const prepared = yield* latest(runDir, "prepare")
+    const labeled = yield* Jsonl.readAll(path.join(prepared.dir, "labeled.jsonl"), Pair.LabeledPair)
+    const scale = scaleOf(labeled)
+    let rows: ReadonlyArray<SftKit.ChatRow>
+    let what: string
+    let variant: SftKit.SftVariant | undefined
+    if (format === "sft-kit-score") {
+      rows = labeled.map((p) => Sft.scoreRow(scale, p))
+      what = "score-model SFT: the labeled pairs"
+    } else {
+      const chosen = yield* queryModelSet(runDir, labeled, wanted)
+      rows = chosen.set.examples.map((e) => SftData.toChat(e, scale))
+      variant = chosen.stage === "vanilla" ? "vanilla" : chosen.stage === "stage1" ? "v1" : "v2"
+      what = `query-model SFT, ${chosen.stage}: ${chosen.description}`
+    }
+    const kit = yield* SftKit.write(out, {
+      task: format === "sft-kit-query" ? "query-model" : "score-model",
+      ...(variant !== undefined ? { variant } : {}),
+      rows,
+      ...(model !== undefined ? { config: { model } } : {})
+    })
+    yield* Console.log(
+      `wrote SFT kit ${kit.dir} (${kit.rows} chat rows, ${what}): ${kit.files.join(", ")}\n  train: ${kit.trainCommand}\n  serve: ${kit.serveCommand}  → ${kit.endpoint.baseUrl}, model ${kit.endpoint.model}`
+    )
+  })
+
+/** `--format sft-query`: the query model's SFT data as chat JSONL. */
+const exportSftQuery = (runDir: string, out: string) =>
+  Effect.gen(function* () {
+    const stage2 = Artifact.find(runDir, "stage2")[0]
+    const source = stage2 ?? (yield* latest(runDir, "stage1"))
+    const d2q = yield* Jsonl.readAll(path.join(source.dir, "d2q.jsonl"), Pair.D2QGroup)
+    const set = SftData.stage1(d2q, [])
+    const written = yield* SftData.writeChatJsonl(set, out)
+    yield* Console.log(
+      `wrote ${written.rows} chat rows to ${out} (query-model SFT: ${stage2 ? "stage 1 D2Q + stage 2 survivors" : "stage 1 D2Q"})`
+    )
+  })
+
+/** `--format sft-score`: the score model's SFT data as chat JSONL. */
+const exportSftScore = (runDir: string, out: string) =>
+  Effect.gen(function* () {
+    const prepared = yield* latest(runDir, "prepare")
+    const labeled = yield* Jsonl.readAll(path.join(prepared.dir, "labeled.jsonl"), Pair.LabeledPair)
+    const max = Math.max(1, ...labeled.map((p) => p.label)) as 1 | 2 | 3
+    const written = yield* Sft.exportScoreSft(labeled, out, { scale: { max } })
+    yield* Console.log(`wrote ${written.rows} chat rows to ${out} (score-model SFT, prompt ${written.promptVersion})`)
+  })
+
+/** `--format batch`: OpenAI Batch API input for prompt-only synthesis over the run's synthesis documents. */
+const exportBatch = (runDir: string, out: string, model: string | undefined) =>
+  Effect.gen(function* () {
+    if (model === undefined)
+      return yield* usage("--format batch needs --model (the model the batch runs on)", "e.g. --model gpt-4o-mini")
+    const prepared = yield* latest(runDir, "prepare")
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")) as {
+      config: {
+        synthesis: { documents: number; gradePlan: Record<string, number>; perDocument: number }
+        seed: number
+      }
+    }
+    const file = (name: string) => path.join(prepared.dir, name)
+    const labeled = yield* Jsonl.readAll(file("labeled.jsonl"), Pair.LabeledPair, { allowEmpty: true })
+    const unlabeled = yield* Jsonl.readAll(file("unlabeled.jsonl"), Pair.UnlabeledPair, { allowEmpty: true })
+    const retrievalTest = yield* Jsonl.readAll(file("retrieval_test.jsonl"), Pair.LabeledPair, {
+      allowEmpty: true
+    })
+    const pairTest = yield* Jsonl.readAll(file("pair_test.jsonl"), Pair.LabeledPair, { allowEmpty: true })
+    const documents = yield* Jsonl.readAll(file("documents.jsonl"), Document.Document)
+    const max = Math.max(1, ...labeled.map((p) => p.label)) as 1 | 2 | 3
+    const docs = Synthesis.documentsFor(
+      { labeled, unlabeled, retrievalTest, pairTest },
+      new Map(documents.map((d) => [d.id, d])),
+      manifest.config.synthesis.documents,
+      manifest.config.seed
+    )
+    const grades = Object.entries(manifest.config.synthesis.gradePlan)
+      .filter(([g, s]) => s > 0 && Number(g) <= max)
+      .map(([g]) => Number(g) as 0 | 1 | 2 | 3)
+    const items = docs.flatMap((d) =>
+      grades.map((g) => ({
+        customId: `${d.id}/${g}`,
+        request: {
+          messages: PromptQueryModel.messages(
+            { document: d, targetGrade: g, n: manifest.config.synthesis.perDocument },
+            { max }
+          ),
+          temperature: 0.9,
+          maxTokens: 128
+        }
+      }))
+    )
+    const written = yield* BatchJobs.writeInput(out, { model }, items)
+    yield* Console.log(
+      `wrote ${written.rows} batch requests to ${out} (OpenAI Batch API input; upload with ssra's @ssra/llm BatchJobs or the provider's CLI)`
+    )
+  })
+
 const command_ = Command.make(
   "export",
   {
@@ -146,7 +326,6 @@ const command_ = Command.make(
   },
   (input) =>
     Effect.gen(function* () {
-      const runDir = input.run
       const model = Option.getOrUndefined(input.model)
       if (input.weights === "repeat" && input.format !== "flag-embedding")
         return yield* usage(
@@ -161,152 +340,17 @@ const command_ = Command.make(
       switch (input.format) {
         case "sentence-transformers":
         case "flag-embedding":
-        case "launch-kit": {
-          const system = input.system === "ssra-no-stage1-2" ? "vanilla-sft" : input.system
-          const stage = `train:${system}`
-          const artifact = yield* latest(runDir, stage)
-          const rows = yield* Jsonl.readAll(path.join(artifact.dir, "rows.jsonl"), TrainingRow.TrainingRow)
-          const miner =
-            input.mineWith === "none"
-              ? undefined
-              : input.mineWith === "trained" || system === "base"
-                ? artifact
-                : yield* latest(runDir, "train:base")
-          const mining =
-            miner === undefined
-              ? undefined
-              : {
-                  model: yield* DualEncoder.load(path.join(miner.dir, "model")).pipe(
-                    Effect.mapError((e) =>
-                      PipelineError.make(
-                        "input",
-                        `cannot load ${miner.record.stage}'s model to mine with: ${e.message}`,
-                        {
-                          hint: "pass --mine-with none to export without mined negatives"
-                        }
-                      )
-                    )
-                  )
-                }
-          const minedBy = miner === undefined ? "no mining" : `mined with ${miner.record.stage}'s model`
-          if (input.format === "launch-kit") {
-            const kit = yield* Export.launchKit(input.out, {
-              rows,
-              mining,
-              ...(model !== undefined ? { config: { model } } : {})
-            })
-            yield* Console.log(
-              `wrote launch kit ${kit.dir} from ${stage} (${kit.data.rows} rows; negatives ${JSON.stringify(kit.data.negatives)}, ${minedBy}): ${kit.files.join(", ")}\n  train: ${kit.trainCommand}`
-            )
-            return
-          }
-          const summary = yield* input.format === "sentence-transformers"
-            ? Export.sentenceTransformers(rows, input.out, { mining })
-            : Export.flagEmbedding(rows, input.out, { mining, weights: input.weights })
-          yield* Console.log(
-            `wrote ${input.out} (${input.format}) from ${stage}, ${minedBy}: ${JSON.stringify(summary)}`
-          )
-          return
-        }
+        case "launch-kit":
+          return yield* exportEmbedding(input, input.format, model)
         case "sft-kit-query":
-        case "sft-kit-score": {
-          const prepared = yield* latest(runDir, "prepare")
-          const labeled = yield* Jsonl.readAll(path.join(prepared.dir, "labeled.jsonl"), Pair.LabeledPair)
-          const scale = scaleOf(labeled)
-          let rows: ReadonlyArray<SftKit.ChatRow>
-          let what: string
-          let variant: SftKit.SftVariant | undefined
-          if (input.format === "sft-kit-score") {
-            rows = labeled.map((p) => Sft.scoreRow(scale, p))
-            what = "score-model SFT: the labeled pairs"
-          } else {
-            const chosen = yield* queryModelSet(runDir, labeled, Option.getOrUndefined(input.stage))
-            rows = chosen.set.examples.map((e) => SftData.toChat(e, scale))
-            variant = chosen.stage === "vanilla" ? "vanilla" : chosen.stage === "stage1" ? "v1" : "v2"
-            what = `query-model SFT, ${chosen.stage}: ${chosen.description}`
-          }
-          const kit = yield* SftKit.write(input.out, {
-            task: input.format === "sft-kit-query" ? "query-model" : "score-model",
-            ...(variant !== undefined ? { variant } : {}),
-            rows,
-            ...(model !== undefined ? { config: { model } } : {})
-          })
-          yield* Console.log(
-            `wrote SFT kit ${kit.dir} (${kit.rows} chat rows, ${what}): ${kit.files.join(", ")}\n  train: ${kit.trainCommand}\n  serve: ${kit.serveCommand}  → ${kit.endpoint.baseUrl}, model ${kit.endpoint.model}`
-          )
-          return
-        }
-        case "sft-query": {
-          const stage2 = Artifact.find(runDir, "stage2")[0]
-          const source = stage2 ?? (yield* latest(runDir, "stage1"))
-          const d2q = yield* Jsonl.readAll(path.join(source.dir, "d2q.jsonl"), Pair.D2QGroup)
-          const set = SftData.stage1(d2q, [])
-          const written = yield* SftData.writeChatJsonl(set, input.out)
-          yield* Console.log(
-            `wrote ${written.rows} chat rows to ${input.out} (query-model SFT: ${stage2 ? "stage 1 D2Q + stage 2 survivors" : "stage 1 D2Q"})`
-          )
-          return
-        }
-        case "sft-score": {
-          const prepared = yield* latest(runDir, "prepare")
-          const labeled = yield* Jsonl.readAll(path.join(prepared.dir, "labeled.jsonl"), Pair.LabeledPair)
-          const max = Math.max(1, ...labeled.map((p) => p.label)) as 1 | 2 | 3
-          const written = yield* Sft.exportScoreSft(labeled, input.out, { scale: { max } })
-          yield* Console.log(
-            `wrote ${written.rows} chat rows to ${input.out} (score-model SFT, prompt ${written.promptVersion})`
-          )
-          return
-        }
-        case "batch": {
-          if (model === undefined)
-            return yield* usage(
-              "--format batch needs --model (the model the batch runs on)",
-              "e.g. --model gpt-4o-mini"
-            )
-          const prepared = yield* latest(runDir, "prepare")
-          const manifest = JSON.parse(fs.readFileSync(path.join(runDir, "manifest.json"), "utf8")) as {
-            config: {
-              synthesis: { documents: number; gradePlan: Record<string, number>; perDocument: number }
-              seed: number
-            }
-          }
-          const file = (name: string) => path.join(prepared.dir, name)
-          const labeled = yield* Jsonl.readAll(file("labeled.jsonl"), Pair.LabeledPair, { allowEmpty: true })
-          const unlabeled = yield* Jsonl.readAll(file("unlabeled.jsonl"), Pair.UnlabeledPair, { allowEmpty: true })
-          const retrievalTest = yield* Jsonl.readAll(file("retrieval_test.jsonl"), Pair.LabeledPair, {
-            allowEmpty: true
-          })
-          const pairTest = yield* Jsonl.readAll(file("pair_test.jsonl"), Pair.LabeledPair, { allowEmpty: true })
-          const documents = yield* Jsonl.readAll(file("documents.jsonl"), Document.Document)
-          const max = Math.max(1, ...labeled.map((p) => p.label)) as 1 | 2 | 3
-          const docs = Synthesis.documentsFor(
-            { labeled, unlabeled, retrievalTest, pairTest },
-            new Map(documents.map((d) => [d.id, d])),
-            manifest.config.synthesis.documents,
-            manifest.config.seed
-          )
-          const grades = Object.entries(manifest.config.synthesis.gradePlan)
-            .filter(([g, s]) => s > 0 && Number(g) <= max)
-            .map(([g]) => Number(g) as 0 | 1 | 2 | 3)
-          const items = docs.flatMap((d) =>
-            grades.map((g) => ({
-              customId: `${d.id}/${g}`,
-              request: {
-                messages: PromptQueryModel.messages(
-                  { document: d, targetGrade: g, n: manifest.config.synthesis.perDocument },
-                  { max }
-                ),
-                temperature: 0.9,
-                maxTokens: 128
-              }
-            }))
-          )
-          const written = yield* BatchJobs.writeInput(input.out, { model }, items)
-          yield* Console.log(
-            `wrote ${written.rows} batch requests to ${input.out} (OpenAI Batch API input; upload with ssra's @ssra/llm BatchJobs or the provider's CLI)`
-          )
-          return
-        }
+        case "sft-kit-score":
+          return yield* exportSftKit(input.run, input.format, input.out, model, Option.getOrUndefined(input.stage))
+        case "sft-query":
+          return yield* exportSftQuery(input.run, input.out)
+        case "sft-score":
+          return yield* exportSftScore(input.run, input.out)
+        case "batch":
+          return yield* exportBatch(input.run, input.out, model)
       }
     })
 ).pipe(

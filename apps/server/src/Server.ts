@@ -100,16 +100,11 @@ interface AccessRecord {
   readonly error?: string
 }
 
-const globalMiddleware = (deps: {
-  readonly config: ServerConfig.ResolvedConfig
-  readonly admission: Admission.Admission
-  readonly metrics: Metrics.Registry
-  readonly draining: () => boolean
-  readonly fastEmbeddings: ReturnType<typeof fastEmbeddings>
-}) => {
-  const { config, admission, metrics, draining } = deps
-  const { limits } = config
-  const maxBodySize = ByteSize.bytes(limits.maxBodyBytes)
+/**
+ * The problem responses the middleware answers with before (or instead of) the router, built once per server
+ * from its limits.
+ */
+const cannedProblems = (limits: ServerConfig.ResolvedConfig["limits"]) => {
   const retryAfter = String(limits.retryAfterSeconds)
   const unauthorized = problem(new Problems.Unauthorized({ detail: "Missing or unknown bearer token" }), {
     "www-authenticate": 'Bearer realm="ssra"'
@@ -164,6 +159,42 @@ const globalMiddleware = (deps: {
         errors: [{ path: ["payload"], message: `invalid UTF-8 at byte offset ${offset}` }]
       })
     )
+  return {
+    unauthorized,
+    tooMany,
+    tooLarge,
+    bodyTimeout,
+    processingTimeout,
+    notFound,
+    unsupportedType,
+    internal,
+    unreadable,
+    invalidUtf8
+  }
+}
+
+const globalMiddleware = (deps: {
+  readonly config: ServerConfig.ResolvedConfig
+  readonly admission: Admission.Admission
+  readonly metrics: Metrics.Registry
+  readonly draining: () => boolean
+  readonly fastEmbeddings: ReturnType<typeof fastEmbeddings>
+}) => {
+  const { config, admission, metrics, draining } = deps
+  const { limits } = config
+  const maxBodySize = ByteSize.bytes(limits.maxBodyBytes)
+  const {
+    unauthorized,
+    tooMany,
+    tooLarge,
+    bodyTimeout,
+    processingTimeout,
+    notFound,
+    unsupportedType,
+    internal,
+    unreadable,
+    invalidUtf8
+  } = cannedProblems(limits)
 
   return HttpRouter.middleware(
     (httpEffect) =>

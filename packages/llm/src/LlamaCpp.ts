@@ -74,18 +74,13 @@ const importModule = (moduleName = "node-llama-cpp"): Effect.Effect<typeof impor
       })
   })
 
-/**
- * Loads the model; it is unloaded when the scope closes.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (options: LlamaCppOptions): Effect.Effect<LlamaCppClient, LlmError, Scope.Scope> =>
+type Lib = typeof import("node-llama-cpp")
+type Llama = import("node-llama-cpp").Llama
+type LlamaModel = import("node-llama-cpp").LlamaModel
+
+/** Starts llama.cpp and loads the GGUF model, both released when the scope closes. */
+const loadModel = (lib: Lib, options: LlamaCppOptions, fail: (what: string) => (error: unknown) => LlmError) =>
   Effect.gen(function* () {
-    const endpoint = `llama.cpp:${options.modelPath}`
-    const lib = yield* importModule(options.moduleName)
-    const fail = (what: string) => (error: unknown) =>
-      unavailable(endpoint, `${what}: ${(error as Error)?.message ?? String(error)}`)
     const llama = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () =>
@@ -106,6 +101,105 @@ export const make = (options: LlamaCppOptions): Effect.Effect<LlamaCppClient, Ll
       }),
       (m) => Effect.promise(() => m.dispose())
     )
+    return { llama, model }
+  })
+
+/** The grammar a request's `responseFormat` asks for, built once per schema. */
+const grammarCache = (llama: Llama) => {
+  const grammars = new Map<string, Awaited<ReturnType<typeof llama.getGrammarFor>>>()
+  return async (request: ChatRequest) => {
+    const format = request.responseFormat
+    if (format === undefined) return undefined
+    const key = format.type === "json_schema" ? JSON.stringify(format.schema) : "json"
+    const known = grammars.get(key)
+    if (known) return known
+    let grammar: Awaited<ReturnType<typeof llama.getGrammarFor>>
+    if (format.type === "json_schema") {
+      try {
+        grammar = await llama.createGrammarForJsonSchema(format.schema as never)
+      } catch {
+        // schemas outside node-llama-cpp's JSON-schema subset fall back to plain JSON; Schema decode still checks
+        grammar = await llama.getGrammarFor("json")
+      }
+    } else grammar = await llama.getGrammarFor("json")
+    grammars.set(key, grammar)
+    return grammar
+  }
+}
+
+/** Chat messages as node-llama-cpp's chat history items. */
+const chatHistory = (messages: ChatRequest["messages"]) =>
+  messages.map((m) =>
+    m.role === "system"
+      ? { type: "system" as const, text: m.content }
+      : m.role === "user"
+        ? { type: "user" as const, text: m.content }
+        : { type: "model" as const, response: [m.content] }
+  )
+
+/**
+ * The embedder from the same model: one request at a time on an embedding context created on first use (and
+ * disposed when the scope closes); vectors cut to the requested dimensions and L2-normalized.
+ */
+const embedderOf = (model: LlamaModel, options: LlamaCppOptions, id: string, modelName: string) =>
+  Effect.gen(function* () {
+    const threads = options.threads !== undefined ? { threads: options.threads } : {}
+    let embeddingContext: Awaited<ReturnType<typeof model.createEmbeddingContext>> | undefined
+    yield* Effect.addFinalizer(() => Effect.promise(async () => embeddingContext?.dispose()))
+    const embedLock = Semaphore.makeUnsafe(1)
+    const embedder: Models.TextEmbedder = {
+      id: `${id}#embedding`,
+      dimensions: model.embeddingVectorSize,
+      embed: (texts, embedOptions) =>
+        embedLock.withPermits(1)(
+          Effect.tryPromise({
+            try: async () => {
+              embeddingContext ??= await model.createEmbeddingContext({
+                contextSize: Math.min(options.contextSize ?? 2048, 512),
+                ...threads
+              })
+              const dims = embedOptions.dimensions ?? model.embeddingVectorSize
+              const out: Array<Float32Array> = []
+              for (const text of texts) {
+                const input = formatInput({ model: modelName, ...options.embedding }, text, embedOptions.kind)
+                const { vector } = await embeddingContext.getEmbeddingFor(input)
+                const v = new Float32Array(Math.min(dims, vector.length))
+                let norm = 0
+                for (let i = 0; i < v.length; i++) {
+                  v[i] = vector[i]!
+                  norm += v[i]! * v[i]!
+                }
+                norm = Math.sqrt(norm)
+                if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm
+                out.push(v)
+              }
+              return out
+            },
+            catch: (error) =>
+              new Models.ModelError({
+                backend: `${id}#embedding`,
+                reason: "internal",
+                message: `embedding failed: ${(error as Error)?.message ?? String(error)}`
+              })
+          })
+        )
+    }
+    return embedder
+  })
+
+/**
+ * Loads the model; it is unloaded when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: LlamaCppOptions): Effect.Effect<LlamaCppClient, LlmError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const endpoint = `llama.cpp:${options.modelPath}`
+    const lib = yield* importModule(options.moduleName)
+    const fail = (what: string) => (error: unknown) =>
+      unavailable(endpoint, `${what}: ${(error as Error)?.message ?? String(error)}`)
+    const { llama, model } = yield* loadModel(lib, options, fail)
     const threads = options.threads !== undefined ? { threads: options.threads } : {}
     const context = yield* Effect.tryPromise({
       try: () => model.createContext({ contextSize: options.contextSize ?? 2048, ...threads }),
@@ -115,40 +209,14 @@ export const make = (options: LlamaCppOptions): Effect.Effect<LlamaCppClient, Ll
     const lock = Semaphore.makeUnsafe(1)
     const id = options.id ?? `llama.cpp:${model.filename ?? options.modelPath}`
     const modelName = options.model ?? model.filename ?? options.modelPath
-    const grammars = new Map<string, Awaited<ReturnType<typeof llama.getGrammarFor>>>()
-
-    const grammarFor = async (request: ChatRequest) => {
-      const format = request.responseFormat
-      if (format === undefined) return undefined
-      const key = format.type === "json_schema" ? JSON.stringify(format.schema) : "json"
-      const known = grammars.get(key)
-      if (known) return known
-      let grammar: Awaited<ReturnType<typeof llama.getGrammarFor>>
-      if (format.type === "json_schema") {
-        try {
-          grammar = await llama.createGrammarForJsonSchema(format.schema as never)
-        } catch {
-          // schemas outside node-llama-cpp's JSON-schema subset fall back to plain JSON; Schema decode still checks
-          grammar = await llama.getGrammarFor("json")
-        }
-      } else grammar = await llama.getGrammarFor("json")
-      grammars.set(key, grammar)
-      return grammar
-    }
+    const grammarFor = grammarCache(llama)
 
     const generateOne = async (request: ChatRequest, seed: number | undefined) => {
       const session = new lib.LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false })
       try {
         const messages = request.messages
         const last = messages.at(-1)
-        const history = (last?.role === "user" ? messages.slice(0, -1) : messages).map((m) =>
-          m.role === "system"
-            ? { type: "system" as const, text: m.content }
-            : m.role === "user"
-              ? { type: "user" as const, text: m.content }
-              : { type: "model" as const, response: [m.content] }
-        )
-        session.setChatHistory(history)
+        session.setChatHistory(chatHistory(last?.role === "user" ? messages.slice(0, -1) : messages))
         const grammar = await grammarFor(request)
         const result = await session.promptWithMeta(last?.role === "user" ? last.content : "", {
           maxTokens: request.maxTokens ?? options.maxTokens ?? 512,
@@ -209,46 +277,7 @@ export const make = (options: LlamaCppOptions): Effect.Effect<LlamaCppClient, Ll
           })
         )
 
-    let embeddingContext: Awaited<ReturnType<typeof model.createEmbeddingContext>> | undefined
-    yield* Effect.addFinalizer(() => Effect.promise(async () => embeddingContext?.dispose()))
-    const embedLock = Semaphore.makeUnsafe(1)
-    const embedder: Models.TextEmbedder = {
-      id: `${id}#embedding`,
-      dimensions: model.embeddingVectorSize,
-      embed: (texts, embedOptions) =>
-        embedLock.withPermits(1)(
-          Effect.tryPromise({
-            try: async () => {
-              embeddingContext ??= await model.createEmbeddingContext({
-                contextSize: Math.min(options.contextSize ?? 2048, 512),
-                ...threads
-              })
-              const dims = embedOptions.dimensions ?? model.embeddingVectorSize
-              const out: Array<Float32Array> = []
-              for (const text of texts) {
-                const input = formatInput({ model: modelName, ...options.embedding }, text, embedOptions.kind)
-                const { vector } = await embeddingContext.getEmbeddingFor(input)
-                const v = new Float32Array(Math.min(dims, vector.length))
-                let norm = 0
-                for (let i = 0; i < v.length; i++) {
-                  v[i] = vector[i]!
-                  norm += v[i]! * v[i]!
-                }
-                norm = Math.sqrt(norm)
-                if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm
-                out.push(v)
-              }
-              return out
-            },
-            catch: (error) =>
-              new Models.ModelError({
-                backend: `${id}#embedding`,
-                reason: "internal",
-                message: `embedding failed: ${(error as Error)?.message ?? String(error)}`
-              })
-          })
-        )
-    }
+    const embedder = yield* embedderOf(model, options, id, modelName)
     return { ...ChatClient.make({ id, model: modelName, complete }), embedder }
   })
 

@@ -468,25 +468,18 @@ export const trainingGradings = (options: Omit<TrainOptions, "grader" | "scale">
 }
 
 /**
- * Trains the embedded query model.
- *
- * @since 0.1.0
- * @category constructors
+ * Checks `train`'s options and data before any work: positive counts, the held-out share, the grader's scale, at
+ * least one usable D2Q group, every real query's grade on the scale. Returns the usable groups and the settings.
  */
-export const train = (
-  options: TrainOptions
-): Effect.Effect<EmbeddedQueryModel, QueryTrainingError | Models.ModelError> =>
+const checkTraining = (options: TrainOptions) =>
   Effect.gen(function* () {
-    const { scale, grader, seed } = options
-    const K = scale.max + 1
-    const maxDocs = options.maxTrainingDocs ?? 2000
-    const perDoc = options.candidatesPerDoc ?? 24
+    const { scale, grader } = options
     const heldOutFraction = options.heldOutFraction ?? 0.1
     const iterations = options.iterations ?? 300
     const generation = generationDefaults(options.generation)
     const positiveInt = {
-      maxTrainingDocs: maxDocs,
-      candidatesPerDoc: perDoc,
+      maxTrainingDocs: options.maxTrainingDocs ?? 2000,
+      candidatesPerDoc: options.candidatesPerDoc ?? 24,
       iterations,
       retrieve: generation.retrieve
     }
@@ -528,26 +521,20 @@ export const train = (
         }
       }
     }
-    const pool = QueryPool.make([...options.queryPool, ...groups.flatMap((g) => g.queries.map((q) => q.query))])
-    if (pool.queries.length === 0)
-      return yield* new QueryTrainingError({ reason: "empty-pool", detail: "the query pool has no non-blank query" })
-    const rng = new Sampling.SeededRandom(seed)
-    const docs = [...new Set(groups.map((g) => g.doc))]
-    const corpus = Sampling.sample(docs, options.corpusSize ?? 5000, rng.fork("corpus")).sort()
-    const rt = runtimeOf(pool, corpus)
-    const progress = options.onProgress ?? (() => {})
-    const steps = trainingRows(rt, groups, options, rng)
-    let step = steps.next()
-    while (step.done !== true) {
-      progress({ task: "candidates", ...step.value, unit: "documents" })
-      yield* Effect.yieldNow
-      step = steps.next()
-    }
-    const { chosen, rows, pending } = step.value
-    progress({ task: "candidates", done: chosen.length, total: chosen.length, unit: "documents" })
-    const split = Sampling.splitByGroup(chosen, (g) => g.did, heldOutFraction, seed)
-    const heldOutIds = new Set(split.second.map((g) => g.did))
+    return { groups, generation, heldOutFraction, iterations }
+  })
 
+/**
+ * Grades the pending candidates in batches of 512, writing each grade into its row's `label`; checks the grader
+ * answers every pair on the scale. Returns the number of grader calls.
+ */
+const gradePending = (
+  grader: Models.Grader,
+  scale: Grade.GradeScale,
+  pending: ReadonlyArray<TrainingRow>,
+  progress: (event: TrainProgress) => void
+) =>
+  Effect.gen(function* () {
     const batch = 512
     let graderCalls = 0
     for (let start = 0; start < pending.length; start += batch) {
@@ -575,16 +562,21 @@ export const train = (
       progress({ task: "grading", done: start + slice.length, total: pending.length, unit: "pairs" })
       yield* Effect.yieldNow
     }
-    rows.push(...pending)
-    if (rows.length === 0)
-      return yield* new QueryTrainingError({ reason: "no-candidates", detail: "no training rows were built" })
+    return graderCalls
+  })
 
-    const labelsBySource: Record<string, Array<number>> = {}
-    for (const s of SOURCES) labelsBySource[s] = new Array<number>(K).fill(0)
-    for (const r of rows) labelsBySource[r.candidate.source]![r.label]!++
-
-    const trainRows = rows.filter((r) => !heldOutIds.has(r.did))
-    const heldRows = rows.filter((r) => heldOutIds.has(r.did))
+/**
+ * Fits the selector on the training rows: their standardized features, class-weighted by grade, `iterations`
+ * optimizer steps (yielding every 10).
+ */
+const fitSelector = (
+  rt: Runtime,
+  trainRows: ReadonlyArray<TrainingRow>,
+  K: number,
+  iterations: number,
+  progress: (event: TrainProgress) => void
+) =>
+  Effect.gen(function* () {
     const f = yield* featuresYielding(rt, trainRows, (done) =>
       progress({ task: "features", done, total: trainRows.length, unit: "rows" })
     )
@@ -610,15 +602,28 @@ export const train = (
         yield* Effect.yieldNow
       }
     }
-    const fitted = fitter.result()
+    return { featureNames, standardizer, shape, fitted: fitter.result() }
+  })
 
-    // held-out report: accuracy, and per target grade whether each document's top candidate has that grade
+/**
+ * The held-out report: the selector's accuracy on the held-out rows, and per target grade whether each held-out
+ * document's top candidate has that grade (both null / empty without held-out rows).
+ */
+const heldOutReport = (
+  rt: Runtime,
+  heldRows: ReadonlyArray<TrainingRow>,
+  standardizer: ScoreFeatures.Standardizer,
+  shape: Selector.SelectorShape,
+  weights: Float64Array,
+  K: number
+) =>
+  Effect.gen(function* () {
     let heldOutAccuracy: number | null = null
     const selectionAgreement: Record<string, number | null> = {}
     if (heldRows.length > 0) {
       const h = yield* featuresYielding(rt, heldRows, () => {})
       standardizeInPlace(h.values, h.width, standardizer)
-      const p = Selector.probabilities(shape, fitted.weights, h.values, heldRows.length)
+      const p = Selector.probabilities(shape, weights, h.values, heldRows.length)
       let correct = 0
       for (let r = 0; r < heldRows.length; r++)
         if (Models.argmaxGrade(Array.from(p.subarray(r * K, (r + 1) * K))) === heldRows[r]!.label) correct++
@@ -639,6 +644,62 @@ export const train = (
         selectionAgreement[String(g)] = byDoc.size === 0 ? null : hit / byDoc.size
       }
     }
+    return { heldOutAccuracy, selectionAgreement }
+  })
+
+/**
+ * Trains the embedded query model.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const train = (
+  options: TrainOptions
+): Effect.Effect<EmbeddedQueryModel, QueryTrainingError | Models.ModelError> =>
+  Effect.gen(function* () {
+    const { scale, grader, seed } = options
+    const K = scale.max + 1
+    const { groups, generation, heldOutFraction, iterations } = yield* checkTraining(options)
+    const pool = QueryPool.make([...options.queryPool, ...groups.flatMap((g) => g.queries.map((q) => q.query))])
+    if (pool.queries.length === 0)
+      return yield* new QueryTrainingError({ reason: "empty-pool", detail: "the query pool has no non-blank query" })
+    const rng = new Sampling.SeededRandom(seed)
+    const docs = [...new Set(groups.map((g) => g.doc))]
+    const corpus = Sampling.sample(docs, options.corpusSize ?? 5000, rng.fork("corpus")).sort()
+    const rt = runtimeOf(pool, corpus)
+    const progress = options.onProgress ?? (() => {})
+    const steps = trainingRows(rt, groups, options, rng)
+    let step = steps.next()
+    while (step.done !== true) {
+      progress({ task: "candidates", ...step.value, unit: "documents" })
+      yield* Effect.yieldNow
+      step = steps.next()
+    }
+    const { chosen, rows, pending } = step.value
+    progress({ task: "candidates", done: chosen.length, total: chosen.length, unit: "documents" })
+    const split = Sampling.splitByGroup(chosen, (g) => g.did, heldOutFraction, seed)
+    const heldOutIds = new Set(split.second.map((g) => g.did))
+
+    const graderCalls = yield* gradePending(grader, scale, pending, progress)
+    rows.push(...pending)
+    if (rows.length === 0)
+      return yield* new QueryTrainingError({ reason: "no-candidates", detail: "no training rows were built" })
+
+    const labelsBySource: Record<string, Array<number>> = {}
+    for (const s of SOURCES) labelsBySource[s] = new Array<number>(K).fill(0)
+    for (const r of rows) labelsBySource[r.candidate.source]![r.label]!++
+
+    const trainRows = rows.filter((r) => !heldOutIds.has(r.did))
+    const heldRows = rows.filter((r) => heldOutIds.has(r.did))
+    const { featureNames, standardizer, shape, fitted } = yield* fitSelector(rt, trainRows, K, iterations, progress)
+    const { heldOutAccuracy, selectionAgreement } = yield* heldOutReport(
+      rt,
+      heldRows,
+      standardizer,
+      shape,
+      fitted.weights,
+      K
+    )
     const weights = Array.from(fitted.weights)
     const checkpoint: Checkpoint = {
       format: "ssra/embedded-query-model",

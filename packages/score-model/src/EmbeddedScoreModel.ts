@@ -252,19 +252,9 @@ const runFitter = (
     }
   })
 
-/**
- * Trains an embedded score model. The held-out split (by `qid`, else by query text) serves early stopping and
- * temperature calibration, and the returned model's `config.report` evaluates it there against the majority
- * and BM25-threshold baselines fit on the training split.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const train = (
-  options: TrainOptions
-): Effect.Effect<EmbeddedScoreModel, ScoreTrainingError | Models.ModelError> =>
+/** Checks the labeled pairs — some, all with text, labels integers 0..3 within the scale — and returns the scale. */
+const checkPairs = (pairs: ReadonlyArray<TrainingPair>, given: Grade.GradeScale | undefined) =>
   Effect.gen(function* () {
-    const pairs = options.pairs
     if (pairs.length === 0) {
       return yield* new ScoreTrainingError({
         reason: "no-pairs",
@@ -290,7 +280,7 @@ export const train = (
         })
       }
     }
-    const scale = options.scale ?? Grade.inferScale(pairs.map((p) => p.label))
+    const scale = given ?? Grade.inferScale(pairs.map((p) => p.label))
     const bad = pairs.findIndex((p) => p.label > scale.max)
     if (bad >= 0) {
       return yield* new ScoreTrainingError({
@@ -299,6 +289,12 @@ export const train = (
         hint: "pass the dataset's scale or fix the label"
       })
     }
+    return scale
+  })
+
+/** The classifier's settings with their defaults, checked: head, hidden width, fit options, held-out share. */
+const classifierSettings = (options: TrainOptions) =>
+  Effect.gen(function* () {
     const c = options.classifier ?? {}
     const head = c.head ?? "softmax"
     const hidden = c.hidden ?? 32
@@ -325,25 +321,22 @@ export const train = (
         hint: "heldOutFraction in [0,1), hidden an integer ≥ 0, epochs, batchSize and patience integers ≥ 1, learningRate > 0, l2 ≥ 0"
       })
     }
-    const weightsMode = options.classWeights ?? "sqrt"
-    const rng = new Sampling.SeededRandom(options.seed)
+    return { head, hidden, fit, heldOutFraction }
+  })
 
-    // Corpus for IDF: a seeded sample of distinct documents, saved with the model.
-    const distinctDocs = [...new Set(pairs.map((p) => p.doc))].sort()
-    const corpus = Sampling.sample(distinctDocs, options.corpusSize ?? 5000, rng.fork("corpus"))
-    const resources = Features.resources(corpus)
-
-    const indices = pairs.map((_, i) => i)
-    const split = Sampling.splitByGroup(
-      indices,
-      (i) => pairs[i]!.qid ?? pairs[i]!.query,
-      heldOutFraction,
-      Sampling.hashSeed(`${options.seed}/held-out`)
-    )
-    const trainIdx = split.first
-    const validIdx = split.second
-
-    const all = yield* Features.extract(resources, pairs, options.embedder)
+/**
+ * The features of every pair, split into training and held-out rows and standardized with the training rows'
+ * statistics, with their labels.
+ */
+const splitFeatures = (
+  pairs: ReadonlyArray<TrainingPair>,
+  resources: Features.LexicalResources,
+  embedder: Models.TextEmbedder | undefined,
+  trainIdx: ReadonlyArray<number>,
+  validIdx: ReadonlyArray<number>
+) =>
+  Effect.gen(function* () {
+    const all = yield* Features.extract(resources, pairs, embedder)
     const width = all.names.length
     const select = (idx: ReadonlyArray<number>): Features.FeatureMatrix => {
       const values = new Float64Array(idx.length * width)
@@ -358,26 +351,16 @@ export const train = (
     const validX = Features.standardize(validM, standardizer)
     const trainY = Int32Array.from(trainIdx.map((i) => pairs[i]!.label))
     const validY = Int32Array.from(validIdx.map((i) => pairs[i]!.label))
-    const K = scale.max + 1
-    const counts = new Array<number>(K).fill(0)
-    for (const y of trainY) counts[y]!++
-    const prior = counts.map((n) => (n + 1) / (trainY.length + K))
-    const classWeights = classWeightsOf(counts, weightsMode)
-    const shape: network.NetworkShape = { inputs: width, hidden, classes: K, head }
+    return { names: all.names, width, standardizer, trainX, validX, trainY, validY }
+  })
 
-    const fitter = network.fitter(
-      shape,
-      network.initialize(shape, prior, rng.fork("init")),
-      { x: trainX, y: trainY },
-      { x: validX, y: validY },
-      classWeights,
-      fit,
-      rng.fork("fit")
-    )
-    const result = yield* runFitter(fitter, fit.epochs, options.onProgress)
-    // early stopping keeps the starting weights when every epoch is worse: when that is because the loss blew up,
-    // the "trained" model is an untrained one — say so instead of returning it
-    // (blew up: a non-finite loss, or a held-out loss far above the starting weights' — not merely no gain)
+/**
+ * Refuses a fit that diverged. Early stopping keeps the starting weights when every epoch is worse: when that is
+ * because the loss blew up, the "trained" model is an untrained one — say so instead of returning it.
+ */
+const checkConverged = (result: network.FitResult, learningRate: number) =>
+  Effect.gen(function* () {
+    // blew up: a non-finite loss, or a held-out loss far above the starting weights' — not merely no gain
     const blewUp = result.history.some(
       (h) =>
         !Number.isFinite(h.trainLoss) ||
@@ -388,12 +371,29 @@ export const train = (
       return yield* new ScoreTrainingError({
         reason: "diverged",
         detail: result.params.every(Number.isFinite)
-          ? `the loss became non-finite and no epoch improved on the starting weights (learningRate ${fit.learningRate})`
+          ? `the loss became non-finite and no epoch improved on the starting weights (learningRate ${learningRate})`
           : "training produced non-finite weights",
         hint: "lower classifier.learningRate"
       })
     }
-    const validRaw = network.forwardRaw(shape, result.params, validX, validY.length)
+  })
+
+/**
+ * Calibrates the temperature on the held-out rows and reports the model there — calibrated and not — against the
+ * majority and BM25-threshold baselines fit on the training pairs.
+ */
+const evaluateHeldOut = (
+  shape: network.NetworkShape,
+  result: network.FitResult,
+  held: { readonly x: Float64Array; readonly y: Int32Array },
+  scale: Grade.GradeScale,
+  trainPairs: ReadonlyArray<TrainingPair>,
+  validPairs: ReadonlyArray<TrainingPair>
+) =>
+  Effect.gen(function* () {
+    const K = shape.classes
+    const validY = held.y
+    const validRaw = network.forwardRaw(shape, result.params, held.x, validY.length)
     const temperature = network.fitTemperature(shape, validRaw, validY)
 
     const toRows = (probs: Float64Array, rows: number) =>
@@ -405,8 +405,6 @@ export const train = (
       toRows(network.probabilities(shape, validRaw, validY.length, 1), validY.length)
     )
 
-    const trainPairs = trainIdx.map((i) => pairs[i]!)
-    const validPairs = validIdx.map((i) => pairs[i]!)
     const majorityEval = yield* TrainingReport.evaluate(
       majority(
         trainPairs.map((p) => p.label),
@@ -430,6 +428,75 @@ export const train = (
       bm25Threshold: bm25Eval,
       history: result.history
     }
+    return { temperature, report }
+  })
+
+/**
+ * Trains an embedded score model. The held-out split (by `qid`, else by query text) serves early stopping and
+ * temperature calibration, and the returned model's `config.report` evaluates it there against the majority
+ * and BM25-threshold baselines fit on the training split.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const train = (
+  options: TrainOptions
+): Effect.Effect<EmbeddedScoreModel, ScoreTrainingError | Models.ModelError> =>
+  Effect.gen(function* () {
+    const pairs = options.pairs
+    const scale = yield* checkPairs(pairs, options.scale)
+    const { head, hidden, fit, heldOutFraction } = yield* classifierSettings(options)
+    const weightsMode = options.classWeights ?? "sqrt"
+    const rng = new Sampling.SeededRandom(options.seed)
+
+    // Corpus for IDF: a seeded sample of distinct documents, saved with the model.
+    const distinctDocs = [...new Set(pairs.map((p) => p.doc))].sort()
+    const corpus = Sampling.sample(distinctDocs, options.corpusSize ?? 5000, rng.fork("corpus"))
+    const resources = Features.resources(corpus)
+
+    const indices = pairs.map((_, i) => i)
+    const split = Sampling.splitByGroup(
+      indices,
+      (i) => pairs[i]!.qid ?? pairs[i]!.query,
+      heldOutFraction,
+      Sampling.hashSeed(`${options.seed}/held-out`)
+    )
+    const trainIdx = split.first
+    const validIdx = split.second
+
+    const { names, width, standardizer, trainX, validX, trainY, validY } = yield* splitFeatures(
+      pairs,
+      resources,
+      options.embedder,
+      trainIdx,
+      validIdx
+    )
+    const K = scale.max + 1
+    const counts = new Array<number>(K).fill(0)
+    for (const y of trainY) counts[y]!++
+    const prior = counts.map((n) => (n + 1) / (trainY.length + K))
+    const classWeights = classWeightsOf(counts, weightsMode)
+    const shape: network.NetworkShape = { inputs: width, hidden, classes: K, head }
+
+    const fitter = network.fitter(
+      shape,
+      network.initialize(shape, prior, rng.fork("init")),
+      { x: trainX, y: trainY },
+      { x: validX, y: validY },
+      classWeights,
+      fit,
+      rng.fork("fit")
+    )
+    const result = yield* runFitter(fitter, fit.epochs, options.onProgress)
+    yield* checkConverged(result, fit.learningRate)
+    const { temperature, report } = yield* evaluateHeldOut(
+      shape,
+      result,
+      { x: validX, y: validY },
+      scale,
+      trainIdx.map((i) => pairs[i]!),
+      validIdx.map((i) => pairs[i]!)
+    )
     const weightsHash = Hash.sha256(JSON.stringify(Array.from(result.params)))
     const corpusHash = Hash.sha256(JSON.stringify(corpus))
     const config: Config = {
@@ -437,7 +504,7 @@ export const train = (
       version: 1,
       id: `embedded-score-model:${head}-h${hidden}${options.embedder ? `+${options.embedder.id}` : ""}:${weightsHash.slice(0, 12)}`,
       scale,
-      featureNames: all.names,
+      featureNames: names,
       embedder: options.embedder ? { id: options.embedder.id, dimensions: options.embedder.dimensions } : null,
       network: shape,
       temperature,

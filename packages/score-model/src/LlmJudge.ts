@@ -221,6 +221,153 @@ export const count = (outcomes: ReadonlyArray<Outcome>): Counts => {
   return { judged, rejected: outcomes.length - judged, byReason, byMethod, invalidSamples }
 }
 
+/** The judge's settings with their defaults, checked (`samples` > 1, `invalidRetries` ≥ 0). */
+const settingsOf = (options: Options) => {
+  const { client, scale } = options
+  const examples = options.fewShot ?? []
+  const promptVersion = options.promptVersion ?? ScorePrompt.version
+  const samples = options.samples ?? 5
+  if (!(Number.isInteger(samples) && samples > 1))
+    throw new ScoreOptionError({ option: "samples", detail: `samples must be an integer > 1, got ${samples}` })
+  const model = options.model ?? client.model
+  const format = ScorePrompt.responseFormat(scale)
+  const schema = gradeObject(scale)
+  const invalidRetries = options.invalidRetries ?? 2
+  if (!(Number.isInteger(invalidRetries) && invalidRetries >= 0))
+    throw new ScoreOptionError({
+      option: "invalidRetries",
+      detail: `invalidRetries must be an integer >= 0, got ${invalidRetries}`
+    })
+  return {
+    client,
+    scale,
+    examples,
+    promptVersion,
+    samples,
+    mode: options.probabilities ?? "auto",
+    seed: options.seed ?? 0,
+    stage: options.stage ?? "score",
+    model,
+    maxTokens: options.maxTokens ?? 24,
+    temperature: options.temperature ?? 0.8,
+    topLogprobs: options.topLogprobs ?? 10,
+    id: `${options.idPrefix ?? "llm-judge"}:${model}:${promptVersion}:${examples.length}-shot`,
+    format,
+    schema,
+    invalidRetries
+  }
+}
+
+type Settings = ReturnType<typeof settingsOf>
+
+/** One ask by the logprobs method: a greedy structured answer, probabilities from the grade token's logprobs. */
+const viaLogprobs = (s: Settings, pair: { readonly query: string; readonly doc: string }, index: number, offset = 0) =>
+  s.client
+    .completeObject(
+      {
+        messages: ScorePrompt.messages(s.scale, pair, s.examples),
+        model: s.model,
+        temperature: 0,
+        maxTokens: s.maxTokens,
+        seed: s.seed + index + offset,
+        topLogprobs: s.topLogprobs,
+        responseFormat: s.format,
+        stage: s.stage
+      },
+      s.schema
+    )
+    .pipe(
+      Effect.map(({ response, value }): Outcome | "no-logprobs" => {
+        const checked = checkGrade(value.grade, s.scale)
+        const raw = response.choices[0]?.text ?? ""
+        if (!checked.ok) return { _tag: "Rejected", reason: checked.reason, detail: checked.detail, raw }
+        const probabilities = gradeProbabilities(response.choices[0]?.logprobs, s.scale)
+        if (probabilities === undefined) return "no-logprobs"
+        return {
+          _tag: "Judged",
+          judgment: judgment(probabilities),
+          method: "logprobs",
+          validSamples: 1,
+          invalidSamples: 0
+        }
+      }),
+      Effect.catchIf(
+        (e) => e.reason === "invalid-output",
+        (e) => {
+          const raw = e.raw ?? ""
+          const parsed = parseAnswer(raw, s.scale)
+          // completeObject already made its one repair attempt; name the reason from the final raw answer
+          return Effect.succeed<Outcome>(
+            parsed.ok
+              ? { _tag: "Rejected", reason: "no-json", detail: e.message, raw }
+              : {
+                  _tag: "Rejected",
+                  reason: parsed.reason,
+                  detail: `${parsed.detail} (after one repair attempt)`,
+                  raw
+                }
+          )
+        }
+      )
+    )
+
+/**
+ * The outcome of a pair from its sampled answers (the first `samples`): the share of each grade among the valid
+ * ones, or a rejection naming the first problem when none is valid.
+ */
+const tallySamples = (texts: ReadonlyArray<string>, samples: number, scale: Grade.GradeScale): Outcome => {
+  const counts = new Array<number>(scale.max + 1).fill(0)
+  let invalid = 0
+  let firstProblem: { reason: RejectionReason; detail: string; raw: string } | undefined
+  for (const text of texts.slice(0, samples)) {
+    const parsed = parseAnswer(text, scale)
+    if (parsed.ok) counts[parsed.grade]!++
+    else {
+      invalid++
+      firstProblem ??= { reason: parsed.reason, detail: parsed.detail, raw: text }
+    }
+  }
+  const valid = counts.reduce((s, c) => s + c, 0)
+  if (valid === 0) {
+    return {
+      _tag: "Rejected",
+      reason: texts.length === 1 && firstProblem ? firstProblem.reason : "no-valid-sample",
+      detail: `none of ${texts.length} sampled answers was a grade on 0..${scale.max}${firstProblem ? `; first: ${firstProblem.reason}: ${firstProblem.detail}` : ""}`,
+      raw: firstProblem?.raw ?? ""
+    }
+  }
+  return {
+    _tag: "Judged",
+    judgment: judgment(counts.map((c) => c / valid)),
+    method: "samples",
+    validSamples: valid,
+    invalidSamples: invalid
+  }
+}
+
+/** One ask by the samples method: `samples` answers (one call, or one per answer when the server ignores `n`). */
+const viaSamples = (s: Settings, pair: { readonly query: string; readonly doc: string }, index: number, offset = 0) =>
+  Effect.gen(function* () {
+    const request = {
+      messages: ScorePrompt.messages(s.scale, pair, s.examples),
+      model: s.model,
+      temperature: s.temperature,
+      maxTokens: s.maxTokens,
+      responseFormat: s.format,
+      stage: s.stage
+    }
+    const texts: Array<string> = []
+    const first = yield* s.client.complete({ ...request, n: s.samples, seed: s.seed + index + offset })
+    for (const c of first.choices) texts.push(c.text)
+    // The server ignored n: repeated calls with derived seeds until n answers (one call per missing answer).
+    for (let k = 1; texts.length < s.samples && k < s.samples * 2; k++) {
+      const more = yield* s.client.complete({ ...request, n: 1, seed: s.seed + index + offset + k * 7919 })
+      if (more.choices.length === 0) break
+      texts.push(more.choices[0]!.text)
+    }
+    return tallySamples(texts, s.samples, s.scale)
+  })
+
 /**
  * Builds an LLM judge over a chat client.
  *
@@ -228,130 +375,13 @@ export const count = (outcomes: ReadonlyArray<Outcome>): Counts => {
  * @category constructors
  */
 export const make = (options: Options): LlmJudge => {
-  const { client, scale } = options
-  const examples = options.fewShot ?? []
-  const promptVersion = options.promptVersion ?? ScorePrompt.version
-  const samples = options.samples ?? 5
-  if (!(Number.isInteger(samples) && samples > 1))
-    throw new ScoreOptionError({ option: "samples", detail: `samples must be an integer > 1, got ${samples}` })
-  const mode = options.probabilities ?? "auto"
-  const seed = options.seed ?? 0
-  const stage = options.stage ?? "score"
-  const model = options.model ?? client.model
-  const maxTokens = options.maxTokens ?? 24
-  const id = `${options.idPrefix ?? "llm-judge"}:${model}:${promptVersion}:${examples.length}-shot`
+  const settings = settingsOf(options)
+  const { client, scale, promptVersion, mode, id, invalidRetries } = settings
   const fail = (e: ChatClient.LlmError) => ChatClient.toModelError(id, e)
-  const format = ScorePrompt.responseFormat(scale)
-  const schema = gradeObject(scale)
   // Monotonic: once a response comes back without logprobs, auto mode stops asking for them.
   let logprobsAvailable = mode !== "samples"
-
-  const invalidRetries = options.invalidRetries ?? 2
-  if (!(Number.isInteger(invalidRetries) && invalidRetries >= 0))
-    throw new ScoreOptionError({
-      option: "invalidRetries",
-      detail: `invalidRetries must be an integer >= 0, got ${invalidRetries}`
-    })
   // seeds of re-ask k: shifted by a prime well past any index, so no two (pair, attempt) share a seed
   const RESEED = 104_729
-
-  const viaLogprobs = (pair: { readonly query: string; readonly doc: string }, index: number, offset = 0) =>
-    client
-      .completeObject(
-        {
-          messages: ScorePrompt.messages(scale, pair, examples),
-          model,
-          temperature: 0,
-          maxTokens,
-          seed: seed + index + offset,
-          topLogprobs: options.topLogprobs ?? 10,
-          responseFormat: format,
-          stage
-        },
-        schema
-      )
-      .pipe(
-        Effect.map(({ response, value }): Outcome | "no-logprobs" => {
-          const checked = checkGrade(value.grade, scale)
-          const raw = response.choices[0]?.text ?? ""
-          if (!checked.ok) return { _tag: "Rejected", reason: checked.reason, detail: checked.detail, raw }
-          const probabilities = gradeProbabilities(response.choices[0]?.logprobs, scale)
-          if (probabilities === undefined) return "no-logprobs"
-          return {
-            _tag: "Judged",
-            judgment: judgment(probabilities),
-            method: "logprobs",
-            validSamples: 1,
-            invalidSamples: 0
-          }
-        }),
-        Effect.catchIf(
-          (e) => e.reason === "invalid-output",
-          (e) => {
-            const raw = e.raw ?? ""
-            const parsed = parseAnswer(raw, scale)
-            // completeObject already made its one repair attempt; name the reason from the final raw answer
-            return Effect.succeed<Outcome>(
-              parsed.ok
-                ? { _tag: "Rejected", reason: "no-json", detail: e.message, raw }
-                : {
-                    _tag: "Rejected",
-                    reason: parsed.reason,
-                    detail: `${parsed.detail} (after one repair attempt)`,
-                    raw
-                  }
-            )
-          }
-        )
-      )
-
-  const viaSamples = (pair: { readonly query: string; readonly doc: string }, index: number, offset = 0) =>
-    Effect.gen(function* () {
-      const request = {
-        messages: ScorePrompt.messages(scale, pair, examples),
-        model,
-        temperature: options.temperature ?? 0.8,
-        maxTokens,
-        responseFormat: format,
-        stage
-      }
-      const texts: Array<string> = []
-      const first = yield* client.complete({ ...request, n: samples, seed: seed + index + offset })
-      for (const c of first.choices) texts.push(c.text)
-      // The server ignored n: repeated calls with derived seeds until n answers (one call per missing answer).
-      for (let k = 1; texts.length < samples && k < samples * 2; k++) {
-        const more = yield* client.complete({ ...request, n: 1, seed: seed + index + offset + k * 7919 })
-        if (more.choices.length === 0) break
-        texts.push(more.choices[0]!.text)
-      }
-      const counts = new Array<number>(scale.max + 1).fill(0)
-      let invalid = 0
-      let firstProblem: { reason: RejectionReason; detail: string; raw: string } | undefined
-      for (const text of texts.slice(0, samples)) {
-        const parsed = parseAnswer(text, scale)
-        if (parsed.ok) counts[parsed.grade]!++
-        else {
-          invalid++
-          firstProblem ??= { reason: parsed.reason, detail: parsed.detail, raw: text }
-        }
-      }
-      const valid = counts.reduce((s, c) => s + c, 0)
-      if (valid === 0) {
-        return {
-          _tag: "Rejected",
-          reason: texts.length === 1 && firstProblem ? firstProblem.reason : "no-valid-sample",
-          detail: `none of ${texts.length} sampled answers was a grade on 0..${scale.max}${firstProblem ? `; first: ${firstProblem.reason}: ${firstProblem.detail}` : ""}`,
-          raw: firstProblem?.raw ?? ""
-        } satisfies Outcome as Outcome
-      }
-      return {
-        _tag: "Judged",
-        judgment: judgment(counts.map((c) => c / valid)),
-        method: "samples",
-        validSamples: valid,
-        invalidSamples: invalid
-      } satisfies Outcome as Outcome
-    })
 
   const askOnce = (
     pair: { readonly query: string; readonly doc: string },
@@ -363,7 +393,7 @@ export const make = (options: Options): LlmJudge => {
       // the first ask (and every ask in "logprobs" mode) reads the grade token's probabilities; re-asks in "auto"
       // mode sample instead, which tolerates some bad answers among the samples
       if (logprobsAvailable && (attempt === 0 || mode === "logprobs")) {
-        const outcome = yield* viaLogprobs(pair, index, offset)
+        const outcome = yield* viaLogprobs(settings, pair, index, offset)
         if (outcome !== "no-logprobs") return outcome
         if (mode === "logprobs") {
           return {
@@ -376,7 +406,7 @@ export const make = (options: Options): LlmJudge => {
         }
         logprobsAvailable = false
       }
-      return yield* viaSamples(pair, index, offset)
+      return yield* viaSamples(settings, pair, index, offset)
     })
 
   const judgeOne = (

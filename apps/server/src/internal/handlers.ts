@@ -4,7 +4,15 @@
 import { randomUUID, timingSafeEqual } from "node:crypto"
 import { endianness } from "node:os"
 import type { Document, Grade, Models } from "@ssra/core"
-import { Api, type Embeddings, Problems } from "@ssra/server-api"
+import {
+  Api,
+  type Embeddings,
+  type Filter,
+  Problems,
+  type Queries,
+  type Relevance,
+  type Rerank
+} from "@ssra/server-api"
 import { Effect, Layer, Redacted } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -190,7 +198,8 @@ export interface HandlerDeps {
 
 const notReady = new Problems.NotReady({ detail: "models are still loading" })
 
-export const handlersLayer = (deps: HandlerDeps) => {
+/** What the endpoint handlers share: the limits, the loaded models, embedding through the batcher, pair scoring. */
+const modelAccess = (deps: HandlerDeps) => {
   const { limits } = deps
 
   const requireModels = Effect.suspend(() => {
@@ -265,180 +274,204 @@ export const handlersLayer = (deps: HandlerDeps) => {
     )
   }
 
+  return { limits, requireModels, embedWith, scorePairs }
+}
+
+type ModelAccess = ReturnType<typeof modelAccess>
+
+/** `/v1/embeddings` (requests the middleware's fast path did not answer). */
+const embeddings =
+  (access: ModelAccess) =>
+  ({ payload }: { readonly payload: Embeddings.EmbeddingsRequest }) =>
+    Effect.gen(function* () {
+      const models = yield* access.requireModels
+      const embedder = models.embedder
+      if (embedder === undefined) return yield* notConfigured("embedder", "/v1/embeddings")
+      const texts = typeof payload.input === "string" ? [payload.input] : payload.input
+      const check = new Checker(access.limits)
+      if (typeof payload.input === "string") check.text(["payload", "input"], payload.input)
+      else {
+        check.batch(["payload", "input"], texts.length, "input text")
+        texts.forEach((t, i) => {
+          check.text(["payload", "input", i], t)
+        })
+      }
+      if (payload.dimensions !== undefined && payload.dimensions > embedder.dimensions) {
+        check.issues.push({
+          path: ["payload", "dimensions"],
+          message: `dimensions ${payload.dimensions} exceeds the model's ${embedder.dimensions}`
+        })
+      }
+      yield* check.fail()
+      const dimensions =
+        payload.dimensions !== undefined && payload.dimensions < embedder.dimensions ? payload.dimensions : undefined
+      const vectors = yield* access.embedWith(texts, payload.input_type ?? "query", dimensions)
+      return embeddingsResponse(embedder.id, texts, vectors, payload.encoding_format === "base64")
+    })
+
+/** `/v1/rerank`: the documents ordered by their score against the query. */
+const rerank =
+  (access: ModelAccess) =>
+  ({ payload }: { readonly payload: Rerank.RerankRequest }) =>
+    Effect.gen(function* () {
+      const models = yield* access.requireModels
+      const docs = payload.documents.map((d) => (typeof d === "string" ? d : d.text))
+      const check = new Checker(access.limits)
+      check.text(["payload", "query"], payload.query)
+      check.batch(["payload", "documents"], docs.length, "document")
+      docs.forEach((d, i) => {
+        check.text(
+          typeof payload.documents[i] === "string" ? ["payload", "documents", i] : ["payload", "documents", i, "text"],
+          d
+        )
+      })
+      yield* check.fail()
+      const result = yield* access.scorePairs(
+        models,
+        docs.map((doc) => ({ query: payload.query, doc })),
+        "/v1/rerank"
+      )
+      const order = result.scored.map((s, index) => ({ s, index }))
+      order.sort((a, b) => b.s.score - a.s.score || a.index - b.index)
+      const top = payload.top_n !== undefined ? order.slice(0, payload.top_n) : order
+      return {
+        id: randomUUID(),
+        model: result.model,
+        results: top.map(({ s, index }) => ({
+          index,
+          relevance_score: s.score,
+          ...(payload.return_documents === true ? { document: { text: docs[index]! } } : {}),
+          ...gradeFields(s)
+        })),
+        meta: {
+          scoring: result.scoring,
+          ...(result.maxGrade !== undefined ? { max_grade: result.maxGrade } : {})
+        }
+      }
+    })
+
+/** `/v1/relevance`: a score for each (query, document) pair. */
+const relevance =
+  (access: ModelAccess) =>
+  ({ payload }: { readonly payload: Relevance.RelevanceRequest }) =>
+    Effect.gen(function* () {
+      const models = yield* access.requireModels
+      const check = new Checker(access.limits)
+      check.batch(["payload", "pairs"], payload.pairs.length, "pair")
+      payload.pairs.forEach((p, i) => {
+        check.text(["payload", "pairs", i, "query"], p.query)
+        check.text(["payload", "pairs", i, "document"], p.document)
+      })
+      yield* check.fail()
+      const result = yield* access.scorePairs(
+        models,
+        payload.pairs.map((p) => ({ query: p.query, doc: p.document })),
+        "/v1/relevance"
+      )
+      return {
+        model: result.model,
+        scoring: result.scoring,
+        ...(result.maxGrade !== undefined ? { max_grade: result.maxGrade } : {}),
+        results: result.scored.map((s, index) => ({ index, score: s.score, ...gradeFields(s) }))
+      }
+    })
+
+/** `/v1/filter`: which candidates reach the minimum grade or score. */
+const filter =
+  (access: ModelAccess) =>
+  ({ payload }: { readonly payload: Filter.FilterRequest }) =>
+    Effect.gen(function* () {
+      const models = yield* access.requireModels
+      const check = new Checker(access.limits)
+      check.text(["payload", "query"], payload.query)
+      check.batch(["payload", "candidates"], payload.candidates.length, "candidate")
+      payload.candidates.forEach((c, i) => {
+        check.text(["payload", "candidates", i, "text"], c.text)
+      })
+      const hasGrade = payload.min_grade !== undefined
+      const hasScore = payload.min_score !== undefined
+      if (hasGrade === hasScore) {
+        check.issues.push({ path: ["payload"], message: "Expected exactly one of min_grade or min_score" })
+      }
+      if (hasGrade && models.grader !== undefined && payload.min_grade! > models.grader.scale.max) {
+        check.issues.push({
+          path: ["payload", "min_grade"],
+          message: `min_grade ${payload.min_grade} exceeds the score model's max grade ${models.grader.scale.max}`
+        })
+      }
+      yield* check.fail()
+      if (hasGrade && models.grader === undefined) {
+        return yield* notConfigured("score-model", "/v1/filter with min_grade (use min_score for cosine)")
+      }
+      const result = yield* access.scorePairs(
+        models,
+        payload.candidates.map((c) => ({ query: payload.query, doc: c.text })),
+        "/v1/filter"
+      )
+      const decisions = payload.candidates.map((c, i) => {
+        const s = result.scored[i]!
+        const kept = hasGrade ? (s.grade ?? 0) >= payload.min_grade! : s.score >= payload.min_score!
+        return { id: c.id, kept, score: s.score, ...gradeFields(s) }
+      })
+      return {
+        model: result.model,
+        scoring: result.scoring,
+        criterion: hasGrade ? { min_grade: payload.min_grade! } : { min_score: payload.min_score! },
+        kept: decisions.filter((d) => d.kept).map((d) => d.id),
+        decisions
+      }
+    })
+
+/** `/v1/queries`: queries written for a document at a target grade. */
+const queries =
+  (access: ModelAccess) =>
+  ({ payload }: { readonly payload: Queries.QueriesRequest }) =>
+    Effect.gen(function* () {
+      const models = yield* access.requireModels
+      const writer = models.queryWriter
+      const input = typeof payload.document === "string" ? { text: payload.document } : payload.document
+      const check = new Checker(access.limits)
+      check.text(
+        typeof payload.document === "string" ? ["payload", "document"] : ["payload", "document", "text"],
+        input.text
+      )
+      if (input.title !== undefined && input.title.length > access.limits.maxTextLength) {
+        check.issues.push({
+          path: ["payload", "document", "title"],
+          message: `Text too long: ${input.title.length} > limit ${access.limits.maxTextLength} characters`
+        })
+      }
+      yield* check.fail()
+      if (writer === undefined) return yield* notConfigured("query-model", "/v1/queries")
+      const document: Document.Document = {
+        id: input.id !== undefined && input.id.length > 0 ? input.id : "request",
+        title: input.title ?? "",
+        text: input.text
+      }
+      const targetGrade = payload.target_grade as Grade.Grade
+      const generated = yield* writer
+        .generate([{ document, targetGrade, n: payload.n ?? 1, seed: payload.seed ?? 0 }])
+        .pipe(Effect.catchTag("ModelError", modelFailed))
+      return {
+        model: writer.id,
+        target_grade: targetGrade,
+        queries: (generated[0] ?? []).map((q) => ({
+          query: q.query,
+          generator: { id: q.generator.id, prompt_version: q.generator.promptVersion }
+        }))
+      }
+    })
+
+export const handlersLayer = (deps: HandlerDeps) => {
+  const access = modelAccess(deps)
+
   const v1 = HttpApiBuilder.group(Api.Api, "v1", (handlers) =>
     handlers
-      .handle("embeddings", ({ payload }) =>
-        Effect.gen(function* () {
-          const models = yield* requireModels
-          const embedder = models.embedder
-          if (embedder === undefined) return yield* notConfigured("embedder", "/v1/embeddings")
-          const texts = typeof payload.input === "string" ? [payload.input] : payload.input
-          const check = new Checker(limits)
-          if (typeof payload.input === "string") check.text(["payload", "input"], payload.input)
-          else {
-            check.batch(["payload", "input"], texts.length, "input text")
-            texts.forEach((t, i) => {
-              check.text(["payload", "input", i], t)
-            })
-          }
-          if (payload.dimensions !== undefined && payload.dimensions > embedder.dimensions) {
-            check.issues.push({
-              path: ["payload", "dimensions"],
-              message: `dimensions ${payload.dimensions} exceeds the model's ${embedder.dimensions}`
-            })
-          }
-          yield* check.fail()
-          const dimensions =
-            payload.dimensions !== undefined && payload.dimensions < embedder.dimensions
-              ? payload.dimensions
-              : undefined
-          const vectors = yield* embedWith(texts, payload.input_type ?? "query", dimensions)
-          return embeddingsResponse(embedder.id, texts, vectors, payload.encoding_format === "base64")
-        })
-      )
-      .handle("rerank", ({ payload }) =>
-        Effect.gen(function* () {
-          const models = yield* requireModels
-          const docs = payload.documents.map((d) => (typeof d === "string" ? d : d.text))
-          const check = new Checker(limits)
-          check.text(["payload", "query"], payload.query)
-          check.batch(["payload", "documents"], docs.length, "document")
-          docs.forEach((d, i) => {
-            check.text(
-              typeof payload.documents[i] === "string"
-                ? ["payload", "documents", i]
-                : ["payload", "documents", i, "text"],
-              d
-            )
-          })
-          yield* check.fail()
-          const result = yield* scorePairs(
-            models,
-            docs.map((doc) => ({ query: payload.query, doc })),
-            "/v1/rerank"
-          )
-          const order = result.scored.map((s, index) => ({ s, index }))
-          order.sort((a, b) => b.s.score - a.s.score || a.index - b.index)
-          const top = payload.top_n !== undefined ? order.slice(0, payload.top_n) : order
-          return {
-            id: randomUUID(),
-            model: result.model,
-            results: top.map(({ s, index }) => ({
-              index,
-              relevance_score: s.score,
-              ...(payload.return_documents === true ? { document: { text: docs[index]! } } : {}),
-              ...gradeFields(s)
-            })),
-            meta: {
-              scoring: result.scoring,
-              ...(result.maxGrade !== undefined ? { max_grade: result.maxGrade } : {})
-            }
-          }
-        })
-      )
-      .handle("relevance", ({ payload }) =>
-        Effect.gen(function* () {
-          const models = yield* requireModels
-          const check = new Checker(limits)
-          check.batch(["payload", "pairs"], payload.pairs.length, "pair")
-          payload.pairs.forEach((p, i) => {
-            check.text(["payload", "pairs", i, "query"], p.query)
-            check.text(["payload", "pairs", i, "document"], p.document)
-          })
-          yield* check.fail()
-          const result = yield* scorePairs(
-            models,
-            payload.pairs.map((p) => ({ query: p.query, doc: p.document })),
-            "/v1/relevance"
-          )
-          return {
-            model: result.model,
-            scoring: result.scoring,
-            ...(result.maxGrade !== undefined ? { max_grade: result.maxGrade } : {}),
-            results: result.scored.map((s, index) => ({ index, score: s.score, ...gradeFields(s) }))
-          }
-        })
-      )
-      .handle("filter", ({ payload }) =>
-        Effect.gen(function* () {
-          const models = yield* requireModels
-          const check = new Checker(limits)
-          check.text(["payload", "query"], payload.query)
-          check.batch(["payload", "candidates"], payload.candidates.length, "candidate")
-          payload.candidates.forEach((c, i) => {
-            check.text(["payload", "candidates", i, "text"], c.text)
-          })
-          const hasGrade = payload.min_grade !== undefined
-          const hasScore = payload.min_score !== undefined
-          if (hasGrade === hasScore) {
-            check.issues.push({ path: ["payload"], message: "Expected exactly one of min_grade or min_score" })
-          }
-          if (hasGrade && models.grader !== undefined && payload.min_grade! > models.grader.scale.max) {
-            check.issues.push({
-              path: ["payload", "min_grade"],
-              message: `min_grade ${payload.min_grade} exceeds the score model's max grade ${models.grader.scale.max}`
-            })
-          }
-          yield* check.fail()
-          if (hasGrade && models.grader === undefined) {
-            return yield* notConfigured("score-model", "/v1/filter with min_grade (use min_score for cosine)")
-          }
-          const result = yield* scorePairs(
-            models,
-            payload.candidates.map((c) => ({ query: payload.query, doc: c.text })),
-            "/v1/filter"
-          )
-          const decisions = payload.candidates.map((c, i) => {
-            const s = result.scored[i]!
-            const kept = hasGrade ? (s.grade ?? 0) >= payload.min_grade! : s.score >= payload.min_score!
-            return { id: c.id, kept, score: s.score, ...gradeFields(s) }
-          })
-          return {
-            model: result.model,
-            scoring: result.scoring,
-            criterion: hasGrade ? { min_grade: payload.min_grade! } : { min_score: payload.min_score! },
-            kept: decisions.filter((d) => d.kept).map((d) => d.id),
-            decisions
-          }
-        })
-      )
-      .handle("queries", ({ payload }) =>
-        Effect.gen(function* () {
-          const models = yield* requireModels
-          const writer = models.queryWriter
-          const input = typeof payload.document === "string" ? { text: payload.document } : payload.document
-          const check = new Checker(limits)
-          check.text(
-            typeof payload.document === "string" ? ["payload", "document"] : ["payload", "document", "text"],
-            input.text
-          )
-          if (input.title !== undefined && input.title.length > limits.maxTextLength) {
-            check.issues.push({
-              path: ["payload", "document", "title"],
-              message: `Text too long: ${input.title.length} > limit ${limits.maxTextLength} characters`
-            })
-          }
-          yield* check.fail()
-          if (writer === undefined) return yield* notConfigured("query-model", "/v1/queries")
-          const document: Document.Document = {
-            id: input.id !== undefined && input.id.length > 0 ? input.id : "request",
-            title: input.title ?? "",
-            text: input.text
-          }
-          const targetGrade = payload.target_grade as Grade.Grade
-          const generated = yield* writer
-            .generate([{ document, targetGrade, n: payload.n ?? 1, seed: payload.seed ?? 0 }])
-            .pipe(Effect.catchTag("ModelError", modelFailed))
-          return {
-            model: writer.id,
-            target_grade: targetGrade,
-            queries: (generated[0] ?? []).map((q) => ({
-              query: q.query,
-              generator: { id: q.generator.id, prompt_version: q.generator.promptVersion }
-            }))
-          }
-        })
-      )
+      .handle("embeddings", embeddings(access))
+      .handle("rerank", rerank(access))
+      .handle("relevance", relevance(access))
+      .handle("filter", filter(access))
+      .handle("queries", queries(access))
   )
 
   const operations = HttpApiBuilder.group(Api.Api, "operations", (handlers) =>

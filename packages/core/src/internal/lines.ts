@@ -112,6 +112,75 @@ export const fromBatches = <A>(
 const describeTooLong = (bytes: number, max: number) => `line is ${bytes} bytes, over the ${max}-byte limit`
 
 /**
+ * The rejects side file of a skipping read, opened at once (none when not skipping or no file is named), and the
+ * guard its writes run under: a failure writing it names that file (not the input being read) and says what to do.
+ */
+const openRejects = (rejectsFile: string | undefined) => {
+  const rejectsIo = <T>(f: () => T): T => {
+    try {
+      return f()
+    } catch (error) {
+      if (error instanceof DatasetError) throw error
+      throw new DatasetError({
+        file: rejectsFile!,
+        reason: "io",
+        detail: `cannot write the rejects file: ${error instanceof Error ? error.message : String(error)}`,
+        hint: "check the disk has space and the directory is writable"
+      })
+    }
+  }
+  const rejects = rejectsFile !== undefined ? rejectsIo(() => AtomicFile.openSync(rejectsFile)) : undefined
+  return { rejects, rejectsIo }
+}
+
+const bomError = (file: string, line: number) =>
+  new DatasetError({
+    file,
+    line,
+    reason: "encoding",
+    detail: "file starts with a UTF-8 byte-order mark (BOM)",
+    hint: "save the file as UTF-8 without BOM, or read past it: --allow-bom in the ssra CLI, allowBom: true in code"
+  })
+
+/** The rejects-file entry and the error of a line that is not valid UTF-8. */
+const invalidUtf8 = (file: string, line: number, bytes: Uint8Array): [Rejection, DatasetError] => [
+  { line, reason: "invalid UTF-8", raw: Buffer.from(bytes).toString("latin1").slice(0, 200) },
+  new DatasetError({
+    file,
+    line,
+    reason: "encoding",
+    detail: "invalid UTF-8 byte sequence",
+    hint: "convert the file to UTF-8 (e.g. iconv -f GB18030 -t UTF-8)"
+  })
+]
+
+/** The rejects-file entry and the error of a line its parser refused (`at`: the line the problem belongs to). */
+const parseProblem = (file: string, problem: LineProblem, at: number, text: string): [Rejection, DatasetError] => [
+  {
+    line: at,
+    ...(problem.field !== undefined ? { field: problem.field } : {}),
+    reason: problem.detail,
+    raw: text.slice(0, 2000)
+  },
+  new DatasetError({
+    file,
+    line: at,
+    ...(problem.field !== undefined ? { field: problem.field } : {}),
+    reason: problem.reason,
+    detail: problem.detail,
+    ...(problem.hint !== undefined ? { hint: problem.hint } : {})
+  })
+]
+
+const emptyError = (file: string, rejected: number) =>
+  new DatasetError({
+    file,
+    reason: "empty",
+    detail: rejected > 0 ? `no valid rows (${rejected} rejected)` : "file has no rows",
+    hint: "check you passed the right file"
+  })
+
+/**
  * Streams the values of a line-oriented file. `makeParser` is called once per run, so a parser may keep state
  * (e.g. ids seen so far). Blank lines are ignored.
  */
@@ -130,21 +199,7 @@ export const readLines = <A>(
     const parse = typeof parser === "function" ? parser : parser.line
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
     const rejectsFile = skip ? options.rejectsFile : undefined
-    // a failure writing the rejects side file names that file (not the input being read) and says what to do
-    const rejectsIo = <T>(f: () => T): T => {
-      try {
-        return f()
-      } catch (error) {
-        if (error instanceof DatasetError) throw error
-        throw new DatasetError({
-          file: rejectsFile!,
-          reason: "io",
-          detail: `cannot write the rejects file: ${error instanceof Error ? error.message : String(error)}`,
-          hint: "check the disk has space and the directory is writable"
-        })
-      }
-    }
-    const rejects = rejectsFile !== undefined ? rejectsIo(() => AtomicFile.openSync(rejectsFile)) : undefined
+    const { rejects, rejectsIo } = openRejects(rejectsFile)
     let count = 0
     let rejected = 0
     let batch: Array<A> = []
@@ -158,15 +213,7 @@ export const readLines = <A>(
     const handle = (bytes: Uint8Array, textIfValid: string | undefined) => {
       line++
       if (line === 1 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-        if (!options.allowBom) {
-          throw new DatasetError({
-            file,
-            line,
-            reason: "encoding",
-            detail: "file starts with a UTF-8 byte-order mark (BOM)",
-            hint: "save the file as UTF-8 without BOM, or read past it: --allow-bom in the ssra CLI, allowBom: true in code"
-          })
-        }
+        if (!options.allowBom) throw bomError(file, line)
         bytes = bytes.subarray(3)
         textIfValid = undefined
       }
@@ -178,16 +225,7 @@ export const readLines = <A>(
         try {
           text = decoder.decode(bytes)
         } catch {
-          reject(
-            { line, reason: "invalid UTF-8", raw: Buffer.from(bytes).toString("latin1").slice(0, 200) },
-            new DatasetError({
-              file,
-              line,
-              reason: "encoding",
-              detail: "invalid UTF-8 byte sequence",
-              hint: "convert the file to UTF-8 (e.g. iconv -f GB18030 -t UTF-8)"
-            })
-          )
+          reject(...invalidUtf8(file, line, bytes))
           return
         }
       }
@@ -205,23 +243,7 @@ export const readLines = <A>(
     }
     const rejectProblem = (problem: unknown, text: string) => {
       if (!(problem instanceof LineProblem)) throw problem
-      const at = problem.line ?? line
-      reject(
-        {
-          line: at,
-          ...(problem.field !== undefined ? { field: problem.field } : {}),
-          reason: problem.detail,
-          raw: text.slice(0, 2000)
-        },
-        new DatasetError({
-          file,
-          line: at,
-          ...(problem.field !== undefined ? { field: problem.field } : {}),
-          reason: problem.reason,
-          detail: problem.detail,
-          ...(problem.hint !== undefined ? { hint: problem.hint } : {})
-        })
-      )
+      reject(...parseProblem(file, problem, problem.line ?? line, text))
     }
     const tooLong = (bytes: number) => {
       line++
@@ -308,14 +330,7 @@ export const readLines = <A>(
       }
       if (batch.length > 0) yield batch
       batch = []
-      if (count === 0 && !options.allowEmpty) {
-        throw new DatasetError({
-          file,
-          reason: "empty",
-          detail: rejected > 0 ? `no valid rows (${rejected} rejected)` : "file has no rows",
-          hint: "check you passed the right file"
-        })
-      }
+      if (count === 0 && !options.allowEmpty) throw emptyError(file, rejected)
       if (rejects !== undefined) rejectsIo(() => rejects.commit())
       options.onSummary?.({ file, rows: count, rejected, rejectsFile: rejects ? rejectsFile : undefined })
     } catch (error) {
