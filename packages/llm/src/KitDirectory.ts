@@ -1,7 +1,7 @@
 /**
  * The directory writer behind ssra's launch kits (`SftKit.write`, `@ssra/embedding`'s `Export.launchKit`): a kit
- * is built in a temporary sibling and renamed into place, replacing only an earlier kit of its kind, never a
- * directory that is something else or one holding a trained model. It also writes the kits' text files (scripts
+ * is built in a temporary sibling and published with core's `AtomicFile.writeDirectorySync`, replacing only an
+ * earlier kit of its kind, never a directory that is something else or one holding a trained model. It also writes the kits' text files (scripts
  * executable) and turns the repo's `python/requirements.txt` into the GPU machine's requirements.
  *
  * @since 0.1.0
@@ -140,12 +140,47 @@ export const writeFiles = (
     { discard: true }
   )
 
+/** Why `dir` may not be replaced by a kit of `kind`, from what it holds (its entries, or a file there); none: it may. */
+const refusal = (
+  dir: string,
+  kind: KitKind,
+  existing: ReadonlyArray<fs.Dirent> | "file" | undefined
+): KitDirectoryError | undefined => {
+  if (existing === "file")
+    return new KitDirectoryError({
+      reason: "exists",
+      file: dir,
+      detail: `${dir} exists and is not a directory`,
+      hint: "choose another output directory"
+    })
+  if (existing === undefined || existing.length === 0) return undefined
+  const isKit = existing.some((e) => e.name === kind.marker) && existing.some((e) => e.name === "launch.sh")
+  if (!isKit)
+    return new KitDirectoryError({
+      reason: "exists",
+      file: dir,
+      detail: `${dir} exists and is not an ssra kit (an earlier ${kind.what} holds ${kind.marker} and launch.sh)`,
+      hint: "choose another output directory, or empty this one"
+    })
+  const sub = existing.find((e) => e.isDirectory())
+  if (sub !== undefined)
+    return new KitDirectoryError({
+      reason: "exists",
+      file: dir,
+      detail: `${dir} is an earlier ${kind.what} holding ${sub.name}/ (a trained model?), which replacing the kit would delete`,
+      hint: "move that directory out, or choose another output directory"
+    })
+  return undefined
+}
+
 /**
- * Builds a kit with `body` in a temporary sibling of `dir` (mode 0755) and renames it into place only when
- * `body` succeeds, so `dir` is either absent, the earlier kit, or the complete new one; when `body` or the rename
- * fails the temporary directory is removed. An existing `dir` is replaced only when it is empty or an earlier kit
- * of this kind (it holds `kind.marker` and `launch.sh`) with no subdirectory (a trained `output/` is never
- * deleted); anything else there is refused with reason `exists`.
+ * Builds a kit with `body` in a temporary sibling of `dir` and, only when `body` succeeds, publishes it with core's
+ * `AtomicFile.writeDirectorySync` (mode 0755, its files flushed to disk before the swap), so `dir` is either
+ * absent, the earlier kit, or the complete new one; when `body` or the publish fails the temporary directory is
+ * removed. A swap an earlier write was killed in is finished first (`AtomicFile.recoverDirectorySync`) and the
+ * temporary directories of writers no longer running are removed. An existing `dir` is replaced only when it is
+ * empty or an earlier kit of this kind (it holds `kind.marker` and `launch.sh`) with no subdirectory (a trained
+ * `output/` is never deleted); anything else there is refused with reason `exists`.
  *
  * @since 0.1.0
  * @category constructors
@@ -157,59 +192,39 @@ export const write = <A, E, R>(
 ): Effect.Effect<A, E | KitDirectoryError, R> =>
   Effect.gen(function* () {
     const target = path.resolve(dir)
+    // a kit whose swap was killed half-way is put back first, so the checks see what is really there
     const existing = yield* Effect.try({
       try: () => {
+        AtomicFile.recoverDirectorySync(target)
         if (!fs.existsSync(target)) return undefined
         if (!fs.statSync(target).isDirectory()) return "file" as const
         return fs.readdirSync(target, { withFileTypes: true })
       },
       catch: (cause) => ioError(target, cause)
     })
-    if (existing === "file")
-      return yield* new KitDirectoryError({
-        reason: "exists",
-        file: dir,
-        detail: `${dir} exists and is not a directory`,
-        hint: "choose another output directory"
-      })
-    if (existing !== undefined && existing.length > 0) {
-      const isKit = existing.some((e) => e.name === kind.marker) && existing.some((e) => e.name === "launch.sh")
-      if (!isKit)
-        return yield* new KitDirectoryError({
-          reason: "exists",
-          file: dir,
-          detail: `${dir} exists and is not an ssra kit (an earlier ${kind.what} holds ${kind.marker} and launch.sh)`,
-          hint: "choose another output directory, or empty this one"
-        })
-      const sub = existing.find((e) => e.isDirectory())
-      if (sub !== undefined)
-        return yield* new KitDirectoryError({
-          reason: "exists",
-          file: dir,
-          detail: `${dir} is an earlier ${kind.what} holding ${sub.name}/ (a trained model?), which replacing the kit would delete`,
-          hint: "move that directory out, or choose another output directory"
-        })
-    }
-    const temp = yield* Effect.try({
+    const refused = refusal(dir, kind, existing)
+    if (refused !== undefined) return yield* refused
+    // `body` is an effect, `writeDirectorySync` takes a synchronous writer: the kit is built in a sibling of its
+    // own (named like `writeDirectorySync`'s temporaries, so a killed build's is swept), then moved into the publish
+    const staging = yield* Effect.try({
       try: () => {
         fs.mkdirSync(path.dirname(target), { recursive: true })
-        const made = fs.mkdtempSync(AtomicFile.tempDirPrefixFor(target))
-        // mkdtemp makes the directory private (0700); a kit is shared like any output directory
-        fs.chmodSync(made, 0o755)
-        return made
+        return fs.mkdtempSync(AtomicFile.tempDirPrefixFor(target))
       },
       catch: (cause) => ioError(target, cause)
     })
-    const removeTemp = Effect.sync(() => fs.rmSync(temp, { recursive: true, force: true }))
-    const result = yield* body(temp).pipe(Effect.onError(() => removeTemp))
+    const removeStaging = Effect.sync(() => fs.rmSync(staging, { recursive: true, force: true }))
+    const result = yield* body(staging).pipe(Effect.onError(() => removeStaging))
     yield* Effect.try({
       try: () => {
-        const old = fs.existsSync(target) ? `${temp}.old` : undefined
-        if (old !== undefined) fs.renameSync(target, old)
-        fs.renameSync(temp, target)
-        if (old !== undefined) fs.rmSync(old, { recursive: true, force: true })
+        AtomicFile.writeDirectorySync(target, (temp) => {
+          for (const name of fs.readdirSync(staging)) fs.renameSync(path.join(staging, name), path.join(temp, name))
+          // a kit is shared like any output directory, whatever the umask
+          fs.chmodSync(temp, 0o755)
+        })
+        fs.rmSync(staging, { recursive: true, force: true })
       },
       catch: (cause) => ioError(target, cause)
-    }).pipe(Effect.onError(() => removeTemp))
+    }).pipe(Effect.onError(() => removeStaging))
     return result
   })

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,7 +15,7 @@ const kitFiles = (n: number) => ({
 const writeKit = (dir: string, n: number) =>
   KitDirectory.write(dir, kind, (temp) => KitDirectory.writeFiles(temp, kitFiles(n)).pipe(Effect.as(temp)))
 
-describe("KitDirectory", () => {
+describe("KitDirectory.write", () => {
   it.effect("writes a kit; executables get 0755, other files none of the x bits", () =>
     Effect.gen(function* () {
       const dir = path.join(tmp(), "nested", "kit")
@@ -47,6 +48,48 @@ describe("KitDirectory", () => {
       assert.strictEqual(failed, "boom")
       assert.strictEqual(fs.readFileSync(path.join(dir, "kit.json"), "utf8"), '{"n": 2}\n')
       assert.deepStrictEqual(fs.readdirSync(parent), ["kit"])
+    })
+  )
+
+  it.effect("a write killed mid-swap or mid-build is finished or swept by the next write, and checked first", () =>
+    Effect.gen(function* () {
+      const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString()
+      const parent = tmp()
+      const dir = path.join(parent, "kit")
+      // killed between the swap's renames: the new kit complete in its temp, the old one moved aside, no kit
+      const temp = path.join(parent, `.kit.${dead}.tmp-0a1b2c`)
+      const kitAt = (d: string, n: number) => {
+        fs.mkdirSync(d)
+        fs.writeFileSync(path.join(d, "kit.json"), `{"n": ${n}}\n`)
+        fs.writeFileSync(path.join(d, "launch.sh"), "#!/usr/bin/env bash\n", { mode: 0o755 })
+      }
+      kitAt(temp, 2)
+      kitAt(`${temp}.old`, 1)
+      // and a build killed before its swap: its half-written temp
+      const staging = path.join(parent, `.kit.${dead}.tmp-Zz9Yy8`)
+      fs.mkdirSync(staging)
+      fs.writeFileSync(path.join(staging, "kit.json"), "{")
+      let seen: string | undefined
+      yield* KitDirectory.write(dir, kind, (t) =>
+        Effect.sync(() => (seen = fs.readFileSync(path.join(dir, "kit.json"), "utf8"))).pipe(
+          Effect.andThen(KitDirectory.writeFiles(t, kitFiles(3)))
+        )
+      )
+      // the swap was finished (the new kit put in place) before this write replaced it
+      assert.strictEqual(seen, '{"n": 2}\n')
+      assert.deepStrictEqual(fs.readdirSync(parent), ["kit"])
+      assert.strictEqual(fs.readFileSync(path.join(dir, "kit.json"), "utf8"), '{"n": 3}\n')
+      assert.strictEqual(fs.statSync(path.join(dir, "launch.sh")).mode & 0o777, 0o755)
+      // a kit put back by the recovery is checked like any: one holding a trained model is refused, kept whole
+      fs.mkdirSync(path.join(dir, "output"))
+      fs.writeFileSync(path.join(dir, "output", "model.bin"), "weights")
+      fs.renameSync(dir, `${temp}.old`)
+      const refused = yield* Effect.flip(writeKit(dir, 4))
+      assert.strictEqual(refused.reason, "exists")
+      assert.include(refused.message, "output/")
+      assert.deepStrictEqual(fs.readdirSync(parent), ["kit"])
+      assert.strictEqual(fs.readFileSync(path.join(dir, "output", "model.bin"), "utf8"), "weights")
+      assert.strictEqual(fs.readFileSync(path.join(dir, "kit.json"), "utf8"), '{"n": 3}\n')
     })
   )
 
@@ -84,7 +127,9 @@ describe("KitDirectory", () => {
       assert.deepStrictEqual(fs.readdirSync(parent).sort(), ["file", "kit", "other"])
     })
   )
+})
 
+describe("KitDirectory files and requirements", () => {
   it.effect("an unwritable file is an io error naming it", () =>
     Effect.gen(function* () {
       const dir = tmp()

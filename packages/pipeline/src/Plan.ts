@@ -82,6 +82,301 @@ const estimateOf = (
   })
 }
 
+/** What every stage of a plan is counted with: the run's config and data, and how a grading is counted. */
+interface Planner {
+  readonly config: Config
+  readonly dataset: Inputs.Dataset
+  /** Every grading is a chat call (`backends.scoreModel: llm`). */
+  readonly llmJudge: boolean
+  /** Chat calls per grading with the LLM judge (`callsPerJudgment`). */
+  readonly perJudgment: number
+  /** Grading prompts of this dataset, the sample the LLM judge's tokens are estimated from. */
+  readonly judgeSample: ReadonlyArray<ChatClient.ChatRequest>
+  /** The gradings a query model's training makes on a D2Q set, counted as training does. */
+  readonly queryModelCalls: (d2q: ReadonlyArray<Pair.D2QGroup>) => number
+}
+
+const planner = (config: Config, dataset: Inputs.Dataset, logprobs: Logprobs | undefined): Planner => {
+  const judgeSample = [...dataset.labeled.slice(0, 40)].map((p) => ({
+    messages: ScorePrompt.messages(
+      dataset.scale,
+      p,
+      ScorePrompt.fewShot(dataset.labeled, dataset.scale, 2, config.seed)
+    ),
+    maxTokens: 24
+  }))
+  // the query model grades each training document's retrieved and edited candidates: counted as training does
+  const pool = Stage1.queryPool(dataset.labeled, dataset.unlabeled)
+  const queryModelCalls = (d2q: ReadonlyArray<Pair.D2QGroup>) =>
+    EmbeddedQueryModel.trainingGradings({
+      d2q,
+      queryPool: pool,
+      seed: config.seed,
+      maxTrainingDocs: config.queryModel.maxTrainingDocs,
+      candidatesPerDoc: config.queryModel.candidatesPerDoc
+    })
+  return {
+    config,
+    dataset,
+    llmJudge: config.backends.scoreModel === "llm",
+    perJudgment: callsPerJudgment(config, logprobs),
+    judgeSample,
+    queryModelCalls
+  }
+}
+
+/** Where a fine-tuned score model or query model runs: the team's own server, whose calls are counted, not priced. */
+const externalNote = (config: Config, which: "scoreModel" | "vanilla" | "queryModelV1" | "queryModelV2") =>
+  config.backends.external?.[which] !== undefined
+    ? `served at ${config.backends.external[which]!.baseUrl}`
+    : "no endpoint yet: the run writes its SFT kit and stops (hand-off)"
+
+/** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
+const graded = (p: Planner, stage: string, work: string, judgments: number, note?: string): PlannedStage => {
+  const { config, llmJudge } = p
+  const calls = llmJudge ? judgments * p.perJudgment : judgments
+  return config.backends.scoreModel === "fine-tuned"
+    ? {
+        stage,
+        backend: "external",
+        work,
+        calls,
+        note: note ?? `fine-tuned score model ${externalNote(config, "scoreModel")}`
+      }
+    : llmJudge
+      ? {
+          stage,
+          backend: "llm",
+          work,
+          calls,
+          estimate: estimateOf(config, p.judgeSample, calls, 8),
+          ...(note !== undefined ? { note } : {})
+        }
+      : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
+}
+
+/** A query-model stage: trained here (its training candidates are graded), or fine-tuned outside ssra. */
+const queryModelStage = (
+  p: Planner,
+  stage: string,
+  which: "vanilla" | "queryModelV1" | "queryModelV2",
+  work: string,
+  calls: number
+): PlannedStage =>
+  p.config.backends.queryModel === "fine-tuned"
+    ? {
+        stage,
+        backend: "external",
+        work: "fine-tuned query model (SFT outside ssra)",
+        calls: 0,
+        note: externalNote(p.config, which)
+      }
+    : graded(p, stage, work, calls)
+
+const trainingWork = (config: Config, name: string, d2qDocs: number) =>
+  `train ${name}: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × (${config.queryModel.candidatesPerDoc} retrieved + key-phrase edits) graded candidates`
+
+/** Validation and normalization of the inputs, plus with `documents.rewrite: llm` one call per OCR/ASR document. */
+const prepareStage = ({ config, dataset }: Planner): PlannedStage => {
+  const labeled =
+    config.data.sample?.labeledQueries !== undefined ? `≤ ${config.data.sample.labeledQueries} queries of ` : ""
+  const prepareWork = `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`
+  if (config.documents.rewrite !== "llm") return { stage: "prepare", backend: "none", work: prepareWork, calls: 0 }
+  // one call per document with OCR/ASR that a pair names (the sample is drawn before prepare, as the run does)
+  const documents = DocumentRewrite.eligible(dataset)
+  const sample = documents.slice(0, 40).map((d) => DocumentRewrite.request(d, config.seed))
+  return {
+    stage: "prepare",
+    backend: "llm",
+    work: `${prepareWork}; rewrite OCR + ASR of ${documents.length} documents (${DocumentRewrite.promptVersion})`,
+    calls: documents.length,
+    estimate: estimateOf(config, sample, documents.length, 120)
+  }
+}
+
+/** The base model's training and the score model: trained here, or graded on its held-out check. */
+const baseStages = (p: Planner): Array<PlannedStage> => {
+  const { config, dataset } = p
+  // the same held-out split the score-model stage draws, capped at 200 pairs
+  const scoreHeldOut = Math.min(
+    200,
+    Sampling.splitByGroup(dataset.labeled, (q) => q.qid, config.scoreModel.devFraction, config.seed).second.length
+  )
+  return [
+    {
+      stage: "train:base",
+      backend: "embedded",
+      work: `dual encoder on the labeled pairs, ${config.training.epochs} epoch(s)${lexicalWork(config.training.lexical)}`,
+      calls: 0
+    },
+    config.backends.scoreModel === "fine-tuned"
+      ? graded(
+          p,
+          "score-model",
+          `fine-tuned score model, checked on ${scoreHeldOut} held-out labeled pairs`,
+          scoreHeldOut
+        )
+      : p.llmJudge
+        ? graded(
+            p,
+            "score-model",
+            `LLM judge (8-shot), checked on ${scoreHeldOut} held-out labeled pairs`,
+            scoreHeldOut
+          )
+        : { stage: "score-model", backend: "embedded", work: "embedded score model on the labeled pairs", calls: 0 }
+  ]
+}
+
+/**
+ * Stage 2 and query model v2: the score gate over its candidates, with `stage2.judge: llm` the pairwise judge, and
+ * v2's training, whose candidates are v1's (`v1Calls` gradings, answered by the response cache).
+ */
+const stage2Stages = (p: Planner, d2qDocs: number, v1Calls: number): Array<PlannedStage> => {
+  const { config, dataset, llmJudge } = p
+  const out: Array<PlannedStage> = []
+  const unlabeledDocs = new Set(dataset.unlabeled.map((q) => q.did)).size
+  const stage2Docs = Math.min(config.stage2.documents, unlabeledDocs)
+  const stage2Grades = Generation.gradesOn(
+    dataset.scale,
+    config.stage2.grades.filter((g) => g > 0)
+  )
+  const candidates = stage2Docs * stage2Grades.length * config.stage2.perGrade
+  out.push(
+    graded(
+      p,
+      "stage2",
+      `${stage2Docs} documents × grades ${stage2Grades.join("/")} × ${config.stage2.perGrade}, score gate`,
+      candidates
+    )
+  )
+  // every pair of a document's candidates with different target grades, asked in both orders
+  const pairwise =
+    stage2Docs * config.stage2.perGrade ** 2 * ((stage2Grades.length * (stage2Grades.length - 1)) / 2) * 2
+  if (config.stage2.judge === "llm")
+    out.push({
+      stage: "stage2:pairwise",
+      backend: "llm",
+      work: `pairwise judge: ≤ ${pairwise / 2 / Math.max(1, stage2Docs)} candidate pairs per document, both orders`,
+      calls: pairwise,
+      upTo: pairwise,
+      estimate: estimateOf(config, p.judgeSample, pairwise, 8),
+      note: "upper bound: only pairs that passed the score gate are asked; tokens estimated from grading prompts"
+    })
+  // v2 trains on the same documents and pool as v1: its candidates are v1's, whose grades the response cache
+  // holds; only the queries stage 2 added change a document's candidates
+  out.push({
+    ...queryModelStage(p, "query-model:v2", "queryModelV2", trainingWork(config, "query model v2", d2qDocs), 0),
+    ...(config.backends.queryModel !== "fine-tuned" && llmJudge
+      ? { upTo: v1Calls * p.perJudgment, note: "its candidates are v1's: their grades come from the response cache" }
+      : {})
+  })
+  return out
+}
+
+/**
+ * The query models the run builds, from the plan Pipeline runs: vanilla for its own systems (or as SSRA's writer
+ * without stage 1), v1 after stage 1 (also as stage 2's writer) and v2 after stage 2.
+ */
+const queryModelStages = (p: Planner, built: ReadonlyArray<string>): Array<PlannedStage> => {
+  const { config, dataset } = p
+  const out: Array<PlannedStage> = []
+  if (built.includes("vanilla")) {
+    const d2q = Stage1.labeledD2Q(dataset.labeled)
+    out.push(
+      queryModelStage(
+        p,
+        "query-model:vanilla",
+        "vanilla",
+        trainingWork(config, "the labeled-only query model", d2q.length),
+        p.queryModelCalls(d2q)
+      )
+    )
+  }
+  if (!built.includes("v1")) return out
+  out.push(
+    graded(p, "stage1", `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q`, dataset.unlabeled.length)
+  )
+  // stage 1's D2Q: the de-duplicated labeled pairs, then every unlabeled pair (its grade does not change the count)
+  const d2q = Stage1.group([
+    ...Stage1.dedupLabeled(dataset.labeled).map((q) => ({ ...q, grade: q.label, origin: "human" as const })),
+    ...dataset.unlabeled.map((q) => ({ ...q, grade: 0, origin: "score-model" as const }))
+  ])
+  const v1Calls = p.queryModelCalls(d2q)
+  out.push(
+    queryModelStage(p, "query-model:v1", "queryModelV1", trainingWork(config, "query model v1", d2q.length), v1Calls)
+  )
+  if (built.includes("v2")) out.push(...stage2Stages(p, d2q.length, v1Calls))
+  return out
+}
+
+/**
+ * Synthesis: every built query model writes for the eligible documents behind the score gate, and the
+ * `prompt-only` system's LLM writes (and, with an LLM judge, is gated) too.
+ */
+const synthesisStages = (
+  p: Planner,
+  built: ReadonlyArray<string>,
+  systems: ReadonlyArray<Systems.SystemName>
+): Array<PlannedStage> => {
+  const { config, dataset, llmJudge } = p
+  const out: Array<PlannedStage> = []
+  const planGrades = Generation.gradesOn(
+    dataset.scale,
+    Object.entries(config.synthesis.gradePlan)
+      .filter(([, s]) => s > 0)
+      .map(([g]) => Number(g))
+  )
+  // test documents are never written for (Synthesis.eligibleDocumentIds): count only the eligible ones
+  const synthDocs = Math.min(config.synthesis.documents, Synthesis.eligibleDocumentIds(dataset).length)
+  const v2 = built.includes("v2")
+  const writers = built.length
+  if (writers > 0 && synthDocs > 0) {
+    const perWriter = synthDocs * planGrades.length * config.synthesis.perDocument
+    // v2 writes mostly what v1 wrote for the same documents, and the response cache answers those gradings
+    const counted = writers - (v2 && llmJudge ? 1 : 0)
+    const stage = graded(
+      p,
+      "synthesis",
+      `${writers} query model(s) × ${synthDocs} documents × grades ${planGrades.join("/")}, score gate`,
+      counted * perWriter,
+      v2 && llmJudge ? "v2's queries that v1 also wrote are graded once (response cache)" : undefined
+    )
+    out.push(v2 && llmJudge ? { ...stage, upTo: writers * perWriter * p.perJudgment } : stage)
+  }
+  if (!systems.includes("prompt-only")) return out
+  const calls = synthDocs * planGrades.length
+  const docs = [...dataset.documents.values()].slice(0, 50)
+  const sample = docs.flatMap((d) =>
+    planGrades.map((g) => ({
+      messages: PromptQueryModel.messages(
+        { document: d, targetGrade: g as Grade.Grade, n: config.synthesis.perDocument },
+        dataset.scale
+      ),
+      maxTokens: 64
+    }))
+  )
+  const llm = config.backends.llm
+  const estimate = estimateOf(config, sample, calls, 24 * config.synthesis.perDocument)
+  out.push({
+    stage: "synthesis:prompt-only",
+    backend: "llm",
+    work: `${synthDocs} documents × grades ${planGrades.join("/")}`,
+    calls,
+    estimate,
+    ...(llm === undefined ? { note: "needs an LLM backend: not configured, the row will say so" } : {})
+  })
+  if (llmJudge)
+    out.push(
+      graded(
+        p,
+        "synthesis:prompt-only gate",
+        `score gate over the prompt-only candidates`,
+        calls * config.synthesis.perDocument
+      )
+    )
+  return out
+}
+
 /**
  * The plan of a run over a loaded dataset. With an LLM judge as the score model (`backends.scoreModel: llm`) every
  * grading anywhere is a chat call — the score model's held-out check, stage 1's pool, the query models' training
@@ -102,222 +397,20 @@ export const make = (
   systems: ReadonlyArray<Systems.SystemName>,
   logprobs?: Logprobs
 ): Array<PlannedStage> => {
-  const scale = dataset.scale
-  const llmJudge = config.backends.scoreModel === "llm"
-  // a fine-tuned score model or query model runs on the team's own server: calls are counted, not priced
-  const external = (which: "scoreModel" | "vanilla" | "queryModelV1" | "queryModelV2") =>
-    config.backends.external?.[which] !== undefined
-      ? `served at ${config.backends.external[which]!.baseUrl}`
-      : "no endpoint yet: the run writes its SFT kit and stops (hand-off)"
-  const labeled =
-    config.data.sample?.labeledQueries !== undefined ? `≤ ${config.data.sample.labeledQueries} queries of ` : ""
-  const unlabeledDocs = new Set(dataset.unlabeled.map((p) => p.did)).size
-  const stage2Docs = Math.min(config.stage2.documents, unlabeledDocs)
-  const stage2Grades = Generation.gradesOn(
-    scale,
-    config.stage2.grades.filter((g) => g > 0)
-  )
-  const planGrades = Generation.gradesOn(
-    scale,
-    Object.entries(config.synthesis.gradePlan)
-      .filter(([, s]) => s > 0)
-      .map(([g]) => Number(g))
-  )
-  // test documents are never written for (Synthesis.eligibleDocumentIds): count only the eligible ones
-  const synthDocs = Math.min(config.synthesis.documents, Synthesis.eligibleDocumentIds(dataset).length)
-  // the same held-out split the score-model stage draws, capped at 200 pairs
-  const scoreHeldOut = Math.min(
-    200,
-    Sampling.splitByGroup(dataset.labeled, (p) => p.qid, config.scoreModel.devFraction, config.seed).second.length
-  )
-  const out: Array<PlannedStage> = []
-  const judgeSample = [...dataset.labeled.slice(0, 40)].map((p) => ({
-    messages: ScorePrompt.messages(scale, p, ScorePrompt.fewShot(dataset.labeled, scale, 2, config.seed)),
-    maxTokens: 24
-  }))
-  /** A stage whose model calls are gradings: chat calls with an LLM judge, in-process otherwise. */
-  const perJudgment = callsPerJudgment(config, logprobs)
-  const graded = (stage: string, work: string, judgments: number, note?: string): PlannedStage => {
-    const calls = llmJudge ? judgments * perJudgment : judgments
-    return config.backends.scoreModel === "fine-tuned"
-      ? { stage, backend: "external", work, calls, note: note ?? `fine-tuned score model ${external("scoreModel")}` }
-      : llmJudge
-        ? {
-            stage,
-            backend: "llm",
-            work,
-            calls,
-            estimate: estimateOf(config, judgeSample, calls, 8),
-            ...(note !== undefined ? { note } : {})
-          }
-        : { stage, backend: "embedded", work, calls, ...(note !== undefined ? { note } : {}) }
-  }
-  // the query model grades each training document's retrieved and edited candidates: counted as training does
-  const pool = Stage1.queryPool(dataset.labeled, dataset.unlabeled)
-  const queryModelCalls = (d2q: ReadonlyArray<Pair.D2QGroup>) =>
-    EmbeddedQueryModel.trainingGradings({
-      d2q,
-      queryPool: pool,
-      seed: config.seed,
-      maxTrainingDocs: config.queryModel.maxTrainingDocs,
-      candidatesPerDoc: config.queryModel.candidatesPerDoc
-    })
-  // stage 1's D2Q: the de-duplicated labeled pairs, then every unlabeled pair (its grade does not change the count)
-  const stage1D2Q = () =>
-    Stage1.group([
-      ...Stage1.dedupLabeled(dataset.labeled).map((p) => ({ ...p, grade: p.label, origin: "human" as const })),
-      ...dataset.unlabeled.map((p) => ({ ...p, grade: 0, origin: "score-model" as const }))
-    ])
-
-  const prepareWork = `validate + normalize ${labeled}${dataset.labeled.length} labeled, ${dataset.unlabeled.length} unlabeled pairs`
-  if (config.documents.rewrite === "llm") {
-    // one call per document with OCR/ASR that a pair names (the sample is drawn before prepare, as the run does)
-    const documents = DocumentRewrite.eligible(dataset)
-    const sample = documents.slice(0, 40).map((d) => DocumentRewrite.request(d, config.seed))
-    out.push({
-      stage: "prepare",
-      backend: "llm",
-      work: `${prepareWork}; rewrite OCR + ASR of ${documents.length} documents (${DocumentRewrite.promptVersion})`,
-      calls: documents.length,
-      estimate: estimateOf(config, sample, documents.length, 120)
-    })
-  } else out.push({ stage: "prepare", backend: "none", work: prepareWork, calls: 0 })
-  out.push({
-    stage: "train:base",
-    backend: "embedded",
-    work: `dual encoder on the labeled pairs, ${config.training.epochs} epoch(s)${lexicalWork(config.training.lexical)}`,
-    calls: 0
-  })
-  out.push(
-    config.backends.scoreModel === "fine-tuned"
-      ? graded("score-model", `fine-tuned score model, checked on ${scoreHeldOut} held-out labeled pairs`, scoreHeldOut)
-      : llmJudge
-        ? graded("score-model", `LLM judge (8-shot), checked on ${scoreHeldOut} held-out labeled pairs`, scoreHeldOut)
-        : { stage: "score-model", backend: "embedded", work: "embedded score model on the labeled pairs", calls: 0 }
-  )
-  /** A query-model stage: trained here (its training candidates are graded), or fine-tuned outside ssra. */
-  const queryModelStage = (
-    stage: string,
-    which: "vanilla" | "queryModelV1" | "queryModelV2",
-    work: string,
-    calls: number
-  ): PlannedStage =>
-    config.backends.queryModel === "fine-tuned"
-      ? {
-          stage,
-          backend: "external",
-          work: "fine-tuned query model (SFT outside ssra)",
-          calls: 0,
-          note: external(which)
-        }
-      : graded(stage, work, calls)
-  // the query models the run builds, from the plan Pipeline runs: vanilla for its own systems (or as SSRA's writer
-  // without stage 1), v1 after stage 1 (also as stage 2's writer) and v2 after stage 2
+  const p = planner(config, dataset, logprobs)
   const built = Systems.plan(config, systems).queryModels
-  const vanilla = built.includes("vanilla")
-  const v1 = built.includes("v1")
-  const v2 = built.includes("v2")
-  const trainingWork = (name: string, d2qDocs: number) =>
-    `train ${name}: ≤ ${Math.min(config.queryModel.maxTrainingDocs, d2qDocs)} documents × (${config.queryModel.candidatesPerDoc} retrieved + key-phrase edits) graded candidates`
-  if (vanilla) {
-    const d2q = Stage1.labeledD2Q(dataset.labeled)
-    out.push(
-      queryModelStage(
-        "query-model:vanilla",
-        "vanilla",
-        trainingWork("the labeled-only query model", d2q.length),
-        queryModelCalls(d2q)
-      )
-    )
-  }
-  if (v1) {
-    out.push(graded("stage1", `grade ${dataset.unlabeled.length} unlabeled pairs, build D2Q`, dataset.unlabeled.length))
-    const d2q = stage1D2Q()
-    const v1Calls = queryModelCalls(d2q)
-    out.push(queryModelStage("query-model:v1", "queryModelV1", trainingWork("query model v1", d2q.length), v1Calls))
-    if (v2) {
-      const candidates = stage2Docs * stage2Grades.length * config.stage2.perGrade
-      out.push(
-        graded(
-          "stage2",
-          `${stage2Docs} documents × grades ${stage2Grades.join("/")} × ${config.stage2.perGrade}, score gate`,
-          candidates
-        )
-      )
-      // every pair of a document's candidates with different target grades, asked in both orders
-      const pairwise =
-        stage2Docs * config.stage2.perGrade ** 2 * ((stage2Grades.length * (stage2Grades.length - 1)) / 2) * 2
-      if (config.stage2.judge === "llm")
-        out.push({
-          stage: "stage2:pairwise",
-          backend: "llm",
-          work: `pairwise judge: ≤ ${pairwise / 2 / Math.max(1, stage2Docs)} candidate pairs per document, both orders`,
-          calls: pairwise,
-          upTo: pairwise,
-          estimate: estimateOf(config, judgeSample, pairwise, 8),
-          note: "upper bound: only pairs that passed the score gate are asked; tokens estimated from grading prompts"
-        })
-      // v2 trains on the same documents and pool as v1: its candidates are v1's, whose grades the response cache
-      // holds; only the queries stage 2 added change a document's candidates
-      out.push({
-        ...queryModelStage("query-model:v2", "queryModelV2", trainingWork("query model v2", d2q.length), 0),
-        ...(config.backends.queryModel !== "fine-tuned" && llmJudge
-          ? { upTo: v1Calls * perJudgment, note: "its candidates are v1's: their grades come from the response cache" }
-          : {})
-      })
+  return [
+    prepareStage(p),
+    ...baseStages(p),
+    ...queryModelStages(p, built),
+    ...synthesisStages(p, built, systems),
+    {
+      stage: "train + eval",
+      backend: "embedded",
+      work: `${systems.length} system(s), plus BM25 and char n-gram references`,
+      calls: 0
     }
-  }
-  const writers = built.length
-  if (writers > 0 && synthDocs > 0) {
-    const perWriter = synthDocs * planGrades.length * config.synthesis.perDocument
-    // v2 writes mostly what v1 wrote for the same documents, and the response cache answers those gradings
-    const counted = writers - (v2 && llmJudge ? 1 : 0)
-    const stage = graded(
-      "synthesis",
-      `${writers} query model(s) × ${synthDocs} documents × grades ${planGrades.join("/")}, score gate`,
-      counted * perWriter,
-      v2 && llmJudge ? "v2's queries that v1 also wrote are graded once (response cache)" : undefined
-    )
-    out.push(v2 && llmJudge ? { ...stage, upTo: writers * perWriter * perJudgment } : stage)
-  }
-  if (systems.includes("prompt-only")) {
-    const calls = synthDocs * planGrades.length
-    const docs = [...dataset.documents.values()].slice(0, 50)
-    const sample = docs.flatMap((d) =>
-      planGrades.map((g) => ({
-        messages: PromptQueryModel.messages(
-          { document: d, targetGrade: g as Grade.Grade, n: config.synthesis.perDocument },
-          scale
-        ),
-        maxTokens: 64
-      }))
-    )
-    const llm = config.backends.llm
-    const estimate = estimateOf(config, sample, calls, 24 * config.synthesis.perDocument)
-    out.push({
-      stage: "synthesis:prompt-only",
-      backend: "llm",
-      work: `${synthDocs} documents × grades ${planGrades.join("/")}`,
-      calls,
-      estimate,
-      ...(llm === undefined ? { note: "needs an LLM backend: not configured, the row will say so" } : {})
-    })
-    if (llmJudge)
-      out.push(
-        graded(
-          "synthesis:prompt-only gate",
-          `score gate over the prompt-only candidates`,
-          calls * config.synthesis.perDocument
-        )
-      )
-  }
-  out.push({
-    stage: "train + eval",
-    backend: "embedded",
-    work: `${systems.length} system(s), plus BM25 and char n-gram references`,
-    calls: 0
-  })
-  return out
+  ]
 }
 
 /**

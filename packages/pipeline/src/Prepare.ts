@@ -178,16 +178,24 @@ export const loadFiles = (
     return { loaded, dataset, split }
   })
 
-/**
- * Loads the config's inputs (sub-sampled when the config says so) and writes the prepared copies.
- *
- * @since 0.1.0
- * @category stages
- */
-export const run = (
+/** What a loaded dataset and its split make of prepare, beside the run's config: the inputs the steps share. */
+interface Loaded {
+  readonly loaded: Inputs.Dataset
+  readonly dataset: Inputs.Dataset
+  readonly split: AppliedSplit | undefined
+  /** The input files' hashes, sorted by name: the artifact's inputs. */
+  readonly inputs: ReadonlyArray<{ readonly name: string; readonly sha256: string }>
+  /** Problems that do not stop a run (`Inputs.warnings`), kept in the artifact. */
+  readonly warnings: ReadonlyArray<string>
+  /** The LLM that rewrites documents (`documents.rewrite: llm`), absent without the rewrite. */
+  readonly rewriter: Backends.Llm | undefined
+}
+
+/** Loads the config's inputs, notes their warnings and records every input file in the manifest. */
+const load = (
   ctx: RunContext,
-  llm?: Backends.Llm | undefined
-): Effect.Effect<Prepared, PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending> =>
+  llm: Backends.Llm | undefined
+): Effect.Effect<Loaded, PipelineError | DatasetError.DatasetError> =>
   Effect.gen(function* () {
     const { config } = ctx
     const files = yield* dataFiles(config)
@@ -216,101 +224,126 @@ export const run = (
         rejected: loaded.rejected[kind] ?? 0
       }))
     )
-    const spec: Artifact.Spec = {
-      stage: "prepare",
-      config: {
-        sample: config.data.sample ?? null,
-        // only present with a split, so the keys of runs without one stay as they were
-        ...(split !== undefined ? { split: splitKey(split) } : {}),
-        scale: dataset.scale.max,
-        seed: config.seed,
-        normalize: "nfkc-space/v1",
-        template: Document.defaultTemplate.id,
-        rewrite: rewriteOn && llm !== undefined ? rewriteComponent(llm).config : null
-      },
-      inputs
+    return { loaded, dataset, split, inputs, warnings, rewriter: rewriteOn ? llm : undefined }
+  })
+
+/** The prepare artifact's key: the sample, the split, the scale, the seed, the normalization, template and rewrite. */
+const specOf = (config: PipelineConfig.Config, { dataset, split, inputs, rewriter }: Loaded): Artifact.Spec => ({
+  stage: "prepare",
+  config: {
+    sample: config.data.sample ?? null,
+    // only present with a split, so the keys of runs without one stay as they were
+    ...(split !== undefined ? { split: splitKey(split) } : {}),
+    scale: dataset.scale.max,
+    seed: config.seed,
+    normalize: "nfkc-space/v1",
+    template: Document.defaultTemplate.id,
+    rewrite: rewriter !== undefined ? rewriteComponent(rewriter).config : null
+  },
+  inputs
+})
+
+/**
+ * The prepared rows: queries normalized, each row's document text the rendered document's (its rewrite when there
+ * is one; the row's own, normalized, otherwise); a row left empty is dropped and counted. The documents are those
+ * a kept row names, rewritten where rewritten, sorted by id.
+ */
+const normalize = (dataset: Inputs.Dataset, rewritten: ReadonlyMap<string, string>) => {
+  const docText = (did: string, fallback: string) =>
+    rewritten.get(did) ?? dataset.documents.get(did)?.text ?? Text.normalize(fallback)
+  let dropped = 0
+  const norm = <P extends { query: string; doc: string; did: string }>(rows: ReadonlyArray<P>): Array<P> => {
+    const out: Array<P> = []
+    for (const r of rows) {
+      const query = Text.normalize(r.query)
+      const doc = docText(r.did, r.doc)
+      if (query === "" || doc === "") {
+        dropped++
+        continue
+      }
+      out.push({ ...r, query, doc })
     }
-    const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
-      Effect.gen(function* () {
-        const rewriteRows = rewriteOn && llm !== undefined ? yield* rewriteDocuments(ctx, llm, dataset, dir) : []
-        const rewritten = new Map(rewriteRows.filter((r) => r.status === "rewritten").map((r) => [r.id, r.text]))
-        const rewriteSummary = rewriteOn && llm !== undefined ? DocumentRewrite.summary(rewriteRows) : undefined
-        const docText = (did: string, fallback: string) =>
-          rewritten.get(did) ?? dataset.documents.get(did)?.text ?? Text.normalize(fallback)
-        let dropped = 0
-        const norm = <P extends { query: string; doc: string; did: string }>(rows: ReadonlyArray<P>): Array<P> => {
-          const out: Array<P> = []
-          for (const r of rows) {
-            const query = Text.normalize(r.query)
-            const doc = docText(r.did, r.doc)
-            if (query === "" || doc === "") {
-              dropped++
-              continue
-            }
-            out.push({ ...r, query, doc })
-          }
-          return out
-        }
-        const labeled = norm(dataset.labeled)
-        const unlabeled = norm(dataset.unlabeled)
-        const retrievalTest = norm(dataset.retrievalTest)
-        const pairTest = norm(dataset.pairTest)
-        const used = new Set([...labeled, ...unlabeled, ...retrievalTest, ...pairTest].map((p) => p.did))
-        const documents = [...dataset.documents.values()]
-          .filter((d) => used.has(d.id))
-          .map((d) => (rewritten.has(d.id) ? { ...d, text: rewritten.get(d.id)! } : d))
-          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        yield* Jsonl.writeAll(path.join(dir, "labeled.jsonl"), labeled, { schema: Pair.LabeledPair })
-        yield* Jsonl.writeAll(path.join(dir, "unlabeled.jsonl"), unlabeled, { schema: Pair.UnlabeledPair })
-        yield* Jsonl.writeAll(path.join(dir, "retrieval_test.jsonl"), retrievalTest, { schema: Pair.LabeledPair })
-        yield* Jsonl.writeAll(path.join(dir, "pair_test.jsonl"), pairTest, { schema: Pair.LabeledPair })
-        yield* Jsonl.writeAll(path.join(dir, "documents.jsonl"), documents, { schema: Document.Document })
-        yield* Jsonl.writeAll(path.join(dir, "scale.jsonl"), [{ max: dataset.scale.max }], { schema: ScaleFile })
-        return {
-          counts: {
-            labeled: labeled.length,
-            unlabeled: unlabeled.length,
-            retrievalTest: retrievalTest.length,
-            pairTest: pairTest.length,
-            documents: documents.length,
-            droppedEmptyAfterNormalization: dropped,
-            rewritten: rewritten.size,
-            ...(rewriteSummary !== undefined ? { rewriteKeptTemplate: rewriteSummary.keptTemplate } : {}),
-            rejectedInvalid: Object.values(loaded.rejected).reduce((a, b) => a + b, 0),
-            ...(split !== undefined
-              ? {
-                  splitTrainQueries: split.summary.trainQueries,
-                  splitTrainRows: split.summary.trainRows,
-                  splitTestQueries: split.summary.testQueries,
-                  splitTestRows: split.summary.testRows,
-                  splitRetrievalQueries: split.summary.retrievalQueries,
-                  splitPairQueries: split.summary.pairQueries
-                }
-              : {})
-          },
-          info: {
-            inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])),
-            dataHash: Hash.hashValue(inputs),
-            ...(warnings.length > 0 ? { warnings } : {}),
-            ...(split !== undefined ? { split: { ...split.summary, replacedFiles: split.replaced } } : {}),
-            ...(rewriteSummary !== undefined ? { rewrite: rewriteSummary } : {}),
-            components: [
-              ...(split !== undefined
-                ? [
-                    {
-                      name: "test-split",
-                      id: split.summary.version,
-                      config: { ...split.summary, replacedFiles: split.replaced }
-                    }
-                  ]
-                : []),
-              ...(rewriteSummary !== undefined && llm !== undefined ? [rewriteComponent(llm)] : [])
-            ]
-          }
-        }
-      })
-    )
-    yield* record(ctx, artifact)
+    return out
+  }
+  const labeled = norm(dataset.labeled)
+  const unlabeled = norm(dataset.unlabeled)
+  const retrievalTest = norm(dataset.retrievalTest)
+  const pairTest = norm(dataset.pairTest)
+  const used = new Set([...labeled, ...unlabeled, ...retrievalTest, ...pairTest].map((p) => p.did))
+  const documents = [...dataset.documents.values()]
+    .filter((d) => used.has(d.id))
+    .map((d) => (rewritten.has(d.id) ? { ...d, text: rewritten.get(d.id)! } : d))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return { labeled, unlabeled, retrievalTest, pairTest, documents, dropped }
+}
+
+/** The split's counts and info (test-split component) for the artifact; empty without a split. */
+const splitRecord = (split: AppliedSplit | undefined) =>
+  split === undefined
+    ? { counts: {}, info: {}, components: [] }
+    : {
+        counts: {
+          splitTrainQueries: split.summary.trainQueries,
+          splitTrainRows: split.summary.trainRows,
+          splitTestQueries: split.summary.testQueries,
+          splitTestRows: split.summary.testRows,
+          splitRetrievalQueries: split.summary.retrievalQueries,
+          splitPairQueries: split.summary.pairQueries
+        },
+        info: { split: { ...split.summary, replacedFiles: split.replaced } },
+        components: [
+          { name: "test-split", id: split.summary.version, config: { ...split.summary, replacedFiles: split.replaced } }
+        ]
+      }
+
+/** Builds the prepare artifact in `dir`: rewrites the documents (when on), normalizes, writes the run's copies. */
+const build = (ctx: RunContext, input: Loaded, dir: string) =>
+  Effect.gen(function* () {
+    const { loaded, dataset, split, inputs, warnings, rewriter } = input
+    const rewriteRows = rewriter !== undefined ? yield* rewriteDocuments(ctx, rewriter, dataset, dir) : []
+    const rewritten = new Map(rewriteRows.filter((r) => r.status === "rewritten").map((r) => [r.id, r.text]))
+    const rewriteSummary = rewriter !== undefined ? DocumentRewrite.summary(rewriteRows) : undefined
+    const { labeled, unlabeled, retrievalTest, pairTest, documents, dropped } = normalize(dataset, rewritten)
+    yield* Jsonl.writeAll(path.join(dir, "labeled.jsonl"), labeled, { schema: Pair.LabeledPair })
+    yield* Jsonl.writeAll(path.join(dir, "unlabeled.jsonl"), unlabeled, { schema: Pair.UnlabeledPair })
+    yield* Jsonl.writeAll(path.join(dir, "retrieval_test.jsonl"), retrievalTest, { schema: Pair.LabeledPair })
+    yield* Jsonl.writeAll(path.join(dir, "pair_test.jsonl"), pairTest, { schema: Pair.LabeledPair })
+    yield* Jsonl.writeAll(path.join(dir, "documents.jsonl"), documents, { schema: Document.Document })
+    yield* Jsonl.writeAll(path.join(dir, "scale.jsonl"), [{ max: dataset.scale.max }], { schema: ScaleFile })
+    const splitRows = splitRecord(split)
+    return {
+      counts: {
+        labeled: labeled.length,
+        unlabeled: unlabeled.length,
+        retrievalTest: retrievalTest.length,
+        pairTest: pairTest.length,
+        documents: documents.length,
+        droppedEmptyAfterNormalization: dropped,
+        rewritten: rewritten.size,
+        ...(rewriteSummary !== undefined ? { rewriteKeptTemplate: rewriteSummary.keptTemplate } : {}),
+        rejectedInvalid: Object.values(loaded.rejected).reduce((a, b) => a + b, 0),
+        ...splitRows.counts
+      },
+      info: {
+        inputs: Object.fromEntries(inputs.map((i) => [i.name, i.sha256])),
+        dataHash: Hash.hashValue(inputs),
+        ...(warnings.length > 0 ? { warnings } : {}),
+        ...splitRows.info,
+        ...(rewriteSummary !== undefined ? { rewrite: rewriteSummary } : {}),
+        components: [
+          ...splitRows.components,
+          ...(rewriteSummary !== undefined && rewriter !== undefined ? [rewriteComponent(rewriter)] : [])
+        ]
+      }
+    }
+  })
+
+/** Reads the prepared copies back, equal ids and texts sharing one string; no labeled pair left is an error. */
+const readPrepared = (
+  ctx: RunContext,
+  artifact: Artifact.Artifact
+): Effect.Effect<Prepared, PipelineError | DatasetError.DatasetError> =>
+  Effect.gen(function* () {
     const read = <A, I>(name: string, schema: Schema.Codec<A, I>, intern: (row: A) => A = (row) => row) =>
       Stream.runCollect(Stream.map(Jsonl.read(Artifact.file(artifact, name), schema, { allowEmpty: true }), intern))
     // equal ids and texts across the files share one string (a pool row's document is also in documents.jsonl)
@@ -335,6 +368,23 @@ export const run = (
       })
     }
     return prepared
+  })
+
+/**
+ * Loads the config's inputs (sub-sampled when the config says so) and writes the prepared copies.
+ *
+ * @since 0.1.0
+ * @category stages
+ */
+export const run = (
+  ctx: RunContext,
+  llm?: Backends.Llm | undefined
+): Effect.Effect<Prepared, PipelineError | DatasetError.DatasetError | WorkUnits.ShardPending> =>
+  Effect.gen(function* () {
+    const input = yield* load(ctx, llm)
+    const artifact = yield* Artifact.cached(ctx.runDir, specOf(ctx.config, input), (dir) => build(ctx, input, dir))
+    yield* record(ctx, artifact)
+    return yield* readPrepared(ctx, artifact)
   })
 
 /**

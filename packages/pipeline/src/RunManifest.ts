@@ -330,6 +330,52 @@ const previousHandoffs = (runDir: string): ReadonlyArray<Handoff> => {
   }
 }
 
+/** The manifest with an invocation's LLM usage: its own under `llm` and `totals`, with earlier ones' in `llmCumulative`. */
+const withLlmUsage = (
+  manifest: RunManifest,
+  report: LlmUsageReport,
+  previousLlm: LlmSpend,
+  logprobs: { readonly value: boolean; readonly source: string } | undefined
+): RunManifest => ({
+  ...manifest,
+  llm: { ...report, ...(logprobs !== undefined ? { logprobs } : {}) },
+  totals: {
+    ...manifest.totals,
+    llmCalls: report.total.calls,
+    promptTokens: report.total.promptTokens,
+    completionTokens: report.total.completionTokens,
+    costUsd: report.total.cost
+  },
+  llmCumulative: {
+    invocations: previousLlm.invocations + 1,
+    calls: previousLlm.calls + report.total.calls,
+    promptTokens: previousLlm.promptTokens + report.total.promptTokens,
+    completionTokens: previousLlm.completionTokens + report.total.completionTokens,
+    costUsd: previousLlm.costUsd + report.total.cost
+  }
+})
+
+/** The manifest with a finished stage: its entry (replacing an earlier one of the stage) and its tokens in `totals`. */
+const withStage = (manifest: RunManifest, entry: StageEntry): RunManifest => {
+  const t = entry.tokens
+  return {
+    ...manifest,
+    // a stage reused later in the same run keeps the entry of the run that built it
+    stages: manifest.stages.some((s) => s.stage === entry.stage && !s.reused && entry.reused)
+      ? manifest.stages
+      : [...manifest.stages.filter((s) => s.stage !== entry.stage), entry],
+    totals: t
+      ? {
+          ...manifest.totals,
+          llmCalls: manifest.totals.llmCalls + t.calls,
+          promptTokens: manifest.totals.promptTokens + t.prompt,
+          completionTokens: manifest.totals.completionTokens + t.completion,
+          costUsd: manifest.totals.costUsd + t.costUsd
+        }
+      : manifest.totals
+  }
+}
+
 /**
  * Starts a manifest for `runDir` (written at once, then after every stage).
  *
@@ -410,47 +456,14 @@ export const start = (runDir: string, config: unknown, seed: number): Effect.Eff
         manifest = { ...manifest, llm: { ...(manifest.llm as object | undefined), logprobs } }
       },
       setLlmUsage: (report) => {
-        manifest = {
-          ...manifest,
-          llm: { ...report, ...(logprobs !== undefined ? { logprobs } : {}) },
-          totals: {
-            ...manifest.totals,
-            llmCalls: report.total.calls,
-            promptTokens: report.total.promptTokens,
-            completionTokens: report.total.completionTokens,
-            costUsd: report.total.cost
-          },
-          llmCumulative: {
-            invocations: previousLlm.invocations + 1,
-            calls: previousLlm.calls + report.total.calls,
-            promptTokens: previousLlm.promptTokens + report.total.promptTokens,
-            completionTokens: previousLlm.completionTokens + report.total.completionTokens,
-            costUsd: previousLlm.costUsd + report.total.cost
-          }
-        }
+        manifest = withLlmUsage(manifest, report, previousLlm, logprobs)
       },
       previousLlm,
       trackLlm: (report) => {
         tracked = report
       },
       addStage: (entry) => {
-        const t = entry.tokens
-        manifest = {
-          ...manifest,
-          // a stage reused later in the same run keeps the entry of the run that built it
-          stages: manifest.stages.some((s) => s.stage === entry.stage && !s.reused && entry.reused)
-            ? manifest.stages
-            : [...manifest.stages.filter((s) => s.stage !== entry.stage), entry],
-          totals: t
-            ? {
-                ...manifest.totals,
-                llmCalls: manifest.totals.llmCalls + t.calls,
-                promptTokens: manifest.totals.promptTokens + t.prompt,
-                completionTokens: manifest.totals.completionTokens + t.completion,
-                costUsd: manifest.totals.costUsd + t.costUsd
-              }
-            : manifest.totals
-        }
+        manifest = withStage(manifest, entry)
         return write
       },
       setHandoff: (handoff) => {

@@ -52,6 +52,75 @@ export const documentsFor = (
     .filter((d): d is Document.Document => d !== undefined)
 }
 
+/** Stage 1's D2Q set plus the survivors of stage 2 (origin `synthetic`, graded at their target): v2's training data. */
+const withSurvivors = (
+  stage1D2Q: ReadonlyArray<Pair.D2QGroup>,
+  survivors: ReadonlyArray<SyntheticQuery.SyntheticQuery>
+): Array<Pair.D2QGroup> =>
+  group([
+    ...stage1D2Q.flatMap((g) =>
+      g.queries.map((q) => ({
+        did: g.did,
+        doc: g.doc,
+        query: q.query,
+        grade: q.grade,
+        origin: q.origin,
+        probabilities: q.probabilities
+      }))
+    ),
+    ...survivors.map((s) => ({
+      did: s.did,
+      doc: s.doc,
+      query: s.query,
+      grade: s.targetGrade,
+      origin: "synthetic" as const,
+      probabilities: s.judged?.probabilities
+    }))
+  ])
+
+/** Stage 2's counts: documents, candidates and survivors, then per target grade the written, judged-at-target, kept. */
+const countsOf = (
+  docs: ReadonlyArray<Document.Document>,
+  candidates: ReadonlyArray<SyntheticQuery.SyntheticQuery>,
+  survivors: ReadonlyArray<SyntheticQuery.SyntheticQuery>
+): Record<string, number> => {
+  const counts: Record<string, number> = {
+    documents: docs.length,
+    candidates: candidates.length,
+    survivors: survivors.length
+  }
+  for (const [g, a] of Object.entries(Generation.alignment(candidates))) {
+    counts[`${g}Written`] = a.written
+    counts[`${g}JudgedAtTarget`] = a.judgedAtTarget
+    counts[`${g}Kept`] = a.kept
+  }
+  return counts
+}
+
+/** Reads stage 2's candidates and D2Q set back from its artifact (equal ids and texts sharing one string). */
+const readResult = (ctx: RunContext, artifact: Artifact.Artifact): Effect.Effect<Stage2Result, PipelineError> =>
+  Effect.gen(function* () {
+    const s = ctx.strings ?? Strings.pool()
+    const read = <A, I>(name: string, schema: Schema.Codec<A, I>, intern: (row: A) => A) =>
+      Jsonl.read(Artifact.file(artifact, name), schema, { allowEmpty: true }).pipe(
+        Stream.map(intern),
+        Stream.runCollect,
+        Effect.mapError((e) => new PipelineError({ reason: "io", stage: "stage2", detail: e.message }))
+      )
+    const candidates = yield* read("candidates.jsonl", SyntheticQuery.SyntheticQuery, (c) => ({
+      ...c,
+      did: s(c.did),
+      doc: s(c.doc),
+      query: s(c.query)
+    }))
+    return {
+      artifact,
+      candidates,
+      survivors: candidates.filter(Generation.isKept),
+      d2q: yield* read("d2q.jsonl", Pair.D2QGroup, (g) => Strings.group(s, g))
+    }
+  })
+
 /**
  * Runs Stage 2 with query model v1.
  *
@@ -126,41 +195,11 @@ export const run = (
           ]
         })
         const survivors = candidates.filter(Generation.isKept)
-        const d2q = group([
-          ...input.stage1D2Q.flatMap((g) =>
-            g.queries.map((q) => ({
-              did: g.did,
-              doc: g.doc,
-              query: q.query,
-              grade: q.grade,
-              origin: q.origin,
-              probabilities: q.probabilities
-            }))
-          ),
-          ...survivors.map((s) => ({
-            did: s.did,
-            doc: s.doc,
-            query: s.query,
-            grade: s.targetGrade,
-            origin: "synthetic" as const,
-            probabilities: s.judged?.probabilities
-          }))
-        ])
+        const d2q = withSurvivors(input.stage1D2Q, survivors)
         yield* Jsonl.writeAll(path.join(dir, "candidates.jsonl"), candidates, { schema: SyntheticQuery.SyntheticQuery })
         yield* Jsonl.writeAll(path.join(dir, "d2q.jsonl"), d2q, { schema: Pair.D2QGroup })
-        const alignment = Generation.alignment(candidates)
-        const counts: Record<string, number> = {
-          documents: docs.length,
-          candidates: candidates.length,
-          survivors: survivors.length
-        }
-        for (const [g, a] of Object.entries(alignment)) {
-          counts[`${g}Written`] = a.written
-          counts[`${g}JudgedAtTarget`] = a.judgedAtTarget
-          counts[`${g}Kept`] = a.kept
-        }
         return {
-          counts,
+          counts: countsOf(docs, candidates, survivors),
           info: {
             filters: Generation.countsFromVerdicts(candidates),
             components: [
@@ -172,23 +211,5 @@ export const run = (
       }).pipe(Effect.mapError(stageError(stage)))
     )
     yield* record(ctx, artifact)
-    const s = ctx.strings ?? Strings.pool()
-    const read = <A, I>(name: string, schema: Schema.Codec<A, I>, intern: (row: A) => A) =>
-      Jsonl.read(Artifact.file(artifact, name), schema, { allowEmpty: true }).pipe(
-        Stream.map(intern),
-        Stream.runCollect,
-        Effect.mapError((e) => new PipelineError({ reason: "io", stage, detail: e.message }))
-      )
-    const candidates = yield* read("candidates.jsonl", SyntheticQuery.SyntheticQuery, (c) => ({
-      ...c,
-      did: s(c.did),
-      doc: s(c.doc),
-      query: s(c.query)
-    }))
-    return {
-      artifact,
-      candidates,
-      survivors: candidates.filter(Generation.isKept),
-      d2q: yield* read("d2q.jsonl", Pair.D2QGroup, (g) => Strings.group(s, g))
-    }
+    return yield* readResult(ctx, artifact)
   })

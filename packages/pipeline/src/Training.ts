@@ -212,6 +212,236 @@ const selectWeight = <E, R>(
   })
 
 /**
+ * The checks before any training: at least two rows with a positive weight, and a valid lexical channel config (a
+ * config decoded by `PipelineConfig.decodeResolved` is already valid; a programmatic one is checked here).
+ */
+const checkTrainable = (
+  stage: string,
+  weighted: number,
+  lexical: Lexical.LexicalConfig | null
+): Effect.Effect<void, PipelineError> =>
+  Effect.gen(function* () {
+    if (weighted < 2) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage,
+        detail: `only ${weighted} training rows with a positive weight`,
+        hint: "the training set needs graded pairs above grade 0: check the labeled file and the weight scheme"
+      })
+    }
+    if (lexical === null) return
+    const checked = Schema.decodeUnknownResult(Lexical.LexicalConfig, { errors: "all" })(lexical)
+    if (Result.isFailure(checked)) {
+      return yield* new PipelineError({
+        reason: "input",
+        stage,
+        detail: `invalid training.lexical: ${checked.failure.message}`,
+        hint: 'dimensions must be an integer in 1..65536, weight in [0, 1] or "auto", b in [0, 1], k1 ≥ 0'
+      })
+    }
+  })
+
+/** α selection's held-out labeled queries: the same for every system of the run (the run's seed); null without it. */
+const heldOutSplit = (
+  ctx: RunContext,
+  data: TrainingData,
+  stage: string,
+  selection: { readonly fraction: number; readonly minCandidates: number } | null
+) =>
+  selection === null
+    ? Effect.succeed(null)
+    : LexicalWeight.split(data.labeled, { seed: ctx.config.seed, ...selection }).pipe(
+        Effect.mapError(
+          (e) =>
+            new PipelineError({
+              reason: "input",
+              stage,
+              detail: `invalid training.lexical: ${e.detail}`,
+              hint: "heldOutFraction must be in (0, 1), heldOutMinCandidates an integer ≥ 2"
+            })
+        )
+      )
+
+/** The dual encoder's config and the trainer's arguments of `training` for a system's rows. */
+const setupOf = (
+  ctx: RunContext,
+  data: TrainingData,
+  rows: ReadonlyArray<TrainingRow.TrainingRow>,
+  lexical: Lexical.LexicalConfig | null
+) => {
+  const t = ctx.config.training
+  // without a lexical channel the config (and so the artifact key) is exactly what it was before the option
+  const modelConfig = {
+    dimensions: t.dimensions,
+    featurizer: { ...DualEncoder.defaultConfig.featurizer, buckets: t.buckets },
+    ...(lexical !== null ? { lexical } : {})
+  }
+  const args: Partial<EmbeddingTrainer.TrainingArgs> = {
+    epochs: t.epochs,
+    batchSize: Math.min(t.batchSize, rows.length),
+    ...(t.learningRate !== undefined ? { learningRate: t.learningRate } : {}),
+    gradeScaleMax: data.scale.max,
+    seed: ctx.config.seed,
+    hardNegatives:
+      t.hardNegatives > 0
+        ? {
+            k: t.hardNegatives,
+            margin: 0.05,
+            source: "start",
+            dimensions: Math.min(128, t.dimensions),
+            guardMinGrade: 2
+          }
+        : null,
+    ...(lexical !== null ? { lexicalResidual: true } : {})
+  }
+  return { modelConfig, args }
+}
+
+/** Everything a system's training is: its rows, the model and trainer settings, and α selection's settings. */
+interface TrainingPlan {
+  readonly stage: string
+  readonly rows: ReadonlyArray<TrainingRow.TrainingRow>
+  readonly weighted: number
+  readonly lexical: Lexical.LexicalConfig | null
+  readonly selection: { readonly fraction: number; readonly minCandidates: number } | null
+  readonly split: LexicalWeight.Split<Pair.LabeledPair> | null
+  readonly modelConfig: ReturnType<typeof setupOf>["modelConfig"]
+  readonly args: Partial<EmbeddingTrainer.TrainingArgs>
+}
+
+/** The training artifact's key: the model and trainer settings, the rows, and α selection's settings and split. */
+const specOf = (ctx: RunContext, data: TrainingData, plan: TrainingPlan): Artifact.Spec => {
+  const { stage, rows, selection, split } = plan
+  const t = ctx.config.training
+  return {
+    stage,
+    config: {
+      model: plan.modelConfig,
+      args: plan.args,
+      weightScheme: t.weightScheme,
+      binary: data.binary,
+      maxRows: t.maxRows ?? null,
+      ...(selection !== null
+        ? {
+            lexicalWeight: {
+              selection: "held-out",
+              seed: ctx.config.seed,
+              ...selection,
+              grid: LexicalWeight.defaultGrid,
+              k: LexicalWeight.defaults.k
+            }
+          }
+        : {})
+    },
+    inputs: [
+      { name: "rows", sha256: Hash.hashValue(rows) },
+      ...(split !== null ? [{ name: "lexical-held-out", sha256: Hash.hashValue(split.heldOut) }] : [])
+    ]
+  }
+}
+
+/**
+ * Trains a fresh model of the plan's config on `rows` (its lexical channel fitted on their documents first),
+ * reporting its steps as `task`.
+ */
+const trainOn = (ctx: RunContext, plan: TrainingPlan) =>
+  Effect.gen(function* () {
+    const sink = yield* Progress.Progress
+    return (trainRows: ReadonlyArray<TrainingRow.TrainingRow>, task: string) =>
+      Effect.gen(function* () {
+        const model = DualEncoder.make(plan.modelConfig, ctx.config.seed)
+        // corpus statistics only (IDF, average length, norm cap): the training rows' documents, no labels
+        const lexicalDocuments = plan.lexical !== null ? documentsOf(trainRows) : []
+        if (plan.lexical !== null) DualEncoder.fitLexical(model, lexicalDocuments)
+        const result = yield* EmbeddingTrainer.train({
+          model,
+          rows: trainRows,
+          args: { ...plan.args, batchSize: Math.min(ctx.config.training.batchSize, trainRows.length) },
+          onProgress: (e) =>
+            sink.emit({ type: "progress", stage: plan.stage, task, done: e.step, total: e.totalSteps, unit: "steps" })
+        })
+        return { result, lexicalDocuments }
+      })
+  })
+
+/** The training artifact's counts and info: the rows by origin and grade, the served model, α's selection. */
+const summaryOf = (
+  plan: TrainingPlan,
+  result: EmbeddingTrainer.TrainResult,
+  served: DualEncoder.DualEncoderModel,
+  weightRecord: LexicalWeightRecord | null,
+  lexicalDocuments: ReadonlyArray<string>
+) => {
+  const { rows, modelConfig, args } = plan
+  const grades: Record<string, number> = {}
+  for (const r of rows) grades[`grade${r.grade}`] = (grades[`grade${r.grade}`] ?? 0) + 1
+  const last = result.history.at(-1)
+  const servedConfig = served.config.lexical != null ? { ...modelConfig, lexical: served.config.lexical } : modelConfig
+  return {
+    counts: {
+      rows: rows.length,
+      labeledRows: rows.filter((r) => r.origin === "labeled").length,
+      syntheticRows: rows.filter((r) => r.origin === "synthetic").length,
+      weightedRows: plan.weighted,
+      steps: result.steps,
+      ...grades,
+      ...(served.config.lexical != null ? { lexicalWeight: served.config.lexical.weight } : {}),
+      ...(weightRecord !== null ? { lexicalHeldOutQueries: weightRecord.heldOutQueries } : {})
+    },
+    info: {
+      components: [
+        {
+          name: "embedding",
+          id: served.id,
+          config: { model: servedConfig, args, ...(weightRecord !== null ? { lexicalWeight: weightRecord } : {}) }
+        }
+      ],
+      finalLoss: last?.loss ?? null,
+      ...(served.lexical !== null
+        ? {
+            lexical: {
+              documents: lexicalDocuments.length,
+              averageLength: served.lexical.stats.averageLength,
+              normCap: served.lexical.stats.normCap,
+              embeddingDimensions: served.dimensions
+            }
+          }
+        : {})
+    }
+  }
+}
+
+/** Builds the training artifact in `dir`: selects α (when auto), trains on all the rows, saves the served model. */
+const build = (ctx: RunContext, data: TrainingData, plan: TrainingPlan, dir: string) =>
+  Effect.gen(function* () {
+    const trainModel = yield* trainOn(ctx, plan)
+    const { split, selection, rows } = plan
+    const weightRecord =
+      split === null || selection === null ? null : yield* selectWeight(ctx, data, split, selection, trainModel)
+    const { result, lexicalDocuments } = yield* trainModel(rows, "steps")
+    const served =
+      weightRecord === null ? result.model : DualEncoder.withLexicalWeight(result.model, weightRecord.weight)
+    yield* DualEncoder.save(served, path.join(dir, "model"))
+    yield* Jsonl.writeAll(path.join(dir, "rows.jsonl"), rows, { schema: TrainingRow.TrainingRow })
+    return summaryOf(plan, result, served, weightRecord, lexicalDocuments)
+  }).pipe(
+    Effect.mapError(
+      (e) =>
+        new PipelineError({
+          reason:
+            e instanceof CheckpointError.CheckpointError || e instanceof DatasetError.DatasetError
+              ? "io"
+              : e instanceof Models.ModelError
+                ? "internal"
+                : "input",
+          stage: plan.stage,
+          detail: e.message,
+          hint: "see the named training error; finished stages are kept"
+        })
+    )
+  )
+
+/**
  * Trains (or reuses) the system's embedding model; the checkpoint is `<artifact>/model/`.
  *
  * @since 0.1.0
@@ -223,175 +453,20 @@ export const run = (ctx: RunContext, data: TrainingData): Effect.Effect<Artifact
     const rows = rowsOf(ctx, data)
     const weighted = rows.filter((r) => r.weight > 0).length
     const stage = `train:${data.system}`
-    if (weighted < 2) {
-      return yield* new PipelineError({
-        reason: "input",
-        stage,
-        detail: `only ${weighted} training rows with a positive weight`,
-        hint: "the training set needs graded pairs above grade 0: check the labeled file and the weight scheme"
-      })
-    }
     const lexical = lexicalConfig(t.lexical)
+    yield* checkTrainable(stage, weighted, lexical)
     const selection = lexical !== null ? lexicalSelection(t.lexical) : null
-    if (lexical !== null) {
-      // a config decoded by `PipelineConfig.decodeResolved` is already valid; a programmatic one is checked here
-      const checked = Schema.decodeUnknownResult(Lexical.LexicalConfig, { errors: "all" })(lexical)
-      if (Result.isFailure(checked)) {
-        return yield* new PipelineError({
-          reason: "input",
-          stage,
-          detail: `invalid training.lexical: ${checked.failure.message}`,
-          hint: 'dimensions must be an integer in 1..65536, weight in [0, 1] or "auto", b in [0, 1], k1 ≥ 0'
-        })
-      }
-    }
-    // α selection: the held-out labeled queries, the same for every system of the run (the run's seed)
-    const split =
-      selection === null
-        ? null
-        : yield* LexicalWeight.split(data.labeled, { seed: ctx.config.seed, ...selection }).pipe(
-            Effect.mapError(
-              (e) =>
-                new PipelineError({
-                  reason: "input",
-                  stage,
-                  detail: `invalid training.lexical: ${e.detail}`,
-                  hint: "heldOutFraction must be in (0, 1), heldOutMinCandidates an integer ≥ 2"
-                })
-            )
-          )
-    // without a lexical channel the config (and so the artifact key) is exactly what it was before the option
-    const modelConfig = {
-      dimensions: t.dimensions,
-      featurizer: { ...DualEncoder.defaultConfig.featurizer, buckets: t.buckets },
-      ...(lexical !== null ? { lexical } : {})
-    }
-    const args: Partial<EmbeddingTrainer.TrainingArgs> = {
-      epochs: t.epochs,
-      batchSize: Math.min(t.batchSize, rows.length),
-      ...(t.learningRate !== undefined ? { learningRate: t.learningRate } : {}),
-      gradeScaleMax: data.scale.max,
-      seed: ctx.config.seed,
-      hardNegatives:
-        t.hardNegatives > 0
-          ? {
-              k: t.hardNegatives,
-              margin: 0.05,
-              source: "start",
-              dimensions: Math.min(128, t.dimensions),
-              guardMinGrade: 2
-            }
-          : null,
-      ...(lexical !== null ? { lexicalResidual: true } : {})
-    }
-    const spec: Artifact.Spec = {
+    const split = yield* heldOutSplit(ctx, data, stage, selection)
+    const plan: TrainingPlan = {
       stage,
-      config: {
-        model: modelConfig,
-        args,
-        weightScheme: t.weightScheme,
-        binary: data.binary,
-        maxRows: t.maxRows ?? null,
-        ...(selection !== null
-          ? {
-              lexicalWeight: {
-                selection: "held-out",
-                seed: ctx.config.seed,
-                ...selection,
-                grid: LexicalWeight.defaultGrid,
-                k: LexicalWeight.defaults.k
-              }
-            }
-          : {})
-      },
-      inputs: [
-        { name: "rows", sha256: Hash.hashValue(rows) },
-        ...(split !== null ? [{ name: "lexical-held-out", sha256: Hash.hashValue(split.heldOut) }] : [])
-      ]
+      rows,
+      weighted,
+      lexical,
+      selection,
+      split,
+      ...setupOf(ctx, data, rows, lexical)
     }
-    const grades: Record<string, number> = {}
-    for (const r of rows) grades[`grade${r.grade}`] = (grades[`grade${r.grade}`] ?? 0) + 1
-    const artifact = yield* Artifact.cached(ctx.runDir, spec, (dir) =>
-      Effect.gen(function* () {
-        const sink = yield* Progress.Progress
-        const trainModel = (trainRows: ReadonlyArray<TrainingRow.TrainingRow>, task: string) =>
-          Effect.gen(function* () {
-            const model = DualEncoder.make(modelConfig, ctx.config.seed)
-            // corpus statistics only (IDF, average length, norm cap): the training rows' documents, no labels
-            const lexicalDocuments = lexical !== null ? documentsOf(trainRows) : []
-            if (lexical !== null) DualEncoder.fitLexical(model, lexicalDocuments)
-            const result = yield* EmbeddingTrainer.train({
-              model,
-              rows: trainRows,
-              args: { ...args, batchSize: Math.min(t.batchSize, trainRows.length) },
-              onProgress: (e) =>
-                sink.emit({ type: "progress", stage, task, done: e.step, total: e.totalSteps, unit: "steps" })
-            })
-            return { result, lexicalDocuments }
-          })
-        const weightRecord =
-          split === null || selection === null ? null : yield* selectWeight(ctx, data, split, selection, trainModel)
-        const { result, lexicalDocuments } = yield* trainModel(rows, "steps")
-        const served =
-          weightRecord === null ? result.model : DualEncoder.withLexicalWeight(result.model, weightRecord.weight)
-        yield* DualEncoder.save(served, path.join(dir, "model"))
-        yield* Jsonl.writeAll(path.join(dir, "rows.jsonl"), rows, { schema: TrainingRow.TrainingRow })
-        const last = result.history.at(-1)
-        const servedConfig =
-          served.config.lexical != null ? { ...modelConfig, lexical: served.config.lexical } : modelConfig
-        return {
-          counts: {
-            rows: rows.length,
-            labeledRows: rows.filter((r) => r.origin === "labeled").length,
-            syntheticRows: rows.filter((r) => r.origin === "synthetic").length,
-            weightedRows: weighted,
-            steps: result.steps,
-            ...grades,
-            ...(served.config.lexical != null ? { lexicalWeight: served.config.lexical.weight } : {}),
-            ...(weightRecord !== null ? { lexicalHeldOutQueries: weightRecord.heldOutQueries } : {})
-          },
-          info: {
-            components: [
-              {
-                name: "embedding",
-                id: served.id,
-                config: {
-                  model: servedConfig,
-                  args,
-                  ...(weightRecord !== null ? { lexicalWeight: weightRecord } : {})
-                }
-              }
-            ],
-            finalLoss: last?.loss ?? null,
-            ...(served.lexical !== null
-              ? {
-                  lexical: {
-                    documents: lexicalDocuments.length,
-                    averageLength: served.lexical.stats.averageLength,
-                    normCap: served.lexical.stats.normCap,
-                    embeddingDimensions: served.dimensions
-                  }
-                }
-              : {})
-          }
-        }
-      }).pipe(
-        Effect.mapError(
-          (e) =>
-            new PipelineError({
-              reason:
-                e instanceof CheckpointError.CheckpointError || e instanceof DatasetError.DatasetError
-                  ? "io"
-                  : e instanceof Models.ModelError
-                    ? "internal"
-                    : "input",
-              stage,
-              detail: e.message,
-              hint: "see the named training error; finished stages are kept"
-            })
-        )
-      )
-    )
+    const artifact = yield* Artifact.cached(ctx.runDir, specOf(ctx, data, plan), (dir) => build(ctx, data, plan, dir))
     yield* record(ctx, artifact)
     return artifact
   })

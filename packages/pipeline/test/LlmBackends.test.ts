@@ -135,7 +135,9 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       await server.close()
     }
   }, 120_000)
+})
 
+describe("LLM backends: the cost cap (maxCostUsd)", () => {
   it("maxCostUsd caps the run, not one invocation: spend adds up across reruns, a spent cap stops at once", async () => {
     const server = await startServer()
     try {
@@ -228,7 +230,9 @@ describe("LLM backends through an OpenAI-compatible endpoint", () => {
       await server.close()
     }
   }, 120_000)
+})
 
+describe("LLM backends: the LLM judge and the document rewrite", () => {
   it("runs the loop with an LLM judge as the score model and as the pairwise judge, recording tokens", async () => {
     const server = await startServer()
     try {

@@ -118,7 +118,9 @@ describe("test split (data.split)", () => {
       assert.include(failureDetail(yield* Effect.exit(Inputs.splitTest(withTests, plan()))), "would replace test rows")
     })
   )
+})
 
+describe("test split (data.split) in config and prepare", () => {
   it.effect("precedence: the split replaces test files found in data.dir; explicitly named test files conflict", () =>
     Effect.gen(function* () {
       const dir = slice(true)

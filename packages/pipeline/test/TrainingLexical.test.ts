@@ -418,7 +418,9 @@ describe("training with the lexical channel (whole run)", () => {
       }),
     120_000
   )
+})
 
+describe("training with the lexical channel (whole run, default config)", () => {
   it.effect(
     "the default config trains base and ssra with the channel, α selected per system on the same held-out queries",
     () =>
