@@ -15,7 +15,8 @@ describe("PipelineConfig training section", () => {
         batchSize: 64,
         weightScheme: "raw",
         hardNegatives: 0,
-        lexical: null
+        // the lexical channel is on by default, α selected on held-out labeled queries
+        lexical: { ...PipelineConfig.lexicalDefaults }
       })
       const fields = PipelineConfig.Config.fields.training.fields
       assert.strictEqual(fields.epochs, TrainingArgs.TrainingArgs.fields.epochs)
