@@ -183,18 +183,7 @@ const globalMiddleware = (deps: {
   const { config, admission, metrics, draining } = deps
   const { limits } = config
   const maxBodySize = ByteSize.bytes(limits.maxBodyBytes)
-  const {
-    unauthorized,
-    tooMany,
-    tooLarge,
-    bodyTimeout,
-    processingTimeout,
-    notFound,
-    unsupportedType,
-    internal,
-    unreadable,
-    invalidUtf8
-  } = cannedProblems(limits)
+  const problems = cannedProblems(limits)
 
   return HttpRouter.middleware(
     (httpEffect) =>
@@ -218,12 +207,12 @@ const globalMiddleware = (deps: {
           if (config.tokens.length > 0 && path !== "/healthz") {
             const header = request.headers.authorization ?? ""
             const token = header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : ""
-            if (!tokenMatches(config.tokens, token)) return unauthorized
+            if (!tokenMatches(config.tokens, token)) return problems.unauthorized
             authenticated = true
           }
           if (!isV1 || request.method !== "POST") return httpEffect
-          if (contentLength !== null && contentLength > limits.maxBodyBytes) return tooLarge
-          if (!isJsonContentType(request.headers["content-type"])) return unsupportedType
+          if (contentLength !== null && contentLength > limits.maxBodyBytes) return problems.tooLarge
+          if (!isJsonContentType(request.headers["content-type"])) return problems.unsupportedType
           // Read (and cache) the body here so limits answer with problems, not the router's bare errors.
           const readBody = request.arrayBuffer.pipe(
             Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
@@ -242,7 +231,7 @@ const globalMiddleware = (deps: {
             ? readBody
             : Deadline.detachedOrElse(readBody, limits.bodyTimeoutMs, () => Effect.succeed("timeout" as const))
           return Effect.flatMap(received, (body) => {
-            if (typeof body === "object" && "offset" in body) return invalidUtf8(body.offset, body.byte)
+            if (typeof body === "object" && "offset" in body) return problems.invalidUtf8(body.offset, body.byte)
             if (typeof body === "object") {
               // The hot path: a valid /v1/embeddings request skips the HttpApi router, decoder and handler; an invalid
               // one (or a model failure) goes to the endpoint, which answers with problem details.
@@ -254,14 +243,14 @@ const globalMiddleware = (deps: {
                   : undefined
               const work = fast === undefined ? httpEffect : Effect.catch(fast, () => httpEffect)
               return Deadline.timeoutOrElse(
-                admission.run(work, tooMany),
+                admission.run(work, problems.tooMany),
                 limits.requestTimeoutMs,
-                () => processingTimeout
+                () => problems.processingTimeout
               )
             }
-            if (body === "too-large") return tooLarge
-            if (body === "timeout") return bodyTimeout
-            return unreadable
+            if (body === "too-large") return problems.tooLarge
+            if (body === "timeout") return problems.bodyTimeout
+            return problems.unreadable
           })
         }
 
@@ -269,19 +258,19 @@ const globalMiddleware = (deps: {
           Effect.catchCause((cause) => {
             const failure = Cause.findErrorOption(cause)
             if (Option.isSome(failure) && failure.value instanceof HttpServerError.RouteNotFound) {
-              return notFound(request.method, path.slice(0, 200))
+              return problems.notFound(request.method, path.slice(0, 200))
             }
             if (Option.isSome(failure) && HttpServerRespondable.isRespondable(failure.value)) {
               return HttpServerRespondable.toResponse(failure.value)
             }
             if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
             errorNote = Cause.pretty(cause).split("\n")[0]!.slice(0, 300)
-            return internal
+            return problems.internal
           }),
           Effect.flatMap((response) =>
             // The router answers unknown routes with an empty 404: give it a problem body.
             response.status === 404 && response.body._tag === "Empty"
-              ? notFound(request.method, path.slice(0, 200))
+              ? problems.notFound(request.method, path.slice(0, 200))
               : Effect.succeed(response)
           ),
           Effect.map((response) => {
