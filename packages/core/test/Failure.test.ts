@@ -1,20 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DatasetError, Document, Failure, Grade, Models, Trec } from "@ssra/core"
+import { thrown } from "@ssra/test-support"
 import { Effect } from "effect"
 
 const dataset = (reason: DatasetError.DatasetError["reason"], hint?: string) =>
   new DatasetError.DatasetError({ file: "x.jsonl", line: 2, reason, detail: "bad", ...(hint ? { hint } : {}) })
 
 /** What `f` throws (the test fails when it returns). */
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return assert.fail("expected a throw")
-}
-
 describe("Failure", () => {
   it("an unclassified throwable is internal and not retryable", () => {
     for (const value of [

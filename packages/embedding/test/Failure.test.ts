@@ -9,15 +9,7 @@ import {
   Loss,
   TrainingError
 } from "@ssra/embedding"
-
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return assert.fail("expected a throw")
-}
+import { thrown } from "@ssra/test-support"
 
 const small = () =>
   DualEncoder.make({ featurizer: { ...Featurizer.defaultConfig, buckets: 1 << 10 }, dimensions: 32 }, 3)

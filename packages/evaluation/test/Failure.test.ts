@@ -1,15 +1,7 @@
 import { Failure, Models } from "@ssra/core"
+import { thrown } from "@ssra/test-support"
 import { describe, expect, it } from "vitest"
 import { EvaluationError, Metrics, Statistics } from "../src/index.js"
-
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return expect.fail("expected a throw")
-}
 
 const error = (reason: EvaluationError.EvaluationError["reason"], extra: { file?: string; cause?: unknown } = {}) =>
   new EvaluationError.EvaluationError({ reason, detail: "d", ...extra })

@@ -10,16 +10,8 @@ import {
   ScoreAgreementFilter,
   ScriptFilter
 } from "@ssra/filters"
+import { thrown } from "@ssra/test-support"
 import { Effect } from "effect"
-
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return assert.fail("expected a throw")
-}
 
 const grader = { id: "g", scale: { max: 3 }, grade: () => Effect.die("unused"), gradeBatch: () => Effect.die("unused") }
 

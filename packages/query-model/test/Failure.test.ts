@@ -1,15 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Failure } from "@ssra/core"
 import { FineTunedQueryModel, PromptQueryModel, QueryModelError, SftData } from "@ssra/query-model"
-
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
-  return assert.fail("expected a throw")
-}
+import { thrown } from "@ssra/test-support"
 
 describe("Failure.classify over @ssra/query-model's errors", () => {
   it("QueryTrainingError: a bad option usage, the rest input", () => {

@@ -22,4 +22,5 @@ export {
   unusedPort,
   wireLogprobs
 } from "./OpenAiServer.js"
+export { thrown } from "./Thrown.js"
 export { writeTinyLlamaGguf } from "./TinyGguf.js"
